@@ -1,0 +1,49 @@
+import type { Database } from 'better-sqlite3';
+import type { Command } from 'commander';
+import { checkCountry } from '../engine/numbers';
+import { CategoryStore } from '../store/categories';
+import { databasePath, openDatabase } from '../store/database';
+import { RuleStore } from '../store/rules';
+import { TenantStore } from '../store/tenants';
+
+export interface GlobalOptions {
+  readonly db?: string;
+  readonly country?: string;
+}
+
+/** What a command works with: the database (opened on first use) and the number settings. */
+export class CliContext {
+  private database: Database | undefined;
+  readonly country: string;
+  readonly dbPath: string;
+
+  constructor(options: GlobalOptions) {
+    this.country = checkCountry(options.country ?? process.env.CALLGUARD_COUNTRY ?? 'US');
+    this.dbPath = databasePath(options.db);
+  }
+
+  static of(command: Command): CliContext {
+    return new CliContext(command.optsWithGlobals<GlobalOptions>());
+  }
+
+  get db(): Database {
+    this.database ??= openDatabase(this.dbPath);
+    return this.database;
+  }
+
+  get tenants(): TenantStore {
+    return new TenantStore(this.db);
+  }
+
+  get rules(): RuleStore {
+    return new RuleStore(this.db);
+  }
+
+  get categories(): CategoryStore {
+    return new CategoryStore(this.db);
+  }
+
+  close(): void {
+    this.database?.close();
+  }
+}

@@ -1,0 +1,52 @@
+import { Command, CommanderError } from 'commander';
+import { BadInput } from '../engine/bad-input';
+import { registerCategories } from './categories';
+import { registerExplain } from './explain';
+import { registerRules } from './rules';
+import { registerDids, registerTenants } from './tenants';
+
+/** Exit codes: 0 done, 1 something failed that is not the operator's input, 2 bad input. */
+export const EXIT_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('callguard')
+    .description('inbound call screening for FreeSWITCH and Asterisk')
+    .option('--db <path>', 'database file (else CALLGUARD_DB, else ./callguard.db)')
+    .option('--country <code>', 'default country for national numbers (else CALLGUARD_COUNTRY, else US)')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  registerTenants(program);
+  registerDids(program);
+  registerRules(program);
+  registerCategories(program);
+  registerExplain(program);
+  for (const command of program.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+function fail(message: string, code: number): void {
+  process.stderr.write(`callguard: ${message.replace(/\s+/g, ' ').trim()}\n`);
+  process.exitCode = code;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its message; help and version are not failures.
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+    } else if (error instanceof BadInput) {
+      fail(error.message, EXIT_BAD_INPUT);
+    } else if (error instanceof Error && 'code' in error && String(error.code).startsWith('SQLITE_')) {
+      fail(`database error (${String(error.code)}): ${error.message}`, EXIT_FAILED);
+    } else {
+      fail(error instanceof Error ? error.message : String(error), EXIT_FAILED);
+      if (process.env.CALLGUARD_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import { createReadStream, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { BadInput } from '../engine/bad-input';
+import { parsePattern } from '../engine/patterns';
+import { formatScope, parseScope } from '../engine/scope';
+import type { RuleOptions } from '../store/rules';
+import type { CliContext } from './context';
+import { isoOrEmpty } from './print';
+import { parseRuleOptions } from './rule-options';
+import type { RuleFlags } from './rule-options';
+
+/** The columns `rules export` writes and `rules import` reads, in this order when a file has no header. */
+export const CSV_COLUMNS = ['pattern', 'action', 'target', 'scope', 'sms', 'note', 'list', 'expires'] as const;
+type Column = (typeof CSV_COLUMNS)[number];
+const HEADER_ALIASES: Record<string, Column> = { number: 'pattern', phone: 'pattern', to: 'target', expires_at: 'expires' };
+
+function headerColumns(record: string[]): Map<Column, number> | null {
+  const names = record.map((name) => name.trim().toLowerCase());
+  const columns = new Map<Column, number>();
+  names.forEach((name, i) => {
+    const column = (CSV_COLUMNS as readonly string[]).includes(name) ? (name as Column) : HEADER_ALIASES[name];
+    if (column && !columns.has(column)) columns.set(column, i);
+  });
+  return columns.has('pattern') ? columns : null;
+}
+
+const POSITIONAL = new Map<Column, number>(CSV_COLUMNS.map((column, i) => [column, i]));
+
+/** A progress bar on a terminal; nothing when output goes to a file or a pipe. */
+function progressBar(totalBytes: number): { update(bytes: number): void; stop(): void } {
+  if (!process.stdout.isTTY) return { update() {}, stop() {} };
+  const { SingleBar, Presets } = require('cli-progress') as typeof import('cli-progress');
+  const bar = new SingleBar({ format: 'importing [{bar}] {percentage}% | {rows} rows', hideCursor: true }, Presets.shades_classic);
+  let rows = 0;
+  bar.start(totalBytes, 0, { rows });
+  return {
+    update(bytes) {
+      rows += 10_000;
+      bar.update(bytes, { rows });
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
+/**
+ * Streams a CSV file into one transaction: every row is written or none is, and
+ * a bad row names its line. Flags given on the command line override the columns.
+ */
+export async function importRules(ctx: CliContext, file: string, flags: Partial<RuleFlags>): Promise<void> {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    throw new BadInput(`cannot read ${file}: no such file`);
+  }
+  const { parse } = require('csv-parse') as typeof import('csv-parse');
+  const parser = createReadStream(file).pipe(
+    parse({ bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, max_record_size: 65_536 }),
+  );
+  const now = Date.now();
+  const optionsCache = new Map<string, RuleOptions>();
+  const bar = progressBar(size);
+  let rows = 0;
+  try {
+    await ctx.rules.bulk(now, async (writer) => {
+      let columns: Map<Column, number> | null = null;
+      for await (const record of parser as AsyncIterable<string[]>) {
+        const line = parser.info.lines;
+        if (rows === 0 && columns === null) {
+          columns = headerColumns(record);
+          if (columns) continue;
+          columns = POSITIONAL;
+        }
+        const value = (column: Column) => {
+          const index = columns!.get(column);
+          return index === undefined ? undefined : record[index] || undefined;
+        };
+        try {
+          const ruleFlags: RuleFlags = {
+            action: flags.action ?? value('action') ?? '',
+            to: value('target'),
+            scope: flags.scope ?? value('scope'),
+            sms: value('sms'),
+            note: value('note'),
+            list: flags.list ?? value('list'),
+            expires: value('expires'),
+          };
+          if (!ruleFlags.action) throw new BadInput('no action: give an action column or --action');
+          const cacheKey = JSON.stringify(ruleFlags);
+          let options = optionsCache.get(cacheKey);
+          if (!options) {
+            options = parseRuleOptions(ruleFlags, ctx.country, now, true);
+            if (optionsCache.size < 10_000) optionsCache.set(cacheKey, options);
+          }
+          writer.write({ ...parsePattern(value('pattern') ?? '', ctx.country), ...options });
+        } catch (error) {
+          if (error instanceof BadInput) throw new BadInput(`${file} line ${line}: ${error.message}; nothing was imported`);
+          throw error;
+        }
+        rows++;
+        if (rows % 10_000 === 0) bar.update(parser.info.bytes);
+      }
+    });
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_')) {
+      throw new BadInput(`${file}: not valid CSV (${error.message}); nothing was imported`);
+    }
+    throw error;
+  } finally {
+    bar.stop();
+  }
+  console.log(`imported ${rows} rule(s) from ${file}`);
+}
+
+/** Writes the rules as CSV with a header, streaming, in the form importRules reads back. */
+export async function exportRules(ctx: CliContext, flags: { list?: string; scope?: string }): Promise<void> {
+  const { stringify } = require('csv-stringify') as typeof import('csv-stringify');
+  const scope = flags.scope === undefined ? undefined : formatScope(parseScope(flags.scope, ctx.country));
+  const out = stringify({ header: true, columns: [...CSV_COLUMNS] });
+  out.pipe(process.stdout);
+  for (const rule of ctx.rules.iterate({ list: flags.list, scope })) {
+    const row: Record<Column, string> = {
+      pattern: rule.pattern,
+      action: rule.action,
+      target: rule.target ?? '',
+      scope: rule.scope,
+      sms: rule.sms ? 'yes' : 'no',
+      note: rule.note ?? '',
+      list: rule.list ?? '',
+      expires: isoOrEmpty(rule.expiresAt),
+    };
+    if (!out.write(row)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'end');
+}

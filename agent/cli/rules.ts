@@ -1,0 +1,168 @@
+import type { Command } from 'commander';
+import { BadInput } from '../engine/bad-input';
+import { parsePattern, parsePatternList } from '../engine/patterns';
+import { formatScope, parseScope } from '../engine/scope';
+import type { RuleRow } from '../store/rules';
+import { withContext } from './action';
+import type { CliContext } from './context';
+import { cell, isoOrEmpty, printJson, printTable } from './print';
+import { parseRuleOptions } from './rule-options';
+import type { RuleFlags } from './rule-options';
+import { exportRules, importRules } from './rules-csv';
+
+interface ListFlags {
+  scope?: string;
+  list?: string;
+  limit?: string;
+  json?: boolean;
+}
+
+function describeRule(rule: RuleRow): string {
+  const action = rule.target ? `${rule.action} ${rule.target}` : rule.action;
+  return `#${rule.id} ${action} ${rule.pattern} (${rule.scope}${rule.sms ? ', texts too' : ''}${rule.list ? `, list ${rule.list}` : ''})`;
+}
+
+function parseLimit(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(text)) throw new BadInput(`bad limit "${text}": expected a whole number`);
+  return Number(text);
+}
+
+function listRules(ctx: CliContext, flags: ListFlags): void {
+  const filter = {
+    scope: flags.scope === undefined ? undefined : formatScope(parseScope(flags.scope, ctx.country)),
+    list: flags.list,
+    limit: parseLimit(flags.limit),
+  };
+  const now = Date.now();
+  const rows = ctx.rules.iterate(filter);
+  if (flags.json) {
+    // Streamed: a million-rule listing never sits in memory.
+    let first = true;
+    process.stdout.write('[');
+    for (const rule of rows) {
+      process.stdout.write((first ? '\n' : ',\n') + JSON.stringify({ ...rule, expired: rule.expiresAt !== null && rule.expiresAt <= now }));
+      first = false;
+    }
+    process.stdout.write(first ? ']\n' : '\n]\n');
+    return;
+  }
+  const columns = ['ID', 'SCOPE', 'KIND', 'PATTERN', 'ACTION', 'TARGET', 'SMS', 'LIST', 'EXPIRES', 'NOTE'];
+  const widths = [7, 24, 9, 22, 12, 14, 4, 12, 25, 0];
+  const line = (values: string[]) => values.map((value, i) => (widths[i] ? value.padEnd(widths[i]!) : value)).join(' ').trimEnd();
+  process.stdout.write(line(columns) + '\n');
+  for (const rule of rows) {
+    const expires = rule.expiresAt === null ? '' : rule.expiresAt <= now ? 'expired' : isoOrEmpty(rule.expiresAt);
+    const values = [rule.id, rule.scope, rule.kind, rule.pattern, rule.action, rule.target, rule.sms ? 'yes' : '', rule.list, expires, rule.note];
+    process.stdout.write(line(values.map(cell)) + '\n');
+  }
+}
+
+/** `12`, `#12` or `id:12` name a rule by id; anything else is a pattern. A bare number that is both is refused. */
+function rulesToRemove(ctx: CliContext, selector: string, scopeText: string | undefined): RuleRow[] {
+  const scope = scopeText === undefined ? undefined : formatScope(parseScope(scopeText, ctx.country));
+  const explicitId = /^(?:#|id:)(\d+)$/i.exec(selector.trim());
+  const bareId = /^\d+$/.test(selector.trim()) ? Number(selector.trim()) : undefined;
+  if (explicitId) return byId(ctx, Number(explicitId[1]), scope);
+  let byPattern: RuleRow[] = [];
+  try {
+    const spec = parsePattern(selector, ctx.country);
+    byPattern = ctx.rules.byMatch(spec.key, spec.kind, scope);
+  } catch (error) {
+    if (bareId === undefined) throw error;
+  }
+  if (bareId !== undefined) {
+    const rule = ctx.rules.byId(bareId);
+    if (rule && byPattern.length > 0) {
+      throw new BadInput(`"${selector}" is both rule #${bareId} and a pattern: say #${bareId} for the rule or ${selector}* for the prefix`);
+    }
+    if (rule) return byId(ctx, bareId, scope);
+  }
+  if (byPattern.length === 0) throw new BadInput(`no rule matches "${selector}"${scope ? ` in scope ${scope}` : ''}`);
+  return byPattern;
+}
+
+function byId(ctx: CliContext, id: number, scope: string | undefined): RuleRow[] {
+  const rule = ctx.rules.byId(id);
+  if (!rule || (scope !== undefined && rule.scope !== scope)) throw new BadInput(`no rule #${id}${scope ? ` in scope ${scope}` : ''}`);
+  return [rule];
+}
+
+export function registerRules(program: Command): void {
+  const rules = program.command('rules').description('number and address rules: block, allow, challenge, forward…');
+  rules
+    .command('add <patterns>')
+    .description('add rules; several comma-separated patterns make one rule each (all or none)')
+    .requiredOption('--action <action>', 'allow, block, challenge, busy, disconnected, voicemail[:box] or forward[:number]')
+    .option('--to <target>', 'forward number, or voicemail box')
+    .option('--scope <scope>', 'global, tenant:<name> or did:<number>', 'global')
+    .option('--sms', 'also stop texts from these callers')
+    .option('--note <text>', 'a note for people')
+    .option('--list <name>', 'put the rules in a named list')
+    .option('--expires <when>', 'a duration (30d, 12h) or an ISO date')
+    .action(
+      withContext((ctx, patterns: string, flags: RuleFlags) => {
+        const now = Date.now();
+        const options = parseRuleOptions(flags, ctx.country, now);
+        const specs = parsePatternList(patterns, ctx.country);
+        const ids = ctx.rules.add(specs.map((spec) => ({ ...spec, ...options })), now);
+        for (const id of ids) console.log(`added ${describeRule(ctx.rules.byId(id)!)}`);
+      }),
+    );
+  rules
+    .command('list')
+    .description('list rules')
+    .option('--scope <scope>', 'only this scope')
+    .option('--list <name>', 'only this list')
+    .option('--limit <n>', 'at most this many')
+    .option('--json', 'print JSON')
+    .action(withContext((ctx, flags: ListFlags) => listRules(ctx, flags)));
+  rules
+    .command('remove <rule>')
+    .description('remove a rule by id (12, #12) or by pattern (unblock); without --scope a pattern is removed from every scope')
+    .option('--scope <scope>', 'only in this scope')
+    .action(
+      withContext((ctx, selector: string, flags: { scope?: string }) => {
+        const doomed = rulesToRemove(ctx, selector, flags.scope);
+        ctx.rules.removeIds(doomed.map((rule) => rule.id));
+        for (const rule of doomed) console.log(`removed ${describeRule(rule)}`);
+      }),
+    );
+  rules
+    .command('import <file>')
+    .description('import rules from CSV (columns pattern,action,target,scope,sms,note,list,expires, or one pattern per line); all or nothing')
+    .option('--action <action>', 'action for every row (overrides the column)')
+    .option('--scope <scope>', 'scope for every row (overrides the column)')
+    .option('--list <name>', 'list for every row (overrides the column)')
+    .action(withContext((ctx, file: string, flags: Partial<RuleFlags>) => importRules(ctx, file, flags)));
+  rules
+    .command('export')
+    .description('write rules as CSV to standard output, in the form rules import reads')
+    .option('--list <name>', 'only this list')
+    .option('--scope <scope>', 'only this scope')
+    .action(withContext((ctx, flags: { list?: string; scope?: string }) => exportRules(ctx, flags)));
+
+  const lists = program.command('lists').description('named lists of rules, switched on and off as a whole');
+  for (const [verb, enabled] of [['enable', true], ['disable', false]] as const) {
+    lists
+      .command(`${verb} <name>`)
+      .description(`${verb} every rule of a list`)
+      .action(
+        withContext((ctx, name: string) => {
+          ctx.rules.setListEnabled(name, enabled);
+          console.log(`list ${name} ${enabled ? 'enabled' : 'disabled'}`);
+        }),
+      );
+  }
+  lists
+    .command('list')
+    .option('--json', 'print JSON')
+    .description('list the lists')
+    .action(
+      withContext((ctx, flags: { json?: boolean }) => {
+        const rows = ctx.rules.lists();
+        if (flags.json) return printJson(rows);
+        printTable(['LIST', 'ENABLED', 'RULES'], rows.map((row) => [row.name, row.enabled ? 'yes' : 'no', row.rules]));
+      }),
+    );
+}

@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { requireNumber } from '../engine/numbers';
+import { withContext } from './action';
+import { printJson, printTable } from './print';
+
+export function registerTenants(program: Command): void {
+  const tenants = program.command('tenants').description('companies that own inbound numbers (DIDs)');
+  tenants
+    .command('add <name>')
+    .description('add a tenant')
+    .action(
+      withContext((ctx, name: string) => {
+        ctx.tenants.add(name);
+        console.log(`added tenant ${name}`);
+      }),
+    );
+  tenants
+    .command('list')
+    .option('--json', 'print JSON')
+    .description('list tenants with their DID and rule counts')
+    .action(
+      withContext((ctx, options: { json?: boolean }) => {
+        const rows = ctx.tenants.list();
+        if (options.json) return printJson(rows);
+        printTable(['TENANT', 'DIDS', 'RULES'], rows.map((row) => [row.name, row.dids, row.rules]));
+      }),
+    );
+  tenants
+    .command('remove <name>')
+    .option('--force', 'also remove its DIDs, rules and category policies')
+    .description('remove a tenant')
+    .action(
+      withContext((ctx, name: string, options: { force?: boolean }) => {
+        const removed = ctx.tenants.remove(name, options.force ?? false);
+        console.log(`removed tenant ${name} (${removed.dids} DID(s), ${removed.rules} rule(s))`);
+      }),
+    );
+}
+
+export function registerDids(program: Command): void {
+  const dids = program.command('dids').description('inbound numbers and the tenant that owns each');
+  dids
+    .command('add <number>')
+    .requiredOption('--tenant <name>', 'the tenant that owns it')
+    .description('register a DID to a tenant')
+    .action(
+      withContext((ctx, number: string, options: { tenant: string }) => {
+        const did = requireNumber(number, ctx.country, 'DID');
+        ctx.tenants.addDid(did, options.tenant);
+        console.log(`added DID ${did} to tenant ${options.tenant}`);
+      }),
+    );
+  dids
+    .command('list')
+    .option('--tenant <name>', 'only this tenant')
+    .option('--json', 'print JSON')
+    .description('list registered DIDs (any other number belongs to tenant default)')
+    .action(
+      withContext((ctx, options: { tenant?: string; json?: boolean }) => {
+        const rows = ctx.tenants.listDids(options.tenant);
+        if (options.json) return printJson(rows);
+        printTable(['DID', 'TENANT'], rows.map((row) => [row.number, row.tenant]));
+      }),
+    );
+  dids
+    .command('remove <number>')
+    .description('unregister a DID (it falls back to tenant default)')
+    .action(
+      withContext((ctx, number: string) => {
+        const did = requireNumber(number, ctx.country, 'DID');
+        ctx.tenants.removeDid(did);
+        console.log(`removed DID ${did}`);
+      }),
+    );
+}

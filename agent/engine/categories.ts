@@ -1,0 +1,79 @@
+import { callingCodeOf } from './numbers';
+import type { Attestation, CallerIdentity, Category, E164 } from './types';
+
+type NumberType = 'toll_free' | 'premium' | null;
+type TypeOf = (e164: E164) => NumberType;
+let typeOfNumber: TypeOf | undefined;
+
+/** Number types need libphonenumber's full metadata: loaded only when a policy asks for them. */
+function numberType(e164: E164): NumberType {
+  if (!typeOfNumber) {
+    const { parsePhoneNumberFromString } = require('libphonenumber-js/max') as typeof import('libphonenumber-js/max');
+    typeOfNumber = (number) => {
+      const type = parsePhoneNumberFromString(number)?.getType();
+      return type === 'TOLL_FREE' ? 'toll_free' : type === 'PREMIUM_RATE' ? 'premium' : null;
+    };
+  }
+  return typeOfNumber(e164);
+}
+
+/** NANP area code + exchange: `+1` and six digits. */
+function npaNxx(number: E164): string | null {
+  return number.startsWith('+1') && number.length === 12 ? number.slice(0, 8) : null;
+}
+
+export interface CategoryInput {
+  readonly caller: CallerIdentity;
+  readonly did: E164 | null;
+  readonly attestation: Attestation;
+  readonly country: string;
+}
+
+/**
+ * Does `category` apply to this caller? Asked one category at a time so that
+ * costly ones (number types) are looked at only when a policy needs them.
+ */
+export function inCategory(category: Category, input: CategoryInput): boolean {
+  const { caller } = input;
+  switch (category) {
+    case 'anonymous':
+      return caller.kind === 'anonymous';
+    case 'invalid':
+      return caller.kind === 'invalid';
+    case 'unverified':
+      return input.attestation === 'C' || input.attestation === 'failed';
+  }
+  if (caller.kind !== 'number') return false;
+  switch (category) {
+    case 'toll_free':
+    case 'premium':
+      return numberType(caller.e164) === category;
+    case 'international':
+      return caller.country
+        ? caller.country !== input.country
+        : !caller.e164.startsWith('+' + callingCodeOf(input.country));
+    case 'neighbor': {
+      const exchange = input.did && npaNxx(input.did);
+      return !!exchange && npaNxx(caller.e164) === exchange;
+    }
+  }
+}
+
+export function describeCategory(category: Category, input: CategoryInput): string {
+  switch (category) {
+    case 'anonymous':
+      return input.caller.kind === 'anonymous' ? `anonymous (${input.caller.why})` : 'anonymous';
+    case 'invalid':
+      return input.caller.kind === 'invalid' ? `invalid (${input.caller.why})` : 'invalid';
+    case 'toll_free':
+      return 'toll_free (a toll-free number)';
+    case 'premium':
+      return 'premium (a premium-rate number)';
+    case 'international':
+      return `international (outside ${input.country})`;
+    case 'neighbor':
+      return 'neighbor (same area code and exchange as the number called)';
+    case 'unverified':
+      return `unverified (attestation ${input.attestation})`;
+  }
+}

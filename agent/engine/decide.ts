@@ -1,0 +1,103 @@
+import { candidateKeys } from './candidate-keys';
+import { describeCategory, inCategory } from './categories';
+import type { CategoryInput } from './categories';
+import type { DecisionStore } from './decision-store';
+import { normalizeNumber } from './numbers';
+import { describeMatch, pickRule } from './pick-rule';
+import { scopesOfCall } from './scope';
+import { moreSevere } from './severity';
+import { CATEGORIES } from './types';
+import type { ActionName, CallFacts, Category, CallerIdentity, Decision } from './types';
+
+export interface EngineSettings {
+  /** ISO country whose national number forms are understood (`US`). */
+  readonly country: string;
+  /** Wall-clock time of the decision, ms since the epoch. */
+  readonly now: number;
+}
+
+function callerSummary(facts: CallFacts, identity: CallerIdentity): string {
+  switch (identity.kind) {
+    case 'number':
+      return `Caller ${identity.e164}`;
+    case 'anonymous':
+      return `Caller is anonymous: ${identity.why}`;
+    case 'invalid':
+      return `Caller ${JSON.stringify(facts.from.slice(0, 40))}${facts.from.length > 40 ? '…' : ''} is invalid: ${identity.why}`;
+  }
+}
+
+/**
+ * The decision for one call or text: number and address rules, then caller
+ * categories, then (later) robocall protection, else through. Pure: reads only
+ * the store it is handed.
+ */
+export function decide(facts: CallFacts, store: DecisionStore, settings: EngineSettings): Decision {
+  const reasons: string[] = [];
+  const view = store.view();
+  const parsed = normalizeNumber(facts.from, settings.country);
+  const identity: CallerIdentity =
+    facts.privacy && parsed.kind !== 'anonymous' ? { kind: 'anonymous', why: 'the PBX marks the caller ID as private' } : parsed;
+  const number = parsed.kind === 'number' ? parsed.e164 : null;
+  const calledNumber = normalizeNumber(facts.to, settings.country);
+  const did = calledNumber.kind === 'number' ? calledNumber.e164 : null;
+  const tenant = did ? view.tenantOfDid(did) : 'default';
+  reasons.push(
+    `${callerSummary(facts, identity)}; ${did ? `number called ${did}` : 'number called is not a phone number'}, tenant ${tenant}.`,
+  );
+
+  const base = { kind: facts.kind, tenant, did, caller: number, callerKind: identity.kind, score: null, flagged: false };
+  const scopes = scopesOfCall(did, tenant);
+  const keys = candidateKeys(
+    { number, anonymous: identity.kind === 'anonymous', ip: facts.ip, sipFrom: facts.sipFrom },
+    view.shape,
+  );
+  const rules = view
+    .rulesFor(keys, scopes, settings.now)
+    .filter((rule) => facts.kind === 'call' || rule.sms || rule.action === 'allow');
+  const rule = pickRule(rules, scopes);
+  if (rule) {
+    const action: ActionName = facts.kind === 'sms' && rule.action !== 'allow' ? 'block' : rule.action;
+    reasons.push(`Step 1: rule #${rule.id} (${rule.scope}, ${describeMatch(rule)}) says ${rule.action}${rule.target ? ` ${rule.target}` : ''}.`);
+    for (const other of rules) {
+      if (other !== rule) reasons.push(`Step 1: rule #${other.id} (${other.scope}, ${describeMatch(other)}) also matches but is outranked.`);
+    }
+    if (action === 'allow') reasons.push('An allow rule ends screening: the call goes through.');
+    if (action !== rule.action) reasons.push('Texts cannot be busied or redirected: the text is blocked.');
+    return {
+      ...base,
+      action,
+      target: rule.target,
+      scope: rule.scope,
+      ruleId: rule.id,
+      category: null,
+      categories: [],
+      reasons,
+    };
+  }
+  reasons.push(`Step 1: no number or address rule matches${facts.kind === 'sms' ? ' this text (only --sms rules block texts)' : ''}.`);
+
+  const input: CategoryInput = { caller: identity, did, attestation: facts.attestation ?? 'none', country: settings.country };
+  const categories: Category[] = [];
+  let verdict: { category: Category; action: ActionName; scope: string } | null = null;
+  if (facts.kind === 'call') {
+    for (const category of CATEGORIES) {
+      const policy = view.categoryPolicy(tenant, category);
+      if (!policy || policy.action === 'allow' || !inCategory(category, input)) continue;
+      categories.push(category);
+      reasons.push(`Step 2: caller is ${describeCategory(category, input)}; policy (${policy.scope}) says ${policy.action}.`);
+      if (!verdict || moreSevere(policy.action, verdict.action)) verdict = { category, action: policy.action, scope: policy.scope };
+    }
+    if (verdict && categories.length > 1) reasons.push(`Step 2: the most severe policy wins: ${verdict.action} (${verdict.category}).`);
+    if (!verdict) reasons.push('Step 2: no caller category with a policy other than allow applies.');
+  } else {
+    reasons.push('Step 2: caller categories apply to calls only.');
+  }
+  if (verdict) {
+    return { ...base, action: verdict.action, target: null, scope: verdict.scope, ruleId: null, category: verdict.category, categories, reasons };
+  }
+
+  reasons.push(`Step 4: nothing stopped the ${facts.kind === 'sms' ? 'text' : 'call'}: it goes through.`);
+  return { ...base, action: 'allow', target: null, scope: null, ruleId: null, category: null, categories, reasons };
+}
+

@@ -1,0 +1,97 @@
+/** A phone number in E.164 form, `+` and digits only. Made only by the number normaliser. */
+export type E164 = string & { readonly __brand: 'E164' };
+
+/** Where a rule or policy applies: every tenant, one tenant, or one dialled number. */
+export type Scope =
+  | { readonly kind: 'global' }
+  | { readonly kind: 'tenant'; readonly tenant: string }
+  | { readonly kind: 'did'; readonly did: E164 };
+
+export const ACTIONS = ['allow', 'block', 'challenge', 'busy', 'disconnected', 'voicemail', 'forward'] as const;
+export type ActionName = (typeof ACTIONS)[number];
+
+export const CATEGORIES = [
+  'anonymous',
+  'invalid',
+  'toll_free',
+  'premium',
+  'international',
+  'neighbor',
+  'unverified',
+] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+/** Actions a category policy may take (forward needs a target, so it is a rule-only action). */
+export const POLICY_ACTIONS = ['allow', 'challenge', 'voicemail', 'busy', 'disconnected', 'block'] as const;
+export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+
+export const MATCH_KINDS = ['number', 'prefix', 'anonymous', 'ip', 'sip'] as const;
+export type MatchKind = (typeof MATCH_KINDS)[number];
+
+export type MessageKind = 'call' | 'sms';
+
+/** STIR/SHAKEN verdict on the caller's identity; `none` when the call carried none. */
+export type Attestation = 'A' | 'B' | 'C' | 'failed' | 'none';
+
+/** What the PBX (or the operator, for explain) tells us about one inbound call or text. */
+export interface CallFacts {
+  readonly kind: MessageKind;
+  /** Calling number exactly as signalled: untrusted, any content. */
+  readonly from: string;
+  /** Dialled number (DID) as signalled. */
+  readonly to: string;
+  readonly callerName?: string | undefined;
+  /** Signalling source address. */
+  readonly ip?: string | undefined;
+  /** SIP From URI. */
+  readonly sipFrom?: string | undefined;
+  /** The PBX says the caller asked for privacy (number withheld). */
+  readonly privacy?: boolean | undefined;
+  readonly attestation?: Attestation | undefined;
+  readonly carrier?: string | undefined;
+}
+
+/** The caller as the engine understood it. */
+export type CallerIdentity =
+  | { readonly kind: 'number'; readonly e164: E164; readonly country: string | undefined }
+  | { readonly kind: 'anonymous'; readonly why: string }
+  | { readonly kind: 'invalid'; readonly why: string };
+
+/** A rule as the decision engine sees it. */
+export interface ActiveRule {
+  readonly id: number;
+  readonly scope: string;
+  readonly kind: MatchKind;
+  readonly key: string;
+  readonly pattern: string;
+  readonly action: ActionName;
+  readonly target: string | null;
+  readonly sms: boolean;
+  /** Prefix digits or CIDR bits; null for exact and non-length kinds. */
+  readonly span: number | null;
+  readonly list: string | null;
+  readonly expiresAt: number | null;
+  readonly updatedAt: number;
+}
+
+/** The verdict for one call or text, with every reason that led to it. */
+export interface Decision {
+  readonly action: ActionName;
+  /** Forward number or voicemail box, when the action has one. */
+  readonly target: string | null;
+  readonly kind: MessageKind;
+  readonly tenant: string;
+  readonly did: E164 | null;
+  readonly caller: E164 | null;
+  readonly callerKind: CallerIdentity['kind'];
+  /** Scope of the rule or policy that decided; null when nothing did. */
+  readonly scope: string | null;
+  readonly ruleId: number | null;
+  readonly category: Category | null;
+  readonly categories: readonly Category[];
+  /** Robocall risk score 0-100, when protection scored the call. */
+  readonly score: number | null;
+  /** Let through but marked as suspected spam. */
+  readonly flagged: boolean;
+  readonly reasons: readonly string[];
+}

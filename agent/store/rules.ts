@@ -1,0 +1,203 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { BadInput } from '../engine/bad-input';
+import type { MatchSpec } from '../engine/patterns';
+import { checkName } from '../engine/scope';
+import type { ActionName, MatchKind } from '../engine/types';
+import { bumpGeneration } from './generation';
+
+/** Everything about a rule other than what it matches. */
+export interface RuleOptions {
+  readonly scope: string;
+  readonly action: ActionName;
+  readonly target: string | null;
+  readonly sms: boolean;
+  readonly note: string | null;
+  readonly list: string | null;
+  readonly expiresAt: number | null;
+}
+
+export type NewRule = MatchSpec & RuleOptions;
+
+export interface RuleRow {
+  readonly id: number;
+  readonly scope: string;
+  readonly kind: MatchKind;
+  readonly key: string;
+  readonly pattern: string;
+  readonly action: ActionName;
+  readonly target: string | null;
+  readonly sms: boolean;
+  readonly note: string | null;
+  readonly list: string | null;
+  readonly expiresAt: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface RuleFilter {
+  readonly scope?: string | undefined;
+  readonly list?: string | undefined;
+  readonly limit?: number | undefined;
+}
+
+export interface ListRow {
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly rules: number;
+}
+
+const ROW_COLUMNS = `id, scope, kind, key, pattern, action, target, sms, note, list,
+  expires_at AS expiresAt, created_at AS createdAt, updated_at AS updatedAt`;
+
+function toRow(raw: Record<string, unknown>): RuleRow {
+  return { ...(raw as unknown as RuleRow), sms: raw.sms === 1 };
+}
+
+/**
+ * Writes rules one statement at a time inside a transaction the caller holds open;
+ * used by `rules add` and by streaming imports alike.
+ */
+export class RuleWriter {
+  private readonly upsert: Statement;
+  private readonly ensureList: Statement;
+  private readonly tenantExists: Statement;
+  private readonly knownTenants = new Set<string>();
+  private readonly knownLists = new Set<string>();
+
+  constructor(db: Database, private readonly now: number) {
+    this.upsert = db.prepare(`
+      INSERT INTO rules (scope, kind, key, pattern, span, action, target, sms, note, list, expires_at, created_at, updated_at)
+      VALUES (@scope, @kind, @key, @pattern, @span, @action, @target, @sms, @note, @list, @expiresAt, @now, @now)
+      ON CONFLICT (key, kind, scope) DO UPDATE SET
+        pattern = excluded.pattern, span = excluded.span, action = excluded.action, target = excluded.target,
+        sms = excluded.sms, note = excluded.note, list = excluded.list, expires_at = excluded.expires_at,
+        updated_at = excluded.updated_at
+      RETURNING id`).pluck();
+    this.ensureList = db.prepare('INSERT OR IGNORE INTO lists (name, enabled, created_at) VALUES (?, 1, ?)');
+    this.tenantExists = db.prepare('SELECT 1 FROM tenants WHERE name = ?').pluck();
+  }
+
+  /** Adds or replaces the rule for this match in this scope; returns its id. */
+  write(rule: NewRule): number {
+    if (rule.scope.startsWith('tenant:')) this.checkTenant(rule.scope.slice('tenant:'.length));
+    if (rule.list !== null && !this.knownLists.has(rule.list)) {
+      checkName(rule.list, 'list');
+      this.ensureList.run(rule.list, this.now);
+      this.knownLists.add(rule.list);
+    }
+    return this.upsert.get({
+      scope: rule.scope,
+      kind: rule.kind,
+      key: rule.key,
+      pattern: rule.pattern,
+      span: rule.span,
+      action: rule.action,
+      target: rule.target,
+      sms: rule.sms ? 1 : 0,
+      note: rule.note,
+      list: rule.list,
+      expiresAt: rule.expiresAt,
+      now: this.now,
+    }) as number;
+  }
+
+  private checkTenant(name: string): void {
+    if (this.knownTenants.has(name)) return;
+    if (!this.tenantExists.get(name)) throw new BadInput(`unknown tenant "${name}": add it first with 'callguard tenants add ${name}'`);
+    this.knownTenants.add(name);
+  }
+}
+
+/** Number and address rules, and the lists that group them. */
+export class RuleStore {
+  constructor(private readonly db: Database) {}
+
+  /** All or nothing: one bad rule and none is written. */
+  add(rules: readonly NewRule[], now = Date.now()): number[] {
+    return this.inTransaction(now, (writer) => rules.map((rule) => writer.write(rule)));
+  }
+
+  /**
+   * Runs `work` inside one IMMEDIATE transaction with a writer; commits if it resolves,
+   * rolls back if it throws. Async so that an import can stream its file in between.
+   */
+  async bulk<T>(now: number, work: (writer: RuleWriter) => Promise<T>): Promise<T> {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await work(new RuleWriter(this.db, now));
+      bumpGeneration(this.db);
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  private inTransaction<T>(now: number, work: (writer: RuleWriter) => T): T {
+    return this.db.transaction(() => {
+      const result = work(new RuleWriter(this.db, now));
+      bumpGeneration(this.db);
+      return result;
+    }).immediate();
+  }
+
+  byId(id: number): RuleRow | undefined {
+    const raw = this.db.prepare(`SELECT ${ROW_COLUMNS} FROM rules WHERE id = ?`).get(id) as Record<string, unknown> | undefined;
+    return raw && toRow(raw);
+  }
+
+  byMatch(key: string, kind: MatchKind, scope?: string): RuleRow[] {
+    const sql = `SELECT ${ROW_COLUMNS} FROM rules WHERE key = ? AND kind = ?` + (scope ? ' AND scope = ?' : '') + ' ORDER BY id';
+    const params = scope ? [key, kind, scope] : [key, kind];
+    return (this.db.prepare(sql).all(...params) as Record<string, unknown>[]).map(toRow);
+  }
+
+  /** Streams rules in id order, so a million-rule listing or export needs no memory. */
+  *iterate(filter: RuleFilter = {}): Generator<RuleRow> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.scope !== undefined) {
+      where.push('scope = ?');
+      params.push(filter.scope);
+    }
+    if (filter.list !== undefined) {
+      where.push('list = ?');
+      params.push(filter.list);
+    }
+    let sql = `SELECT ${ROW_COLUMNS} FROM rules` + (where.length ? ` WHERE ${where.join(' AND ')}` : '') + ' ORDER BY id';
+    if (filter.limit !== undefined) {
+      sql += ' LIMIT ?';
+      params.push(filter.limit);
+    }
+    for (const raw of this.db.prepare(sql).iterate(...params)) yield toRow(raw as Record<string, unknown>);
+  }
+
+  removeIds(ids: readonly number[]): number {
+    return this.db.transaction(() => {
+      const remove = this.db.prepare('DELETE FROM rules WHERE id = ?');
+      const removed = ids.reduce((sum, id) => sum + remove.run(id).changes, 0);
+      bumpGeneration(this.db);
+      return removed;
+    }).immediate();
+  }
+
+  listExists(name: string): boolean {
+    return !!this.db.prepare('SELECT 1 FROM lists WHERE name = ?').get(name);
+  }
+
+  setListEnabled(name: string, enabled: boolean): void {
+    this.db.transaction(() => {
+      const changed = this.db.prepare('UPDATE lists SET enabled = ? WHERE name = ?').run(enabled ? 1 : 0, name).changes;
+      if (changed === 0) throw new BadInput(`unknown list "${name}": lists are made by 'rules add --list ${name}' or 'rules import --list ${name}'`);
+      bumpGeneration(this.db);
+    }).immediate();
+  }
+
+  lists(): ListRow[] {
+    const rows = this.db
+      .prepare('SELECT l.name, l.enabled, (SELECT COUNT(*) FROM rules r WHERE r.list = l.name) AS rules FROM lists l ORDER BY l.name')
+      .all() as { name: string; enabled: number; rules: number }[];
+    return rows.map((row) => ({ ...row, enabled: row.enabled === 1 }));
+  }
+}
