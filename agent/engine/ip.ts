@@ -36,9 +36,10 @@ export function parseIpPattern(text: string): IpNetwork {
   }
 }
 
+/** Shaped like an address (dotted quad, or hex groups with colons): it is parsed as one, or refused. */
 export function looksLikeIp(text: string): boolean {
   const address = text.trim().split('/')[0] ?? '';
-  return ipaddr.isValid(address) && (address.includes('.') || address.includes(':'));
+  return /^\d{1,3}(?:\.\d{1,3}){3}$/.test(address) || (/^[0-9a-f:.]+$/i.test(address) && address.split(':').length > 2);
 }
 
 /** Keys of the networks of the given sizes that contain `address` (a signalled, untrusted value). */

@@ -61,6 +61,7 @@ function identify(raw: string, country: string): CallerIdentity {
   if (ALL_ZERO.test(text)) return { kind: 'anonymous', why: 'caller number is all zeros' };
   const parsed = parsePhoneNumberFromString(text, country as CountryCode);
   if (!parsed || !parsed.isPossible()) return { kind: 'invalid', why: 'caller number has no possible length for its country' };
+  if (/^0+$/.test(parsed.nationalNumber)) return { kind: 'anonymous', why: 'caller number is all zeros' };
   return { kind: 'number', e164: parsed.number as E164, country: parsed.country };
 }
 

@@ -35,7 +35,7 @@ export function parsePattern(text: string, country: string): MatchSpec {
   }
   const numberText = stripUri(pattern);
   if (!NUMBERISH.test(numberText)) throw new BadInput(`bad pattern "${pattern}": ${PATTERN_HELP}`);
-  if (/^\+?[0\s().\-]+$/.test(numberText)) {
+  if (!numberText.endsWith('*') && normalizeNumber(numberText, country).kind === 'anonymous') {
     // The all-zero number is how many carriers present a withheld caller.
     return { kind: 'anonymous', key: 'anonymous', pattern, exact: false, span: null };
   }
