@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { BadInput } from '../engine/bad-input';
 import { parsePattern } from '../engine/patterns';
 import { formatScope, parseScope } from '../engine/scope';
-import type { RuleOptions } from '../store/rules';
+import type { RuleOptions, RuleWriter } from '../store/rules';
 import type { CliContext } from './context';
 import { isoOrEmpty } from './print';
 import { parseRuleOptions } from './rule-options';
@@ -56,53 +56,84 @@ export async function importRules(ctx: CliContext, file: string, flags: Partial<
     throw new BadInput(`cannot read ${file}: no such file`);
   }
   const { parse } = require('csv-parse') as typeof import('csv-parse');
-  const parser = createReadStream(file).pipe(
-    parse({ bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, max_record_size: 65_536 }),
-  );
   const now = Date.now();
   const optionsCache = new Map<string, RuleOptions>();
   const bar = progressBar(size);
   let rows = 0;
+  let columns: Map<Column, number> | null = null;
+
+  const optionsFor = (ruleFlags: RuleFlags): RuleOptions => {
+    const cacheKey = `${ruleFlags.action}|${ruleFlags.to}|${ruleFlags.scope}|${ruleFlags.sms}|${ruleFlags.note}|${ruleFlags.list}|${ruleFlags.expires}`;
+    let options = optionsCache.get(cacheKey);
+    if (!options) {
+      options = parseRuleOptions(ruleFlags, ctx.country, now, true);
+      if (optionsCache.size < 10_000) optionsCache.set(cacheKey, options);
+    }
+    return options;
+  };
+
+  /** One CSV record → one rule, or a BadInput naming its line. */
+  const importRecord = (writer: RuleWriter, record: string[], line: number): void => {
+    if (columns === null) {
+      columns = headerColumns(record);
+      if (columns) return;
+      columns = POSITIONAL;
+    }
+    const known = columns;
+    const value = (column: Column) => {
+      const index = known.get(column);
+      return index === undefined ? undefined : record[index] || undefined;
+    };
+    try {
+      const action = flags.action ?? value('action');
+      if (!action) throw new BadInput('no action: give an action column or --action');
+      const options = optionsFor({
+        action,
+        to: value('target'),
+        scope: flags.scope ?? value('scope'),
+        sms: value('sms'),
+        note: value('note'),
+        list: flags.list ?? value('list'),
+        expires: value('expires'),
+      });
+      writer.writeQuietly(parsePattern(value('pattern') ?? '', ctx.country), options);
+    } catch (error) {
+      if (error instanceof BadInput) throw new BadInput(`${file} line ${line}: ${error.message}; nothing was imported`);
+      throw error;
+    }
+    rows++;
+    if (rows % 10_000 === 0) bar.update(bytesRead);
+  };
+
+  let bytesRead = 0;
   try {
-    await ctx.rules.bulk(now, async (writer) => {
-      let columns: Map<Column, number> | null = null;
-      for await (const record of parser as AsyncIterable<string[]>) {
-        const line = parser.info.lines;
-        if (rows === 0 && columns === null) {
-          columns = headerColumns(record);
-          if (columns) continue;
-          columns = POSITIONAL;
-        }
-        const value = (column: Column) => {
-          const index = columns!.get(column);
-          return index === undefined ? undefined : record[index] || undefined;
-        };
-        try {
-          const ruleFlags: RuleFlags = {
-            action: flags.action ?? value('action') ?? '',
-            to: value('target'),
-            scope: flags.scope ?? value('scope'),
-            sms: value('sms'),
-            note: value('note'),
-            list: flags.list ?? value('list'),
-            expires: value('expires'),
+    await ctx.rules.bulk(
+      now,
+      (writer) =>
+        new Promise<void>((resolve, reject) => {
+          const input = createReadStream(file);
+          const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, max_record_size: 65_536, info: true });
+          const fail = (error: unknown) => {
+            input.destroy();
+            parser.destroy();
+            reject(error);
           };
-          if (!ruleFlags.action) throw new BadInput('no action: give an action column or --action');
-          const cacheKey = JSON.stringify(ruleFlags);
-          let options = optionsCache.get(cacheKey);
-          if (!options) {
-            options = parseRuleOptions(ruleFlags, ctx.country, now, true);
-            if (optionsCache.size < 10_000) optionsCache.set(cacheKey, options);
-          }
-          writer.write({ ...parsePattern(value('pattern') ?? '', ctx.country), ...options });
-        } catch (error) {
-          if (error instanceof BadInput) throw new BadInput(`${file} line ${line}: ${error.message}; nothing was imported`);
-          throw error;
-        }
-        rows++;
-        if (rows % 10_000 === 0) bar.update(parser.info.bytes);
-      }
-    });
+          input.on('data', (chunk) => (bytesRead += chunk.length));
+          input.on('error', fail);
+          parser.on('error', fail);
+          // Records are written synchronously as they are parsed: no per-row promise.
+          parser.on('readable', () => {
+            try {
+              let entry: { record: string[]; info: { lines: number } } | null;
+              while ((entry = parser.read()) !== null) importRecord(writer, entry.record, entry.info.lines);
+            } catch (error) {
+              fail(error);
+            }
+          });
+          parser.on('end', resolve);
+          input.pipe(parser);
+        }),
+    );
   } catch (error) {
     if (error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_')) {
       throw new BadInput(`${file}: not valid CSV (${error.message}); nothing was imported`);

@@ -1,4 +1,4 @@
-import { callingCodeOf } from './numbers';
+import { callingCodeOf, countryOf } from './numbers';
 import type { Attestation, CallerIdentity, Category, E164 } from './types';
 
 type NumberType = 'toll_free' | 'premium' | null;
@@ -48,10 +48,10 @@ export function inCategory(category: Category, input: CategoryInput): boolean {
     case 'toll_free':
     case 'premium':
       return numberType(caller.e164) === category;
-    case 'international':
-      return caller.country
-        ? caller.country !== input.country
-        : !caller.e164.startsWith('+' + callingCodeOf(input.country));
+    case 'international': {
+      const country = countryOf(caller.e164);
+      return country ? country !== input.country : !caller.e164.startsWith('+' + callingCodeOf(input.country));
+    }
     case 'neighbor': {
       const exchange = input.did && npaNxx(input.did);
       return !!exchange && npaNxx(caller.e164) === exchange;

@@ -10,6 +10,9 @@ const ANONYMOUS_WORDS =
 /** After the URI parts are gone, a number is digits and the separators people write. */
 const NUMBER_TEXT = /^\+?[\d\s().\-\/]+$/;
 const ALL_ZERO = /^\+?[0\s().\-\/]+$/;
+const SEPARATORS = /[\s().\-\/]/g;
+/** A NANP number in its everyday forms: area code and exchange both start 2-9. */
+const NANP = /^(?:\+?1)?([2-9]\d{2}[2-9]\d{6})$/;
 
 export function checkCountry(country: string): CountryCode {
   const upper = country.toUpperCase();
@@ -39,19 +42,21 @@ const CACHE_LIMIT = 20_000;
 
 /**
  * Any caller-ID text → a number in E.164, anonymous, or invalid. Never throws:
- * the text is whatever the far end signalled.
+ * the text is whatever the far end signalled. Remembers recent answers, since
+ * the same callers and DIDs come back.
  */
 export function normalizeNumber(raw: string, country: string): CallerIdentity {
   const cacheKey = country + '|' + raw;
   const hit = cache.get(cacheKey);
   if (hit) return hit;
-  const identity = identify(raw, country);
+  const identity = readNumber(raw, country);
   if (cache.size >= CACHE_LIMIT) cache.clear();
   if (raw.length <= MAX_NUMBER_TEXT) cache.set(cacheKey, identity);
   return identity;
 }
 
-function identify(raw: string, country: string): CallerIdentity {
+/** The same without the memory: for imports, where every number is new. */
+export function readNumber(raw: string, country: string): CallerIdentity {
   if (typeof raw !== 'string') return { kind: 'invalid', why: 'caller ID is not text' };
   if (raw.length > MAX_NUMBER_TEXT) return { kind: 'invalid', why: `caller ID is ${raw.length} characters long` };
   const text = stripUri(raw);
@@ -59,10 +64,25 @@ function identify(raw: string, country: string): CallerIdentity {
   if (ANONYMOUS_WORDS.test(text)) return { kind: 'anonymous', why: `caller ID says "${text}"` };
   if (!NUMBER_TEXT.test(text)) return { kind: 'invalid', why: 'caller ID is not a phone number' };
   if (ALL_ZERO.test(text)) return { kind: 'anonymous', why: 'caller number is all zeros' };
+  // Fast path for the commonest shape; everything else is libphonenumber's to judge.
+  const compact = text.replace(SEPARATORS, '');
+  const nanp = (compact.startsWith('+1') || callingCodeOf(country) === '1') && NANP.exec(compact);
+  if (nanp) return { kind: 'number', e164: `+1${nanp[1]}` as E164 };
   const parsed = parsePhoneNumberFromString(text, country as CountryCode);
   if (!parsed || !parsed.isPossible()) return { kind: 'invalid', why: 'caller number has no possible length for its country' };
   if (/^0+$/.test(parsed.nationalNumber)) return { kind: 'anonymous', why: 'caller number is all zeros' };
-  return { kind: 'number', e164: parsed.number as E164, country: parsed.country };
+  return { kind: 'number', e164: parsed.number as E164 };
+}
+
+const countries = new Map<string, string | undefined>();
+
+/** The country a number belongs to (+1 is shared by many): only the international category asks. */
+export function countryOf(e164: E164): string | undefined {
+  if (countries.has(e164)) return countries.get(e164);
+  const country = parsePhoneNumberFromString(e164)?.country;
+  if (countries.size >= CACHE_LIMIT) countries.clear();
+  countries.set(e164, country);
+  return country;
 }
 
 /** An operator-typed number (DID, forward target): must be a real number or it is refused. */

@@ -1,6 +1,6 @@
 import { BadInput } from './bad-input';
 import { looksLikeIp, parseIpPattern } from './ip';
-import { callingCodeOf, normalizeNumber, stripUri } from './numbers';
+import { callingCodeOf, readNumber, stripUri } from './numbers';
 import { parseSipPattern } from './sip';
 import type { MatchKind } from './types';
 
@@ -35,13 +35,13 @@ export function parsePattern(text: string, country: string): MatchSpec {
   }
   const numberText = stripUri(pattern);
   if (!NUMBERISH.test(numberText)) throw new BadInput(`bad pattern "${pattern}": ${PATTERN_HELP}`);
-  if (!numberText.endsWith('*') && normalizeNumber(numberText, country).kind === 'anonymous') {
+  if (!numberText.endsWith('*') && readNumber(numberText, country).kind === 'anonymous') {
     // The all-zero number is how many carriers present a withheld caller.
     return { kind: 'anonymous', key: 'anonymous', pattern, exact: false, span: null };
   }
   const prefix = prefixKey(numberText, country);
   if (prefix) return { kind: 'prefix', key: prefix, pattern, exact: false, span: prefix.length - 1 };
-  const identity = normalizeNumber(numberText, country);
+  const identity = readNumber(numberText, country);
   if (identity.kind !== 'number') throw new BadInput(`bad pattern "${pattern}": not a complete phone number; ${PATTERN_HELP}`);
   return { kind: 'number', key: identity.e164, pattern, exact: true, span: null };
 }

@@ -53,7 +53,7 @@ export interface CallFacts {
 
 /** The caller as the engine understood it. */
 export type CallerIdentity =
-  | { readonly kind: 'number'; readonly e164: E164; readonly country: string | undefined }
+  | { readonly kind: 'number'; readonly e164: E164 }
   | { readonly kind: 'anonymous'; readonly why: string }
   | { readonly kind: 'invalid'; readonly why: string };
 

@@ -61,7 +61,7 @@ export class SqliteDecisionStore implements DecisionStore {
 
   private load(): Snapshot {
     const shapeRows = this.db
-      .prepare("SELECT DISTINCT kind, span FROM rules WHERE kind IN ('prefix', 'ip', 'sip', 'anonymous')")
+      .prepare("SELECT DISTINCT kind, span FROM rules WHERE kind <> 'number'")
       .all() as { kind: string; span: number | null }[];
     const prefixLengths = new Set<number>();
     const networkBits = new Set<number>();

@@ -1,0 +1,26 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchDecisions, benchExplain, buildDatabase } from './core';
+import { printTable } from './measure';
+import type { Row } from './measure';
+
+/** `npm run bench`: every speed and memory figure, each beside a baseline measured in the same run. */
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'callguard-bench-'));
+  const dbPath = join(dir, 'bench.db');
+  const rows: Row[] = [];
+  try {
+    console.log(`building a database of 1,000,000 rules in ${dir} …`);
+    rows.push(...(await buildDatabase(dir, dbPath)));
+    rows.push(...benchDecisions(dbPath));
+    rows.push(...benchExplain(dbPath, dir));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log('');
+  printTable(rows);
+  if (rows.some((row) => !row.ok)) process.exitCode = 1;
+}
+
+void main();
