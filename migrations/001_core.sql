@@ -20,7 +20,7 @@ CREATE TABLE lists (
 );
 
 CREATE TABLE rules (
-  id         INTEGER PRIMARY KEY,
+  id         INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: the call log names rules by id
   scope      TEXT NOT NULL,                  -- global | tenant:<name> | did:<E.164>
   kind       TEXT NOT NULL CHECK (kind IN ('number', 'prefix', 'anonymous', 'ip', 'sip')),
   key        TEXT NOT NULL,                  -- what a caller's candidate keys are compared with

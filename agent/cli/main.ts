@@ -15,16 +15,18 @@ export function buildProgram(): Command {
     .option('--db <path>', 'database file (else CALLGUARD_DB, else ./callguard.db)')
     .option('--country <code>', 'default country for national numbers (else CALLGUARD_COUNTRY, else US)')
     .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'callguard: ')) })
     .exitOverride();
   registerTenants(program);
   registerDids(program);
   registerRules(program);
   registerCategories(program);
   registerExplain(program);
-  for (const command of program.commands) {
-    command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
-  }
+  const inherit = (command: Command) => {
+    command.exitOverride().configureOutput(program.configureOutput());
+    command.commands.forEach(inherit);
+  };
+  program.commands.forEach(inherit);
   return program;
 }
 

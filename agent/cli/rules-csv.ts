@@ -149,7 +149,8 @@ export async function importRules(ctx: CliContext, file: string, flags: Partial<
 export async function exportRules(ctx: CliContext, flags: { list?: string; scope?: string }): Promise<void> {
   const { stringify } = require('csv-stringify') as typeof import('csv-stringify');
   const scope = flags.scope === undefined ? undefined : formatScope(parseScope(flags.scope, ctx.country));
-  const out = stringify({ header: true, columns: [...CSV_COLUMNS] });
+  // Leading or trailing spaces are quoted, or the import (which trims) would lose them.
+  const out = stringify({ header: true, columns: [...CSV_COLUMNS], quoted_match: /^\s|\s$/ });
   out.pipe(process.stdout);
   for (const rule of ctx.rules.iterate({ list: flags.list, scope })) {
     const row: Record<Column, string> = {

@@ -70,5 +70,7 @@ function prefixKey(text: string, country: string): string | null {
 export function parsePatternList(text: string, country: string): MatchSpec[] {
   const parts = text.split(',').map((part) => part.trim());
   if (parts.every((part) => part === '')) throw new BadInput(`no pattern given: ${PATTERN_HELP}`);
-  return parts.filter((part) => part !== '').map((part) => parsePattern(part, country));
+  const specs = parts.filter((part) => part !== '').map((part) => parsePattern(part, country));
+  // Two spellings of one number are one rule; the last spelling is kept, as a re-add would.
+  return specs.filter((spec, i) => !specs.slice(i + 1).some((other) => other.kind === spec.kind && other.key === spec.key));
 }

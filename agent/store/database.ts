@@ -11,7 +11,7 @@ export interface OpenOptions {
 
 /** `--db`, else CALLGUARD_DB, else ./callguard.db. */
 export function databasePath(flag: string | undefined): string {
-  return flag ?? process.env.CALLGUARD_DB ?? 'callguard.db';
+  return flag || process.env.CALLGUARD_DB || 'callguard.db';
 }
 
 /**

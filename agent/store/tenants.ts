@@ -43,7 +43,8 @@ export class TenantStore {
       .prepare(
         `SELECT t.name,
                 (SELECT COUNT(*) FROM dids d WHERE d.tenant = t.name) AS dids,
-                (SELECT COUNT(*) FROM rules r WHERE r.scope = 'tenant:' || t.name) AS rules
+                (SELECT COUNT(*) FROM rules r WHERE r.scope = 'tenant:' || t.name
+                   OR r.scope IN (SELECT 'did:' || d.number FROM dids d WHERE d.tenant = t.name)) AS rules
            FROM tenants t ORDER BY t.name`,
       )
       .all() as TenantRow[];

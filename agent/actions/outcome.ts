@@ -1,0 +1,16 @@
+/** What happened after a decision, as the call log keeps it. */
+export type OutcomeName =
+  | 'continued' // handed back to the normal route (allow, challenge passed, forward failed then continued)
+  | 'rejected' // cleared by block, busy or disconnected
+  | 'passed' // challenge passed
+  | 'failed' // challenge failed
+  | 'voicemail'
+  | 'answered' // forward answered
+  | 'forward_failed' // forward failed; the call went on to its normal route
+  | 'hungup' // the caller left during an action
+  | 'error'; // the action could not be carried out; the fail mode applied
+
+export interface Outcome {
+  readonly outcome: OutcomeName;
+  readonly detail: string | null;
+}
