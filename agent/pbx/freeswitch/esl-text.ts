@@ -1,0 +1,22 @@
+/**
+ * What may go into the command stream to FreeSWITCH. Commands are header lines, so a
+ * line break would start a new command; and FreeSWITCH expands `${…}` in application
+ * arguments (recursively, API calls included), so caller-controlled text must never
+ * carry `$`, braces or backslashes there.
+ */
+
+/** Our own arguments (prompt paths, templates, mailboxes): refused if they could break the framing. */
+export function commandArg(text: string): string {
+  if (/[\r\n\0]/.test(text)) throw new Error(`refusing an event-socket argument with a line break: ${JSON.stringify(text.slice(0, 80))}`);
+  return text;
+}
+
+/** A caller name to be shown: one line, no expansion syntax, bounded. */
+export function displayName(text: string | undefined): string {
+  return (text ?? '').replace(/[\u0000-\u001f\u007f$\\{}]/g, '').slice(0, 80);
+}
+
+/** A dialplan destination or context taken from the channel: only if plainly safe, else null. */
+export function routeToken(text: string | undefined): string | null {
+  return text !== undefined && /^[A-Za-z0-9+*#_.@-]{1,64}$/.test(text) ? text : null;
+}

@@ -1,0 +1,92 @@
+import { createServer } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import { Server } from 'modesl';
+import type { Connection } from 'modesl';
+import type { PbxDriver } from '../driver';
+import { guardModesl } from './modesl-guard';
+import { screenChannel } from './screen-channel';
+import type { ChannelDeps } from './screen-channel';
+
+/**
+ * Outbound mode: the dialplan's `socket` application connects here once per call.
+ * Allow closes the socket, and FreeSWITCH goes on with the next dialplan action;
+ * so does a socket that dies, or an agent that is not listening (fail open).
+ */
+export class FreeSwitchOutboundServer implements PbxDriver {
+  private readonly net: NetServer = createServer();
+  private readonly active = new Set<Promise<void>>();
+  private readonly sockets = new Set<Socket>();
+  private accepting = false;
+
+  constructor(
+    private readonly listen: { readonly host: string; readonly port: number },
+    private readonly deps: ChannelDeps,
+  ) {
+    guardModesl();
+  }
+
+  get connected(): boolean {
+    return this.net.listening;
+  }
+
+  get inProgress(): number {
+    return this.active.size;
+  }
+
+  /** The port actually listened on (the configured one, or the one picked for port 0). */
+  get port(): number {
+    return (this.net.address() as AddressInfo).port;
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.net.once('error', reject);
+      this.net.listen(this.listen.port, this.listen.host, () => {
+        this.net.off('error', reject);
+        resolve();
+      });
+    });
+    this.net.on('error', (error) => this.deps.logger.error({ err: error }, 'event-socket listener error'));
+    this.net.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    const esl = new Server({ server: this.net, myevents: true });
+    esl.on('connection::open', (conn: Connection) => {
+      // modesl writes a command in pieces: without NODELAY each waits ~40 ms for an ACK.
+      conn.socket?.setNoDelay(true);
+      conn.on('error', (error: unknown) => this.deps.logger.warn({ err: error }, 'event-socket connection error'));
+    });
+    esl.on('connection::ready', (conn: Connection) => this.take(conn));
+    this.accepting = true;
+    this.deps.logger.info({ host: this.listen.host, port: this.port }, 'listening for FreeSWITCH outbound sockets');
+  }
+
+  private take(conn: Connection): void {
+    const channel = conn.getInfo();
+    if (!this.accepting || !channel?.getHeader('Unique-ID')) {
+      // Not ours to screen now: hand the call straight back to the dialplan.
+      if (conn.socket) conn.disconnect();
+      return;
+    }
+    const { call, done } = screenChannel(conn, channel, 'outbound', this.deps);
+    const socketGone = () => call.gone('socket closed');
+    conn.on('esl::end', socketGone);
+    conn.socket?.once('close', socketGone);
+    const tracked = done.finally(() => {
+      conn.removeListener('esl::end', socketGone);
+      this.active.delete(tracked);
+      if (conn.socket && !conn.socket.destroyed) conn.disconnect();
+    });
+    this.active.add(tracked);
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    this.accepting = false;
+    const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    await Promise.race([Promise.allSettled([...this.active]), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    // Past the grace period a socket left open is closed: FreeSWITCH then goes on with the dialplan.
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import type { CallControl } from '../actions/call-control';
+import { carryOut } from '../actions/carry-out';
+import type { Outcome } from '../actions/outcome';
+import type { ActionSettings } from '../actions/settings';
+import { decide } from '../engine/decide';
+import type { DecisionStore } from '../engine/decision-store';
+import type { CallFacts, Decision } from '../engine/types';
+import type { Logger } from '../log/logger';
+import type { CallLog } from '../store/call-log';
+
+/** What to do when a decision cannot be made: let calls through (open) or stop them (closed). */
+export type FailMode = 'open' | 'closed';
+
+export interface ScreenerSettings {
+  readonly country: string;
+  readonly failMode: FailMode;
+  readonly actions: ActionSettings;
+}
+
+export interface Screened {
+  readonly uid: string;
+  readonly decision: Decision;
+  readonly outcome: Outcome;
+}
+
+/** The decision a failure falls back to, saying why. */
+function fallback(facts: CallFacts, mode: FailMode, why: string): Decision {
+  return {
+    action: mode === 'open' ? 'allow' : 'block',
+    target: null,
+    kind: facts.kind,
+    tenant: 'default',
+    did: null,
+    caller: null,
+    callerKind: 'invalid',
+    scope: null,
+    ruleId: null,
+    category: null,
+    categories: [],
+    score: null,
+    flagged: false,
+    reasons: [`No decision could be made (${why}); fail mode ${mode} ${mode === 'open' ? 'lets the call through' : 'blocks the call'}.`],
+  };
+}
+
+/**
+ * One call from event to outcome: decide, log the decision, carry it out on the
+ * PBX through the neutral call control, log the outcome. Shared by every driver.
+ */
+export class Screener {
+  constructor(
+    private readonly store: DecisionStore,
+    private readonly log: CallLog,
+    private readonly settings: ScreenerSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  decide(facts: CallFacts): { decision: Decision; decidedUs: number } {
+    const start = process.hrtime.bigint();
+    let decision: Decision;
+    try {
+      decision = decide(facts, this.store, { country: this.settings.country, now: Date.now() });
+    } catch (error) {
+      this.logger.error({ err: error }, 'decision failed; applying the fail mode');
+      decision = fallback(facts, this.settings.failMode, error instanceof Error ? error.message : String(error));
+    }
+    return { decision, decidedUs: Number(process.hrtime.bigint() - start) / 1000 };
+  }
+
+  async screen(call: CallControl, facts: CallFacts, source: string, channel: string | null): Promise<Screened> {
+    const uid = randomUUID();
+    const { decision, decidedUs } = this.decide(facts);
+    this.log.record({ uid, at: Date.now(), source, channel, facts, decision, decidedUs });
+    let outcome: Outcome;
+    try {
+      outcome = await carryOut({ call, decision, settings: this.settings.actions });
+    } catch (error) {
+      this.logger.warn({ err: error, channel, action: decision.action }, 'action failed');
+      outcome = { outcome: 'error', detail: error instanceof Error ? error.message.slice(0, 200) : String(error) };
+      if (this.settings.failMode === 'open' && decision.action !== 'allow') {
+        await call.continueRoute().catch(() => undefined);
+      }
+    }
+    this.log.finish(uid, outcome);
+    this.logger.info({ channel, action: decision.action, ruleId: decision.ruleId, category: decision.category, outcome: outcome.outcome }, 'screened');
+    return { uid, decision, outcome };
+  }
+}
