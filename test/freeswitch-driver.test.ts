@@ -7,7 +7,7 @@ import { DEFAULT_ACTION_SETTINGS } from '../agent/actions/settings';
 import type { CallControl } from '../agent/actions/call-control';
 import type { CallFacts, Decision } from '../agent/engine/types';
 import { factsFromChannel } from '../agent/pbx/freeswitch/channel-facts';
-import { BadCredentials, FreeSwitchInboundClient } from '../agent/pbx/freeswitch/inbound-client';
+import { ALIVE_UNTIL, BadCredentials, FreeSwitchInboundClient } from '../agent/pbx/freeswitch/inbound-client';
 import { FreeSwitchOutboundServer } from '../agent/pbx/freeswitch/outbound-server';
 import type { ChannelDeps } from '../agent/pbx/freeswitch/screen-channel';
 import { DEFAULT_FREESWITCH } from '../agent/pbx/settings';
@@ -278,6 +278,12 @@ describe('inbound mode (callguard connects to FreeSWITCH and screens parked call
     const conn = (client as unknown as { conn: { eventNames(): (string | string[])[] } }).conn;
     const perChannel = conn.eventNames().map(String).filter((name) => name.includes(result.variables.uuid ?? 'none') || /CHANNEL_(HANGUP|BRIDGE|EXECUTE_COMPLETE)::/.test(name));
     expect(perChannel).toEqual([]);
+  });
+
+  it('keeps a heartbeat the dialplan checks before parking, cleared when it stops', async () => {
+    await eventually(() => Number(sim.globals.get(ALIVE_UNTIL)) > Date.now() / 1000 + 5);
+    await client.stop(10);
+    expect(sim.globals.get(ALIVE_UNTIL)).toBe('0');
   });
 
   it('reconnects after the connection drops, and screens again', async () => {

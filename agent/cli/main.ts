@@ -3,6 +3,7 @@ import { BadInput } from '../engine/bad-input';
 import { registerCategories } from './categories';
 import { registerExplain } from './explain';
 import { registerRules } from './rules';
+import { registerServe } from './serve';
 import { registerDids, registerTenants } from './tenants';
 
 /** Exit codes: 0 done, 1 something failed that is not the operator's input, 2 bad input. */
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerRules(program);
   registerCategories(program);
   registerExplain(program);
+  registerServe(program);
   const inherit = (command: Command) => {
     command.exitOverride().configureOutput(program.configureOutput());
     command.commands.forEach(inherit);

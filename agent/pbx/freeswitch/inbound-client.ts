@@ -10,6 +10,15 @@ import type { ChannelDeps } from './screen-channel';
 export const SCREEN_MARK = 'callguard_screen';
 export const SCREENED_MARK = 'callguard_screened';
 
+/**
+ * Global variable holding the epoch second until which callguard counts as alive. Parked
+ * calls never fail open in FreeSWITCH, so the dialplan parks a call for screening only
+ * while this lies in the future; it is refreshed well before it runs out.
+ */
+export const ALIVE_UNTIL = 'callguard_alive_until';
+const ALIVE_FOR_S = 15;
+const HEARTBEAT_MS = 5000;
+
 const FIRST_RETRY_MS = 1000;
 const LAST_RETRY_MS = 30_000;
 
@@ -27,6 +36,7 @@ export class FreeSwitchInboundClient implements PbxDriver {
   private conn: Connection | null = null;
   private readonly active = new Map<string, { readonly call: EslCall; readonly conn: Connection; readonly done: Promise<void> }>();
   private retryTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
   private retryMs = FIRST_RETRY_MS;
   private stopping = false;
   private ready = false;
@@ -72,6 +82,7 @@ export class FreeSwitchInboundClient implements PbxDriver {
             this.conn = conn;
             this.ready = true;
             this.retryMs = FIRST_RETRY_MS;
+            this.beat();
             this.deps.logger.info({ host, port }, 'connected to FreeSWITCH event socket');
             settle('ready');
           });
@@ -95,6 +106,13 @@ export class FreeSwitchInboundClient implements PbxDriver {
     });
   }
 
+  /** Tells the dialplan callguard is here, now and every few seconds while connected. */
+  private beat(): void {
+    clearTimeout(this.heartbeat);
+    this.conn?.api('global_setvar', `${ALIVE_UNTIL}=${Math.floor(Date.now() / 1000) + ALIVE_FOR_S}`);
+    this.heartbeat = setTimeout(() => this.beat(), HEARTBEAT_MS);
+  }
+
   /** The connection is over: its calls lose their control (they stay parked in FreeSWITCH), and a retry is scheduled. */
   private lost(conn: Connection): void {
     conn.removeAllListeners('esl::event::CHANNEL_PARK::*');
@@ -102,6 +120,7 @@ export class FreeSwitchInboundClient implements PbxDriver {
     if (this.conn === conn) {
       this.conn = null;
       this.ready = false;
+      clearTimeout(this.heartbeat);
     }
     conn.socket?.destroy();
     if (this.stopping || this.retryTimer || this.conn) return;
@@ -126,9 +145,13 @@ export class FreeSwitchInboundClient implements PbxDriver {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     await Promise.race([Promise.allSettled([...this.active.values()].map((entry) => entry.done)), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    clearTimeout(this.heartbeat);
     const conn = this.conn;
     this.conn = null;
     this.ready = false;
-    if (conn?.socket) conn.disconnect();
+    if (!conn?.socket) return;
+    // New calls stop being parked for screening at once, rather than when the heartbeat runs out.
+    await new Promise<void>((resolve) => conn.api('global_setvar', `${ALIVE_UNTIL}=0`, () => resolve()));
+    conn.disconnect();
   }
 }
