@@ -16,7 +16,7 @@ import type { Screener } from '../agent/screening/screener';
 import { eventually, screeningWorld } from './helpers/screening';
 import type { ScreeningWorld } from './helpers/screening';
 import { FrameParser, FreeSwitchSim, decodeFrame, getHeader, parseTranscript, streamFrom } from './sim/freeswitch';
-import type { CallResult, CallSpec } from './sim/freeswitch';
+import type { CallResult, CallSpec, OutboundCallSpec } from './sim/freeswitch';
 
 const SETTINGS: FreeSwitchSettings = { ...DEFAULT_FREESWITCH, promptDir: '/opt/callguard/prompts', forwardDialString: 'sofia/gateway/trunk/{number}' };
 const DID = '15551230000';
@@ -50,15 +50,20 @@ describe('outbound mode (the dialplan `socket` connects to callguard)', () => {
     await server.stop(200);
   });
 
-  const place = (caller: string, spec: CallSpec = {}) =>
+  const place = (caller: string, spec: OutboundCallSpec = {}) =>
     sim.placeOutboundCall('127.0.0.1', server.port, { callerIdNumber: caller, callerIdName: 'Alice', destinationNumber: DID, ...spec }).done;
 
   it('allow: closes the socket so the dialplan takes its next action', async () => {
     const result = await place('+12125551234');
     expect(result.outcome).toBe('continued');
-    expect(result.commands.map((command) => command.kind)).toEqual(['connect', 'event', 'myevents', 'exit']);
+    expect(result.commands.map((command) => command.kind)).toEqual(['connect', 'myevents', 'event', 'exit']);
     expect(result.apps).toEqual([]);
     expect(world.calls()).toMatchObject([{ action: 'allow', outcome: 'continued', caller: '+12125551234' }]);
+  });
+
+  it('allow hands back at once with the synchronous socket, and only after the park with `async`', async () => {
+    for (let i = 0; i < 20; i++) expect((await place('+12125551234', { async: false })).outcome).toBe('continued');
+    for (let i = 0; i < 20; i++) expect((await place('+12125551234', { async: true, parkDelayMs: i % 4 })).outcome).toBe('continued');
   });
 
   it('block: early media, the not-accepted prompt, CALL_REJECTED (21)', async () => {

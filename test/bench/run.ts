@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchDecisions, benchExplain, buildDatabase } from './core';
+import { benchFreeSwitch } from './freeswitch';
 import { printTable } from './measure';
 import type { Row } from './measure';
 
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     rows.push(...(await buildDatabase(dir, dbPath)));
     rows.push(...benchDecisions(dbPath));
     rows.push(...benchExplain(dbPath, dir));
+    rows.push(...(await benchFreeSwitch(dbPath)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -14,8 +14,11 @@ export interface EslCallOptions {
   /** The mailbox when a rule names none: the number called, digits only. */
   readonly didMailbox: string | null;
   readonly callerName: string | undefined;
-  /** Outbound `socket … async`: FreeSWITCH parks the channel just after connecting, and a socket closed before that strands the call. */
-  readonly awaitPark: boolean;
+  /**
+   * Outbound `socket … async`: FreeSWITCH parks the channel just after connecting, and a
+   * socket closed before that strands the call; this settles once the channel is parked.
+   */
+  readonly parked: Promise<void> | null;
 }
 
 /** How long to wait for that park before handing back anyway. */
@@ -32,16 +35,12 @@ export class EslCall implements CallControl {
   private readonly waiters = new Set<() => void>();
   private bridged = false;
   private prompts = 0;
-  private markParked: () => void = () => undefined;
-  private readonly parked: Promise<void>;
 
   constructor(
     private readonly conn: Connection,
     readonly uuid: string,
     private readonly options: EslCallOptions,
-  ) {
-    this.parked = options.awaitPark ? new Promise((resolve) => (this.markParked = resolve)) : Promise.resolve();
-  }
+  ) {}
 
   get isGone(): boolean {
     return this.goneReason !== null;
@@ -65,9 +64,6 @@ export class EslCall implements CallControl {
     this.bridged = true;
   }
 
-  noteParked(): void {
-    this.markParked();
-  }
 
   private execute(app: string, arg = ''): Promise<Event> {
     if (this.goneReason !== null) return Promise.reject(new CallerGone(app));
@@ -118,9 +114,11 @@ export class EslCall implements CallControl {
   async continueRoute(): Promise<void> {
     if (this.options.mode === 'outbound') {
       // The dialplan goes on with the action after `socket` as soon as the socket goes.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.parked, new Promise((resolve) => (timer = setTimeout(resolve, PARK_WAIT_MS)))]);
-      clearTimeout(timer);
+      if (this.options.parked) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.options.parked, new Promise((resolve) => (timer = setTimeout(resolve, PARK_WAIT_MS)))]);
+        clearTimeout(timer);
+      }
       this.gone('handed back');
       if (this.conn.socket) this.conn.disconnect();
       return;

@@ -16,6 +16,8 @@ export class FreeSwitchOutboundServer implements PbxDriver {
   private readonly net: NetServer = createServer();
   private readonly active = new Set<Promise<void>>();
   private readonly sockets = new Set<Socket>();
+  /** Each connection's CHANNEL_PARK, listened for from the first byte: it can come before modesl is ready. */
+  private readonly parks = new WeakMap<Connection, Promise<void>>();
   private accepting = false;
 
   constructor(
@@ -51,10 +53,13 @@ export class FreeSwitchOutboundServer implements PbxDriver {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    const esl = new Server({ server: this.net, myevents: true });
+    const esl = new Server({ server: this.net, myevents: false });
     esl.on('connection::open', (conn: Connection) => {
       // modesl writes a command in pieces: without NODELAY each waits ~40 ms for an ACK.
       conn.socket?.setNoDelay(true);
+      // Right behind `connect`, before FreeSWITCH parks an async-socket channel, so its CHANNEL_PARK is not missed.
+      conn.sendRecv('myevents');
+      this.parks.set(conn, new Promise((resolve) => conn.once('esl::event::CHANNEL_PARK::*', () => resolve())));
       conn.on('error', (error: unknown) => this.deps.logger.warn({ err: error }, 'event-socket connection error'));
     });
     esl.on('connection::ready', (conn: Connection) => this.take(conn));
@@ -69,7 +74,7 @@ export class FreeSwitchOutboundServer implements PbxDriver {
       if (conn.socket) conn.disconnect();
       return;
     }
-    const { call, done } = screenChannel(conn, channel, 'outbound', this.deps);
+    const { call, done } = screenChannel(conn, channel, 'outbound', this.deps, this.parks.get(conn) ?? null);
     const socketGone = () => call.gone('socket closed');
     conn.on('esl::end', socketGone);
     conn.socket?.once('close', socketGone);

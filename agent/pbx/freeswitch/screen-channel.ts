@@ -17,7 +17,13 @@ export interface ChannelDeps {
  * CHANNEL_PARK): builds its call control, follows its hangup and bridge events, and
  * cleans every per-channel listener up when the screening ends.
  */
-export function screenChannel(conn: Connection, channel: Event, mode: 'outbound' | 'inbound', deps: ChannelDeps): { call: EslCall; done: Promise<void> } {
+export function screenChannel(
+  conn: Connection,
+  channel: Event,
+  mode: 'outbound' | 'inbound',
+  deps: ChannelDeps,
+  parked: Promise<void> | null = null,
+): { call: EslCall; done: Promise<void> } {
   const header = (name: string) => channel.getHeader(name) ?? undefined;
   const uuid = header('Unique-ID') ?? '';
   const facts = factsFromChannel(header, deps.settings);
@@ -29,17 +35,15 @@ export function screenChannel(conn: Connection, channel: Event, mode: 'outbound'
     route: destination && context ? { destination, context } : null,
     didMailbox: destination && /^\+?\d+$/.test(destination) ? destination.replace('+', '') : null,
     callerName: facts.callerName,
-    awaitPark: mode === 'outbound' && /(^|\s)async(\s|$)/.test(header('variable_current_application_data') ?? ''),
+    parked: /(^|\s)async(\s|$)/.test(header('variable_current_application_data') ?? '') ? parked : null,
   });
   const hangup = `esl::event::CHANNEL_HANGUP::${uuid}`;
   const bridge = `esl::event::CHANNEL_BRIDGE::${uuid}`;
-  const park = `esl::event::CHANNEL_PARK::${uuid}`;
   const onHangup = () => call.gone('hangup');
   const onBridge = () => call.noteBridged();
-  const onPark = () => call.noteParked();
   conn.on(hangup, onHangup);
   conn.on(bridge, onBridge);
-  if (mode === 'outbound') conn.on(park, onPark);
+
   const done = deps.screener
     .screen(call, facts, 'freeswitch', uuid)
     .then(
@@ -49,7 +53,6 @@ export function screenChannel(conn: Connection, channel: Event, mode: 'outbound'
     .finally(() => {
       conn.removeListener(hangup, onHangup);
       conn.removeListener(bridge, onBridge);
-      conn.removeListener(park, onPark);
       call.gone('screening over');
     });
   return { call, done };
