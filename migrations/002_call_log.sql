@@ -27,5 +27,5 @@ CREATE TABLE calls (
 );
 CREATE INDEX calls_by_time ON calls (at);
 CREATE INDEX calls_by_rule ON calls (rule_id, at) WHERE rule_id IS NOT NULL;
-CREATE INDEX calls_by_caller ON calls (caller, at) WHERE caller IS NOT NULL;
+CREATE INDEX calls_by_caller ON calls (caller, at, did) WHERE caller IS NOT NULL;  -- covers velocity counts
 CREATE INDEX calls_by_tenant ON calls (tenant, at);

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { parseAttestation } from '../engine/attestation';
 import { BadInput } from '../engine/bad-input';
-import { decide } from '../engine/decide';
+import { decideWithReputation } from '../screening/decide-with-reputation';
+import { ReputationClient } from '../screening/reputation';
 import type { Decision } from '../engine/types';
 import { SqliteDecisionStore } from '../store/decision-view';
 import { withContext } from './action';
@@ -14,6 +15,7 @@ interface ExplainFlags {
   sipFrom?: string;
   name?: string;
   attestation?: string;
+  carrier?: string;
   sms?: boolean;
   json?: boolean;
 }
@@ -33,6 +35,7 @@ export function decisionJson(decision: Decision): Record<string, unknown> {
     category: decision.category,
     categories: decision.categories,
     score: decision.score,
+    signals: decision.signals,
     flagged: decision.flagged,
     reasons: decision.reasons,
   };
@@ -48,15 +51,16 @@ export function registerExplain(program: Command): void {
     .option('--sip-from <uri>', 'SIP From URI')
     .option('--name <caller name>', 'caller name')
     .option('--attestation <level>', 'STIR/SHAKEN attestation: A, B, C or failed')
+    .option('--carrier <name>', 'the carrier name, instead of the prefix table')
     .option('--sms', 'a text rather than a call')
     .option('--json', 'print JSON')
     .action(
-      withContext((ctx, flags: ExplainFlags) => {
+      withContext(async (ctx, flags: ExplainFlags) => {
         const attestation = parseAttestation(flags.attestation);
         if (flags.attestation !== undefined && attestation === 'none') {
           throw new BadInput(`bad attestation "${flags.attestation}": expected A, B, C or failed`);
         }
-        const decision = decide(
+        const decision = await decideWithReputation(
           {
             kind: flags.sms ? 'sms' : 'call',
             from: flags.from,
@@ -65,9 +69,11 @@ export function registerExplain(program: Command): void {
             ip: flags.ip,
             sipFrom: flags.sipFrom,
             attestation,
+            carrier: flags.carrier,
           },
           new SqliteDecisionStore(ctx.db),
           { country: ctx.country, now: Date.now() },
+          new ReputationClient(),
         );
         if (flags.json) return printJson(decisionJson(decision));
         const target = decision.target ? ` ${decision.target}` : '';

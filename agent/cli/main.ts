@@ -1,7 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { BadInput } from '../engine/bad-input';
+import { registerCarriers } from './carriers';
 import { registerCategories } from './categories';
 import { registerExplain } from './explain';
+import { registerLog } from './log';
+import { registerProtection } from './protection';
 import { registerRules } from './rules';
 import { registerServe } from './serve';
 import { registerDids, registerTenants } from './tenants';
@@ -22,7 +25,10 @@ export function buildProgram(): Command {
   registerDids(program);
   registerRules(program);
   registerCategories(program);
+  registerProtection(program);
+  registerCarriers(program);
   registerExplain(program);
+  registerLog(program);
   registerServe(program);
   const inherit = (command: Command) => {
     command.exitOverride().configureOutput(program.configureOutput());

@@ -26,6 +26,18 @@ function headerColumns(record: string[]): Map<Column, number> | null {
 
 const POSITIONAL = new Map<Column, number>(CSV_COLUMNS.map((column, i) => [column, i]));
 
+/** The FTC's Do Not Call complaint data: the number is Company_Phone_Number, everything else goes in the note. */
+const FTC_NUMBER = 'company_phone_number';
+const FTC_DEFAULTS = { action: 'block', list: 'ftc-dnc' } as const;
+const NOTE_LIMIT = 500;
+
+export type ImportFormat = 'callguard' | 'ftc';
+
+export function parseImportFormat(text: string | undefined): ImportFormat {
+  if (text === undefined || text === 'callguard' || text === 'ftc') return text ?? 'callguard';
+  throw new BadInput(`unknown import format "${text}": expected callguard (the export format) or ftc (FTC Do Not Call complaints)`);
+}
+
 /** A progress bar on a terminal; nothing when output goes to a file or a pipe. */
 function progressBar(totalBytes: number): { update(bytes: number): void; stop(): void } {
   if (!process.stdout.isTTY) return { update() {}, stop() {} };
@@ -48,7 +60,7 @@ function progressBar(totalBytes: number): { update(bytes: number): void; stop():
  * Streams a CSV file into one transaction: every row is written or none is, and
  * a bad row names its line. Flags given on the command line override the columns.
  */
-export async function importRules(ctx: CliContext, file: string, flags: Partial<RuleFlags>): Promise<void> {
+export async function importRules(ctx: CliContext, file: string, flags: Partial<RuleFlags>, format: ImportFormat = 'callguard'): Promise<void> {
   let size: number;
   try {
     size = statSync(file).size;
@@ -60,7 +72,10 @@ export async function importRules(ctx: CliContext, file: string, flags: Partial<
   const optionsCache = new Map<string, RuleOptions>();
   const bar = progressBar(size);
   let rows = 0;
+  let skipped = 0;
   let columns: Map<Column, number> | null = null;
+  let ftcHeader: string[] | null = null;
+  const seen = new Set<string>();
 
   const optionsFor = (ruleFlags: RuleFlags): RuleOptions => {
     const cacheKey = `${ruleFlags.action}|${ruleFlags.to}|${ruleFlags.scope}|${ruleFlags.sms}|${ruleFlags.note}|${ruleFlags.list}|${ruleFlags.expires}`;
@@ -72,8 +87,41 @@ export async function importRules(ctx: CliContext, file: string, flags: Partial<
     return options;
   };
 
+  /** One FTC complaint → a block rule for its number, once per number; rows without a usable number are counted, not fatal. */
+  const importComplaint = (writer: RuleWriter, record: string[], line: number): void => {
+    if (ftcHeader === null) {
+      ftcHeader = record.map((name) => name.trim());
+      if (!ftcHeader.some((name) => name.toLowerCase() === FTC_NUMBER)) throw new BadInput(`${file} line ${line}: no Company_Phone_Number column; is this the FTC complaint CSV?`);
+      return;
+    }
+    const header = ftcHeader;
+    const numberAt = header.findIndex((name) => name.toLowerCase() === FTC_NUMBER);
+    let spec;
+    try {
+      spec = parsePattern(record[numberAt] ?? '', ctx.country);
+    } catch {
+      skipped++;
+      return;
+    }
+    if (spec.kind !== 'number' || seen.has(spec.key)) {
+      skipped++;
+      return;
+    }
+    seen.add(spec.key);
+    const note = header
+      .map((name, i) => (i === numberAt || !record[i] ? '' : `${name}: ${record[i]}`))
+      .filter(Boolean)
+      .join('; ')
+      .slice(0, NOTE_LIMIT);
+    const options = parseRuleOptions({ action: flags.action ?? FTC_DEFAULTS.action, scope: flags.scope, list: flags.list ?? FTC_DEFAULTS.list, note }, ctx.country, now, true);
+    writer.writeQuietly(spec, options);
+    rows++;
+    if (rows % 10_000 === 0) bar.update(bytesRead);
+  };
+
   /** One CSV record → one rule, or a BadInput naming its line. */
   const importRecord = (writer: RuleWriter, record: string[], line: number): void => {
+    if (format === 'ftc') return importComplaint(writer, record, line);
     if (columns === null) {
       columns = headerColumns(record);
       if (columns) return;
@@ -142,7 +190,7 @@ export async function importRules(ctx: CliContext, file: string, flags: Partial<
   } finally {
     bar.stop();
   }
-  console.log(`imported ${rows} rule(s) from ${file}`);
+  console.log(`imported ${rows} rule(s) from ${file}${skipped ? `; skipped ${skipped} row(s) without a new, complete number` : ''}`);
 }
 
 /** Writes the rules as CSV with a header, streaming, in the form importRules reads back. */

@@ -8,7 +8,7 @@ import type { CliContext } from './context';
 import { cell, isoOrEmpty, printJson, printTable } from './print';
 import { parseRuleOptions } from './rule-options';
 import type { RuleFlags } from './rule-options';
-import { exportRules, importRules } from './rules-csv';
+import { exportRules, importRules, parseImportFormat } from './rules-csv';
 
 interface ListFlags {
   scope?: string;
@@ -134,7 +134,8 @@ export function registerRules(program: Command): void {
     .option('--action <action>', 'action for every row (overrides the column)')
     .option('--scope <scope>', 'scope for every row (overrides the column)')
     .option('--list <name>', 'list for every row (overrides the column)')
-    .action(withContext((ctx, file: string, flags: Partial<RuleFlags>) => importRules(ctx, file, flags)));
+    .option('--format <format>', 'callguard (the export format) or ftc (FTC Do Not Call complaint CSV: Company_Phone_Number; list ftc-dnc, action block)', 'callguard')
+    .action(withContext((ctx, file: string, flags: Partial<RuleFlags> & { format?: string }) => importRules(ctx, file, flags, parseImportFormat(flags.format))));
   rules
     .command('export')
     .description('write rules as CSV to standard output, in the form rules import reads')

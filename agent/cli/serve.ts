@@ -11,8 +11,11 @@ import type { FreeSwitchSettings } from '../pbx/settings';
 import { Screener } from '../screening/screener';
 import type { FailMode } from '../screening/screener';
 import { CallLog } from '../store/call-log';
+import { CallLogQueries } from '../store/call-log-queries';
 import { SqliteDecisionStore } from '../store/decision-view';
 import { withContext } from './action';
+
+const PRUNE_EVERY_MS = 60 * 60_000;
 
 interface ServeFlags {
   pbx: string;
@@ -118,7 +121,18 @@ export function registerServe(program: Command): void {
           log.close();
           throw error;
         }
+        const pruneOld = () => {
+          try {
+            const pruned = new CallLogQueries(db).prune();
+            if (pruned > 0) logger.info({ pruned }, 'pruned call-log rows past the retention');
+          } catch (error) {
+            logger.warn({ err: error }, 'call-log pruning failed; will try again');
+          }
+        };
+        pruneOld();
+        const pruning = setInterval(pruneOld, PRUNE_EVERY_MS);
         await untilSignal();
+        clearInterval(pruning);
         logger.info({ inProgress: driver.inProgress }, 'stopping: no new calls; waiting for calls in progress');
         await driver.stop();
         log.close();

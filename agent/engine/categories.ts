@@ -1,21 +1,6 @@
+import { numberType } from './full-metadata';
 import { callingCodeOf, countryOf } from './numbers';
 import type { Attestation, CallerIdentity, Category, E164 } from './types';
-
-type NumberType = 'toll_free' | 'premium' | null;
-type TypeOf = (e164: E164) => NumberType;
-let typeOfNumber: TypeOf | undefined;
-
-/** Number types need libphonenumber's full metadata: loaded only when a policy asks for them. */
-function numberType(e164: E164): NumberType {
-  if (!typeOfNumber) {
-    const { parsePhoneNumberFromString } = require('libphonenumber-js/max') as typeof import('libphonenumber-js/max');
-    typeOfNumber = (number) => {
-      const type = parsePhoneNumberFromString(number)?.getType();
-      return type === 'TOLL_FREE' ? 'toll_free' : type === 'PREMIUM_RATE' ? 'premium' : null;
-    };
-  }
-  return typeOfNumber(e164);
-}
 
 /** NANP area code + exchange: `+1` and six digits. */
 function npaNxx(number: E164): string | null {

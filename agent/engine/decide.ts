@@ -4,6 +4,7 @@ import type { CategoryInput } from './categories';
 import type { DecisionStore } from './decision-store';
 import { normalizeNumber } from './numbers';
 import { describeMatch, pickRule } from './pick-rule';
+import { protect } from './protection';
 import { scopesOfCall } from './scope';
 import { moreSevere } from './severity';
 import { CATEGORIES } from './types';
@@ -29,8 +30,8 @@ function callerSummary(facts: CallFacts, identity: CallerIdentity): string {
 
 /**
  * The decision for one call or text: number and address rules, then caller
- * categories, then (later) robocall protection, else through. Pure: reads only
- * the store it is handed.
+ * categories, then robocall protection, else through. Pure: reads only the store
+ * it is handed (and facts looked up before, such as a reputation score).
  */
 export function decide(facts: CallFacts, store: DecisionStore, settings: EngineSettings): Decision {
   const reasons: string[] = [];
@@ -46,7 +47,7 @@ export function decide(facts: CallFacts, store: DecisionStore, settings: EngineS
     `${callerSummary(facts, identity)}; ${did ? `number called ${did}` : 'number called is not a phone number'}, tenant ${tenant}.`,
   );
 
-  const base = { kind: facts.kind, tenant, did, caller: number, callerKind: identity.kind, score: null, flagged: false };
+  const base = { kind: facts.kind, tenant, did, caller: number, callerKind: identity.kind, score: null, flagged: false, signals: [] };
   const scopes = scopesOfCall(did, tenant);
   const keys = candidateKeys(
     { number, anonymous: identity.kind === 'anonymous', ip: facts.ip, sipFrom: facts.sipFrom },
@@ -97,7 +98,16 @@ export function decide(facts: CallFacts, store: DecisionStore, settings: EngineS
     return { ...base, action: verdict.action, target: null, scope: verdict.scope, ruleId: null, category: verdict.category, categories, reasons };
   }
 
+  const protection = protect(facts, input, tenant, scopes, view, settings.now);
+  if (!protection) reasons.push('Step 3: robocall protection is off.');
+  else reasons.push(...protection.reasons);
+  const scored = { ...base, score: protection?.score ?? null, signals: protection?.signals ?? [], categories, ruleId: null, category: null, target: null };
+  if (protection && (protection.action !== 'allow' || protection.flagged)) {
+    const action: ActionName = protection.action !== 'allow' && facts.kind === 'sms' ? 'block' : protection.action;
+    return { ...scored, action, scope: protection.scope, flagged: protection.flagged, reasons };
+  }
+
   reasons.push(`Step 4: nothing stopped the ${facts.kind === 'sms' ? 'text' : 'call'}: it goes through.`);
-  return { ...base, action: 'allow', target: null, scope: null, ruleId: null, category: null, categories, reasons };
+  return { ...scored, action: 'allow', scope: null, reasons };
 }
 

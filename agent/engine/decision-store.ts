@@ -1,3 +1,4 @@
+import type { ScoreSettings } from './score-settings';
 import type { ActiveRule, Category, E164, PolicyAction } from './types';
 
 /** Which lookup keys can match at all, so a decision probes only lengths that exist. */
@@ -28,4 +29,37 @@ export interface DecisionView {
   rulesFor(keys: readonly string[], scopes: readonly string[], now: number): readonly ActiveRule[];
   /** The tenant's policy for a category, else the global one, else none. */
   categoryPolicy(tenant: string, category: Category): CategoryPolicy | null;
+  /** The tenant's robocall protection, else the global one; null when it is off. */
+  protection(tenant: string): ProtectionPolicy | null;
+  /** Carrier rules of these scopes. */
+  carrierRules(scopes: readonly string[]): readonly CarrierRule[];
+  /** The carrier of a number from the imported prefix table (longest prefix), if any. */
+  carrierOf(number: E164): string | null;
+  /** The caller's recent calls, from the call log by index. */
+  history(number: E164, velocitySince: number, historySince: number): CallerHistory;
+  readonly score: ScoreSettings;
+}
+
+export interface ProtectionPolicy {
+  readonly scope: string;
+  readonly threshold: number;
+  /** At or above this (and below the threshold) a call goes through marked; null: never. */
+  readonly flagThreshold: number | null;
+  readonly action: 'block' | 'challenge' | 'voicemail';
+}
+
+export interface CarrierRule {
+  readonly id: number;
+  readonly scope: string;
+  /** Lower case. */
+  readonly pattern: string;
+}
+
+export interface CallerHistory {
+  /** Calls within the velocity window, and how many different DIDs they went to. */
+  readonly calls: number;
+  readonly dids: number;
+  /** Challenges within the history window. */
+  readonly passed: number;
+  readonly failed: number;
 }

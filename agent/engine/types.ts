@@ -49,6 +49,17 @@ export interface CallFacts {
   readonly privacy?: boolean | undefined;
   readonly attestation?: Attestation | undefined;
   readonly carrier?: string | undefined;
+  /** What the optional reputation service said, looked up before the decision (the engine does no I/O). */
+  readonly reputation?: Reputation | undefined;
+}
+
+export type Reputation = { readonly kind: 'score'; readonly score: number } | { readonly kind: 'failed'; readonly why: string };
+
+/** One reason the risk score moved. */
+export interface ScoreSignal {
+  readonly signal: string;
+  readonly points: number;
+  readonly why: string;
 }
 
 /** The caller as the engine understood it. */
@@ -91,6 +102,8 @@ export interface Decision {
   readonly categories: readonly Category[];
   /** Robocall risk score 0-100, when protection scored the call. */
   readonly score: number | null;
+  /** Every point of that score, explained. */
+  readonly signals: readonly ScoreSignal[];
   /** Let through but marked as suspected spam. */
   readonly flagged: boolean;
   readonly reasons: readonly string[];

@@ -3,11 +3,12 @@ import type { CallControl } from '../actions/call-control';
 import { carryOut } from '../actions/carry-out';
 import type { Outcome } from '../actions/outcome';
 import type { ActionSettings } from '../actions/settings';
-import { decide } from '../engine/decide';
 import type { DecisionStore } from '../engine/decision-store';
 import type { CallFacts, Decision } from '../engine/types';
 import type { Logger } from '../log/logger';
 import type { CallLog } from '../store/call-log';
+import { decideWithReputation } from './decide-with-reputation';
+import { ReputationClient } from './reputation';
 
 /** What to do when a decision cannot be made: let calls through (open) or stop them (closed). */
 export type FailMode = 'open' | 'closed';
@@ -40,6 +41,7 @@ function fallback(facts: CallFacts, mode: FailMode, why: string): Decision {
     categories: [],
     score: null,
     flagged: false,
+    signals: [],
     reasons: [`No decision could be made (${why}); fail mode ${mode} ${mode === 'open' ? 'lets the call through' : 'blocks the call'}.`],
   };
 }
@@ -49,6 +51,8 @@ function fallback(facts: CallFacts, mode: FailMode, why: string): Decision {
  * PBX through the neutral call control, log the outcome. Shared by every driver.
  */
 export class Screener {
+  private readonly reputation = new ReputationClient();
+
   constructor(
     private readonly store: DecisionStore,
     private readonly log: CallLog,
@@ -56,11 +60,11 @@ export class Screener {
     private readonly logger: Logger,
   ) {}
 
-  decide(facts: CallFacts): { decision: Decision; decidedUs: number } {
+  async decide(facts: CallFacts): Promise<{ decision: Decision; decidedUs: number }> {
     const start = process.hrtime.bigint();
     let decision: Decision;
     try {
-      decision = decide(facts, this.store, { country: this.settings.country, now: Date.now() });
+      decision = await decideWithReputation(facts, this.store, { country: this.settings.country, now: Date.now() }, this.reputation);
     } catch (error) {
       this.logger.error({ err: error }, 'decision failed; applying the fail mode');
       decision = fallback(facts, this.settings.failMode, error instanceof Error ? error.message : String(error));
@@ -70,7 +74,7 @@ export class Screener {
 
   async screen(call: CallControl, facts: CallFacts, source: string, channel: string | null): Promise<Screened> {
     const uid = randomUUID();
-    const { decision, decidedUs } = this.decide(facts);
+    const { decision, decidedUs } = await this.decide(facts);
     this.log.record({ uid, at: Date.now(), source, channel, facts, decision, decidedUs });
     let outcome: Outcome;
     try {

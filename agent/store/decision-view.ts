@@ -1,5 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { CategoryPolicy, DecisionStore, DecisionView, RuleShape } from '../engine/decision-store';
+import type { CallerHistory, CarrierRule, CategoryPolicy, DecisionStore, DecisionView, ProtectionPolicy, RuleShape } from '../engine/decision-store';
+import { scoreSettings } from '../engine/score-settings';
+import type { ScoreSettings } from '../engine/score-settings';
 import type { ActiveRule, Category, E164, PolicyAction } from '../engine/types';
 import { changeProbe } from './generation';
 
@@ -8,6 +10,10 @@ interface Snapshot {
   readonly didTenants: Map<string, string>;
   readonly policies: Map<string, CategoryPolicy>;
   readonly disabledLists: Set<string>;
+  readonly protection: Map<string, ProtectionPolicy | null>;
+  readonly carrierRules: readonly CarrierRule[];
+  readonly carrierPrefixLengths: readonly number[];
+  readonly score: ScoreSettings;
 }
 
 const RULE_COLUMNS = 'id, scope, kind, key, pattern, action, target, sms, span, list, expires_at AS expiresAt, updated_at AS updatedAt';
@@ -20,11 +26,36 @@ const RULE_COLUMNS = 'id, scope, kind, key, pattern, action, target, sms, span, 
 export class SqliteDecisionStore implements DecisionStore {
   private readonly probe: () => string;
   private readonly byKeys = new Map<number, Statement>();
+  private readonly carrierByPrefix = new Map<number, Statement>();
+  private readonly velocity: Statement;
+  private readonly challenges: Statement;
   private seen = '';
   private snapshot: SnapshotView | undefined;
 
   constructor(private readonly db: Database) {
     this.probe = changeProbe(db);
+    // Both read only index entries of one caller in a window: no scan, and bounded for a caller that calls a lot.
+    this.velocity = db.prepare('SELECT COUNT(*) AS calls, COUNT(DISTINCT did) AS dids FROM (SELECT did FROM calls WHERE caller = ? AND at >= ? LIMIT 1000)');
+    this.challenges = db.prepare(`SELECT COALESCE(SUM(outcome = 'passed'), 0) AS passed, COALESCE(SUM(outcome = 'failed'), 0) AS failed
+      FROM (SELECT outcome FROM calls WHERE caller = ? AND at >= ? AND outcome IN ('passed', 'failed') LIMIT 100)`);
+  }
+
+  history(number: E164, velocitySince: number, historySince: number): CallerHistory {
+    const { calls, dids } = this.velocity.get(number, velocitySince) as { calls: number; dids: number };
+    const { passed, failed } = this.challenges.get(number, historySince) as { passed: number; failed: number };
+    return { calls, dids, passed, failed };
+  }
+
+  /** Longest matching prefix of the imported carrier table, probing only lengths it has. */
+  carrierOf(number: E164, lengths: readonly number[]): string | null {
+    const keys = lengths.filter((length) => length <= number.length).map((length) => number.slice(0, length));
+    if (keys.length === 0) return null;
+    let statement = this.carrierByPrefix.get(keys.length);
+    if (!statement) {
+      statement = this.db.prepare(`SELECT carrier FROM carrier_prefixes WHERE prefix IN (${keys.map(() => '?').join(', ')}) ORDER BY length(prefix) DESC LIMIT 1`).pluck();
+      this.carrierByPrefix.set(keys.length, statement);
+    }
+    return (statement.get(...keys) as string | undefined) ?? null;
   }
 
   view(): DecisionView {
@@ -78,6 +109,14 @@ export class SqliteDecisionStore implements DecisionStore {
       ),
     );
     const disabledLists = new Set(this.db.prepare('SELECT name FROM lists WHERE enabled = 0').pluck().all() as string[]);
+    const protection = new Map(
+      (this.db.prepare('SELECT scope, enabled, threshold, flag_threshold AS flagThreshold, action FROM protection').all() as (ProtectionPolicy & { enabled: number })[]).map(
+        ({ enabled, ...policy }) => [policy.scope, enabled === 1 ? policy : null],
+      ),
+    );
+    const carrierRules = this.db.prepare('SELECT id, scope, pattern FROM carrier_rules ORDER BY id').all() as CarrierRule[];
+    const carrierPrefixLengths = this.db.prepare('SELECT DISTINCT length(prefix) FROM carrier_prefixes').pluck().all() as number[];
+    const score = scoreSettings(new Map(this.db.prepare('SELECT key, value FROM score_settings').all().map((row) => { const { key, value } = row as { key: string; value: string }; return [key, value]; })));
     return {
       shape: {
         prefixLengths: [...prefixLengths].sort((a, b) => a - b),
@@ -88,6 +127,10 @@ export class SqliteDecisionStore implements DecisionStore {
       didTenants,
       policies,
       disabledLists,
+      protection,
+      carrierRules,
+      carrierPrefixLengths: carrierPrefixLengths.sort((a, b) => b - a),
+      score,
     };
   }
 }
@@ -95,9 +138,29 @@ export class SqliteDecisionStore implements DecisionStore {
 /** The cached small tables, plus per-call rule lookups through the live connection. */
 class SnapshotView implements DecisionView {
   readonly shape: RuleShape;
+  readonly score: ScoreSettings;
 
   constructor(private readonly snapshot: Snapshot, private readonly store: SqliteDecisionStore) {
     this.shape = snapshot.shape;
+    this.score = snapshot.score;
+  }
+
+  protection(tenant: string): ProtectionPolicy | null {
+    const { protection } = this.snapshot;
+    const own = protection.get(`tenant:${tenant}`);
+    return own !== undefined ? own : (protection.get('global') ?? null);
+  }
+
+  carrierRules(scopes: readonly string[]): readonly CarrierRule[] {
+    return this.snapshot.carrierRules.filter((rule) => scopes.includes(rule.scope));
+  }
+
+  carrierOf(number: E164): string | null {
+    return this.store.carrierOf(number, this.snapshot.carrierPrefixLengths);
+  }
+
+  history(number: E164, velocitySince: number, historySince: number): CallerHistory {
+    return this.store.history(number, velocitySince, historySince);
   }
 
   tenantOfDid(did: E164): string {

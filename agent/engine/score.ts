@@ -1,0 +1,61 @@
+import { inCategory } from './categories';
+import type { CategoryInput } from './categories';
+import type { CallerHistory } from './decision-store';
+import { isValidNumber } from './full-metadata';
+import type { ScoreSettings } from './score-settings';
+import type { Attestation, Reputation, ScoreSignal } from './types';
+
+export interface ScoreInput {
+  readonly category: CategoryInput;
+  readonly history: CallerHistory | null;
+  readonly reputation: Reputation | undefined;
+  readonly settings: ScoreSettings;
+}
+
+const ATTESTATION: Record<Attestation, { key: 'attestation_a' | 'attestation_b' | 'attestation_c' | 'attestation_failed' | 'attestation_missing'; why: string }> = {
+  A: { key: 'attestation_a', why: 'STIR/SHAKEN full attestation (A): the carrier vouches for the caller' },
+  B: { key: 'attestation_b', why: 'STIR/SHAKEN partial attestation (B): the carrier knows the customer, not the number' },
+  C: { key: 'attestation_c', why: 'STIR/SHAKEN gateway attestation (C): the carrier cannot vouch for the caller' },
+  failed: { key: 'attestation_failed', why: 'STIR/SHAKEN verification failed' },
+  none: { key: 'attestation_missing', why: 'no STIR/SHAKEN attestation on the call' },
+};
+
+/** The signals of the robocall risk score, each with its points and why. */
+export function scoreSignals({ category, history, reputation, settings }: ScoreInput): ScoreSignal[] {
+  const signals: ScoreSignal[] = [];
+  const add = (signal: string, points: number, why: string) => {
+    if (points !== 0) signals.push({ signal, points, why });
+  };
+  const attestation = ATTESTATION[category.attestation];
+  add('attestation', settings[attestation.key], attestation.why);
+
+  const { caller } = category;
+  if (caller.kind === 'invalid') add('invalid_number', settings.invalid_number, `the caller ID is not a phone number (${caller.why})`);
+  else if (caller.kind === 'number' && !isValidNumber(caller.e164)) add('invalid_number', settings.invalid_number, `${caller.e164} is not a valid number for its country`);
+
+  if (inCategory('neighbor', category)) add('neighbor', settings.neighbor, 'same area code and exchange as the number called (neighbour spoofing)');
+
+  if (history) {
+    if (history.calls >= settings.velocity_calls) {
+      add('velocity_calls', settings.velocity_calls_points, `${history.calls} calls from this number within ${settings.velocity_window} (limit ${settings.velocity_calls})`);
+    }
+    if (history.dids >= settings.velocity_dids) {
+      add('velocity_dids', settings.velocity_dids_points, `calls to ${history.dids} different numbers within ${settings.velocity_window} (limit ${settings.velocity_dids})`);
+    }
+    if (history.failed > 0) {
+      add('failed_challenges', Math.min(2, history.failed) * settings.failed_challenge, `${history.failed} failed challenge(s) within ${settings.history_window}`);
+    }
+    if (history.passed > 0) add('passed_challenges', settings.passed_challenge, `${history.passed} passed challenge(s) within ${settings.history_window}`);
+  }
+
+  if (reputation?.kind === 'score') {
+    add('reputation', Math.round(reputation.score * settings.reputation_weight), `the reputation service scores this number ${reputation.score}/100`);
+  } else if (reputation?.kind === 'failed') {
+    signals.push({ signal: 'reputation', points: 0, why: `the reputation lookup failed (${reputation.why}); scored without it` });
+  }
+  return signals;
+}
+
+export function totalScore(signals: readonly ScoreSignal[]): number {
+  return Math.max(0, Math.min(100, signals.reduce((sum, signal) => sum + signal.points, 0)));
+}

@@ -1,0 +1,19 @@
+import { decide } from '../engine/decide';
+import type { EngineSettings } from '../engine/decide';
+import type { DecisionStore } from '../engine/decision-store';
+import type { CallFacts, Decision, E164 } from '../engine/types';
+import type { ReputationClient } from './reputation';
+
+/**
+ * A decision that may consult the reputation service. The engine does no I/O, so the
+ * call is decided once; only when protection scored it and a service is configured is
+ * the number looked up and the call decided again with the answer. Allowed callers and
+ * calls stopped by a rule or category never wait for the service.
+ */
+export async function decideWithReputation(facts: CallFacts, store: DecisionStore, settings: EngineSettings, client: ReputationClient): Promise<Decision> {
+  const first = decide(facts, store, settings);
+  const { reputation_url: url, reputation_timeout_ms: timeoutMs } = store.view().score;
+  if (first.score === null || !url || !first.caller || facts.reputation) return first;
+  const reputation = await client.lookup(url, first.caller as E164, timeoutMs);
+  return decide({ ...facts, reputation }, store, settings);
+}

@@ -1,0 +1,125 @@
+import type { Database } from 'better-sqlite3';
+import { parseDuration } from '../engine/duration';
+
+export interface LogFilter {
+  readonly tenant?: string | undefined;
+  readonly ruleId?: number | undefined;
+  readonly action?: string | undefined;
+  readonly since?: number | undefined;
+  readonly limit?: number | undefined;
+}
+
+export interface LogRow {
+  readonly id: number;
+  readonly at: number;
+  readonly kind: string;
+  readonly source: string;
+  readonly tenant: string;
+  readonly did: string | null;
+  readonly caller: string | null;
+  readonly callerRaw: string | null;
+  readonly callerName: string | null;
+  readonly ip: string | null;
+  readonly sipFrom: string | null;
+  readonly action: string;
+  readonly target: string | null;
+  readonly ruleId: number | null;
+  readonly category: string | null;
+  readonly score: number | null;
+  readonly flagged: boolean;
+  readonly reasons: string[];
+  readonly outcome: string | null;
+  readonly outcomeDetail: string | null;
+}
+
+export interface Counters {
+  readonly total: number;
+  readonly scanned: number;
+  readonly blocked: number;
+  readonly flagged: number;
+  readonly legitimate: number;
+  readonly challenged: number;
+  readonly challengePassed: number;
+  readonly challengeFailed: number;
+  readonly forwarded: number;
+  readonly forwardAnswered: number;
+  readonly voicemail: number;
+}
+
+export const DEFAULT_RETENTION = '90d';
+
+/** Reading, counting and pruning the call log. */
+export class CallLogQueries {
+  constructor(private readonly db: Database) {}
+
+  private where(filter: LogFilter): { sql: string; params: (string | number)[] } {
+    const clauses: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.tenant !== undefined) {
+      clauses.push('tenant = ?');
+      params.push(filter.tenant);
+    }
+    if (filter.ruleId !== undefined) {
+      clauses.push('rule_id = ?');
+      params.push(filter.ruleId);
+    }
+    if (filter.action !== undefined) {
+      clauses.push('action = ?');
+      params.push(filter.action);
+    }
+    if (filter.since !== undefined) {
+      clauses.push('at >= ?');
+      params.push(filter.since);
+    }
+    return { sql: clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '', params };
+  }
+
+  /** Newest first. */
+  list(filter: LogFilter): LogRow[] {
+    const { sql, params } = this.where(filter);
+    const rows = this.db
+      .prepare(
+        `SELECT id, at, kind, source, tenant, did, caller, caller_raw AS callerRaw, caller_name AS callerName, ip, sip_from AS sipFrom,
+                action, target, rule_id AS ruleId, category, score, flagged, reasons, outcome, outcome_detail AS outcomeDetail
+           FROM calls${sql} ORDER BY at DESC, id DESC LIMIT ?`,
+      )
+      .all(...params, filter.limit ?? 50) as (Omit<LogRow, 'flagged' | 'reasons'> & { flagged: number; reasons: string })[];
+    return rows.map((row) => ({ ...row, flagged: row.flagged === 1, reasons: JSON.parse(row.reasons) as string[] }));
+  }
+
+  counters(filter: LogFilter): Counters {
+    const { sql, params } = this.where(filter);
+    const row = this.db
+      .prepare(
+        `SELECT COUNT(*) AS total,
+                COUNT(score) AS scanned,
+                SUM(action IN ('block', 'busy', 'disconnected') OR (action = 'challenge' AND outcome IN ('failed', 'hungup'))) AS blocked,
+                SUM(flagged) AS flagged,
+                SUM((action = 'allow' AND flagged = 0) OR (action = 'challenge' AND outcome = 'passed')) AS legitimate,
+                SUM(action = 'challenge') AS challenged,
+                SUM(action = 'challenge' AND outcome = 'passed') AS challengePassed,
+                SUM(action = 'challenge' AND outcome = 'failed') AS challengeFailed,
+                SUM(action = 'forward') AS forwarded,
+                SUM(action = 'forward' AND outcome = 'answered') AS forwardAnswered,
+                SUM(action = 'voicemail') AS voicemail
+           FROM calls${sql}`,
+      )
+      .get(...params) as Record<keyof Counters, number | null>;
+    return Object.fromEntries(Object.entries(row).map(([key, value]) => [key, value ?? 0])) as unknown as Counters;
+  }
+
+  retention(): string {
+    return (this.db.prepare("SELECT value FROM settings WHERE key = 'log_retention'").pluck().get() as string | undefined) ?? DEFAULT_RETENTION;
+  }
+
+  setRetention(duration: string): void {
+    parseDuration(duration, 'retention');
+    this.db.prepare("INSERT INTO settings (key, value) VALUES ('log_retention', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(duration);
+  }
+
+  /** Deletes rows older than the retention; returns how many. */
+  prune(now = Date.now()): number {
+    const cutoff = now - parseDuration(this.retention(), 'retention');
+    return this.db.prepare('DELETE FROM calls WHERE at < ?').run(cutoff).changes;
+  }
+}

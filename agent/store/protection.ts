@@ -1,0 +1,110 @@
+import type { Database } from 'better-sqlite3';
+import { BadInput } from '../engine/bad-input';
+import { checkScoreSetting } from '../engine/score-settings';
+import { bumpGeneration } from './generation';
+
+export interface ProtectionRow {
+  readonly scope: string;
+  readonly enabled: boolean;
+  readonly threshold: number;
+  readonly flagThreshold: number | null;
+  readonly action: 'block' | 'challenge' | 'voicemail';
+}
+
+export interface CarrierRuleRow {
+  readonly id: number;
+  readonly scope: string;
+  readonly pattern: string;
+}
+
+/** Robocall protection settings, carrier rules and the carrier prefix table. */
+export class ProtectionStore {
+  constructor(private readonly db: Database) {}
+
+  private write<T>(work: () => T): T {
+    return this.db.transaction(() => {
+      const result = work();
+      bumpGeneration(this.db);
+      return result;
+    }).immediate();
+  }
+
+  get(scope: string): ProtectionRow | undefined {
+    const row = this.db.prepare('SELECT scope, enabled, threshold, flag_threshold AS flagThreshold, action FROM protection WHERE scope = ?').get(scope) as
+      | (Omit<ProtectionRow, 'enabled'> & { enabled: number })
+      | undefined;
+    return row && { ...row, enabled: row.enabled === 1 };
+  }
+
+  list(): ProtectionRow[] {
+    const rows = this.db.prepare('SELECT scope, enabled, threshold, flag_threshold AS flagThreshold, action FROM protection ORDER BY scope').all() as (Omit<ProtectionRow, 'enabled'> & { enabled: number })[];
+    return rows.map((row) => ({ ...row, enabled: row.enabled === 1 }));
+  }
+
+  set(row: ProtectionRow): void {
+    this.write(() =>
+      this.db
+        .prepare(
+          `INSERT INTO protection (scope, enabled, threshold, flag_threshold, action, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (scope) DO UPDATE SET enabled = excluded.enabled, threshold = excluded.threshold,
+             flag_threshold = excluded.flag_threshold, action = excluded.action, updated_at = excluded.updated_at`,
+        )
+        .run(row.scope, row.enabled ? 1 : 0, row.threshold, row.flagThreshold, row.action, Date.now()),
+    );
+  }
+
+  tune(key: string, value: string): void {
+    const stored = checkScoreSetting(key, value);
+    this.write(() =>
+      this.db.prepare('INSERT INTO score_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, stored),
+    );
+  }
+
+  tuned(): Map<string, string> {
+    return new Map((this.db.prepare('SELECT key, value FROM score_settings').all() as { key: string; value: string }[]).map((row) => [row.key, row.value]));
+  }
+
+  addCarrier(scope: string, pattern: string): number {
+    const lower = pattern.trim().toLowerCase();
+    if (lower.length < 2 || lower.length > 100 || /[\u0000-\u001f]/.test(lower)) {
+      throw new BadInput(`bad carrier pattern "${pattern}": expected part of a carrier name, 2 to 100 characters`);
+    }
+    return this.write(() => {
+      if (this.db.prepare('SELECT 1 FROM carrier_rules WHERE scope = ? AND pattern = ?').get(scope, lower)) {
+        throw new BadInput(`carrier rule "${lower}" already exists in ${scope}`);
+      }
+      return Number(this.db.prepare('INSERT INTO carrier_rules (scope, pattern, created_at) VALUES (?, ?, ?)').run(scope, lower, Date.now()).lastInsertRowid);
+    });
+  }
+
+  removeCarrier(pattern: string, scope: string | undefined): CarrierRuleRow[] {
+    const lower = pattern.trim().toLowerCase();
+    return this.write(() => {
+      const rows = (scope === undefined
+        ? this.db.prepare('SELECT id, scope, pattern FROM carrier_rules WHERE pattern = ?').all(lower)
+        : this.db.prepare('SELECT id, scope, pattern FROM carrier_rules WHERE pattern = ? AND scope = ?').all(lower, scope)) as CarrierRuleRow[];
+      if (rows.length === 0) throw new BadInput(`no carrier rule "${lower}"${scope ? ` in ${scope}` : ''}`);
+      const remove = this.db.prepare('DELETE FROM carrier_rules WHERE id = ?');
+      for (const row of rows) remove.run(row.id);
+      return rows;
+    });
+  }
+
+  carriers(): CarrierRuleRow[] {
+    return this.db.prepare('SELECT id, scope, pattern FROM carrier_rules ORDER BY scope, pattern').all() as CarrierRuleRow[];
+  }
+
+  /** Replaces the whole prefix table in one transaction (an import is all or nothing). */
+  replacePrefixes(rows: Iterable<readonly [prefix: string, carrier: string]>): number {
+    return this.write(() => {
+      this.db.prepare('DELETE FROM carrier_prefixes').run();
+      const insert = this.db.prepare('INSERT INTO carrier_prefixes (prefix, carrier) VALUES (?, ?) ON CONFLICT (prefix) DO UPDATE SET carrier = excluded.carrier');
+      let count = 0;
+      for (const [prefix, carrier] of rows) {
+        insert.run(prefix, carrier);
+        count++;
+      }
+      return count;
+    });
+  }
+}
