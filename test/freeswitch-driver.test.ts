@@ -56,7 +56,7 @@ describe('outbound mode (the dialplan `socket` connects to callguard)', () => {
   it('allow: closes the socket so the dialplan takes its next action', async () => {
     const result = await place('+12125551234');
     expect(result.outcome).toBe('continued');
-    expect(result.commands.map((command) => command.kind)).toEqual(['connect', 'myevents', 'event', 'exit']);
+    expect(result.commands.map((command) => command.kind)).toEqual(['connect', 'myevents', 'nixevent', 'event', 'exit']);
     expect(result.apps).toEqual([]);
     expect(world.calls()).toMatchObject([{ action: 'allow', outcome: 'continued', caller: '+12125551234' }]);
   });
@@ -154,6 +154,7 @@ describe('outbound mode (the dialplan `socket` connects to callguard)', () => {
     expect(duringPrompt.outcome).toBe('hungup');
     expect(duringChallenge.outcome).toBe('hungup');
     await eventually(() => world.calls().every((row) => row.outcome === 'hungup') && server.inProgress === 0 && sim.openSockets === baseline);
+    await eventually(() => server.openConnections === 0);
     expect(world.calls().map((row) => row.outcome_detail)).toEqual(['playback', 'play_and_get_digits']);
   });
 
@@ -166,6 +167,8 @@ describe('outbound mode (the dialplan `socket` connects to callguard)', () => {
     await eventually(() => server.inProgress === 0);
     expect((await place('+12125551234')).outcome).toBe('continued');
     expect(world.calls().map((row) => row.outcome)).toEqual(['hungup', 'continued']);
+    // A connection cut without a clean end is forgotten too (modesl alone would keep it forever).
+    await eventually(() => server.openConnections === 0);
   });
 
   it('treats a channel with no caller ID as anonymous', async () => {

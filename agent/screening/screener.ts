@@ -19,6 +19,13 @@ export interface ScreenerSettings {
   readonly actions: ActionSettings;
 }
 
+/** Told about every decision, e.g. to count it in the metrics. */
+export interface ScreeningObserver {
+  decided(decision: Decision, seconds: number): void;
+  /** A decision fell back to the fail mode. */
+  failedOver(): void;
+}
+
 export interface Screened {
   readonly uid: string;
   readonly decision: Decision;
@@ -58,6 +65,7 @@ export class Screener {
     private readonly log: CallLog,
     private readonly settings: ScreenerSettings,
     private readonly logger: Logger,
+    private readonly observer: ScreeningObserver | null = null,
   ) {}
 
   async decide(facts: CallFacts): Promise<{ decision: Decision; decidedUs: number }> {
@@ -67,9 +75,20 @@ export class Screener {
       decision = await decideWithReputation(facts, this.store, { country: this.settings.country, now: Date.now() }, this.reputation);
     } catch (error) {
       this.logger.error({ err: error }, 'decision failed; applying the fail mode');
+      this.observer?.failedOver();
       decision = fallback(facts, this.settings.failMode, error instanceof Error ? error.message : String(error));
     }
-    return { decision, decidedUs: Number(process.hrtime.bigint() - start) / 1000 };
+    const decidedUs = Number(process.hrtime.bigint() - start) / 1000;
+    this.observer?.decided(decision, decidedUs / 1e6);
+    return { decision, decidedUs };
+  }
+
+  /** A verdict only (the HTTP hook): decided and logged; the dialplan that asked carries it out. */
+  async verdict(facts: CallFacts, source: string): Promise<{ uid: string; decision: Decision }> {
+    const uid = randomUUID();
+    const { decision, decidedUs } = await this.decide(facts);
+    this.log.record({ uid, at: Date.now(), source, channel: null, facts, decision, decidedUs });
+    return { uid, decision };
   }
 
   async screen(call: CallControl, facts: CallFacts, source: string, channel: string | null): Promise<Screened> {

@@ -43,7 +43,7 @@ export class CallLog {
 
   constructor(private readonly db: Database, options: CallLogOptions = {}) {
     this.flushMs = options.flushMs ?? 50;
-    this.maxQueued = options.maxQueued ?? 100_000;
+    this.maxQueued = options.maxQueued ?? 20_000;
     this.insert = db.prepare(`INSERT INTO calls (uid, at, kind, source, channel, tenant, did, caller, caller_raw, caller_name, ip, sip_from,
         action, target, rule_id, category, score, flagged, reasons, decided_us)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);

@@ -134,6 +134,9 @@ export class RuleStore {
       const result = await work(new RuleWriter(this.db, now));
       bumpGeneration(this.db);
       this.db.exec('COMMIT');
+      // Fold the big write into the database file now, so that a running agent's next small
+      // commit does not inherit (and block its event loop on) a checkpoint of all of it.
+      this.db.pragma('wal_checkpoint(PASSIVE)');
       return result;
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');

@@ -75,7 +75,7 @@ function nextCall(): OutboundCallSpec {
   const n = (i * 7919) % EXACT_RULES;
   const from = i % 3 === 0 ? benchNumber(n) : benchNumber(EXACT_RULES + ((i * 31) % 400_000));
   // The synchronous `socket`, as the dialplan snippet runs it.
-  return { callerIdNumber: from, destinationNumber: didOf(i % 3 === 0 ? n % TENANTS : i % TENANTS).slice(1), playbackMs: 0, async: false };
+  return { callerIdNumber: from, destinationNumber: didOf(i % 3 === 0 ? n % TENANTS : i % TENANTS).slice(1), playbackMs: 0, async: false, digits: '1' };
 }
 
 /** Time from the channel data going out to the first command that acts on the call (sendmsg or exit). */

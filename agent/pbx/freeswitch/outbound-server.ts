@@ -7,6 +7,13 @@ import { guardModesl } from './modesl-guard';
 import { screenChannel } from './screen-channel';
 import type { ChannelDeps } from './screen-channel';
 
+/** The events `myevents` turns on that callguard does not follow (it keeps EXECUTE_COMPLETE, HANGUP, BRIDGE and PARK). */
+const UNUSED_CHANNEL_EVENTS = [
+  'CHANNEL_ANSWER', 'CHANNEL_APPLICATION', 'CHANNEL_CREATE', 'CHANNEL_DATA', 'CHANNEL_DESTROY', 'CHANNEL_EXECUTE',
+  'CHANNEL_HANGUP_COMPLETE', 'CHANNEL_ORIGINATE', 'CHANNEL_UUID', 'CHANNEL_OUTGOING', 'CHANNEL_PROGRESS',
+  'CHANNEL_PROGRESS_MEDIA', 'CHANNEL_STATE', 'CHANNEL_UNBRIDGE', 'CHANNEL_UNPARK', 'DETECTED_SPEECH', 'DTMF', 'NOTALK', 'TALK',
+];
+
 /**
  * Outbound mode: the dialplan's `socket` application connects here once per call.
  * Allow closes the socket, and FreeSWITCH goes on with the next dialplan action;
@@ -19,6 +26,7 @@ export class FreeSwitchOutboundServer implements PbxDriver {
   /** Each connection's CHANNEL_PARK, listened for from the first byte: it can come before modesl is ready. */
   private readonly parks = new WeakMap<Connection, Promise<void>>();
   private accepting = false;
+  private esl: Server | undefined;
 
   constructor(
     private readonly listen: { readonly host: string; readonly port: number },
@@ -33,6 +41,11 @@ export class FreeSwitchOutboundServer implements PbxDriver {
 
   get inProgress(): number {
     return this.active.size;
+  }
+
+  /** Connections modesl still holds (zero once every call is over; tests count it). */
+  get openConnections(): number {
+    return this.esl ? Object.keys(this.esl.connections).length : 0;
   }
 
   /** The port actually listened on (the configured one, or the one picked for port 0). */
@@ -54,13 +67,26 @@ export class FreeSwitchOutboundServer implements PbxDriver {
       socket.once('close', () => this.sockets.delete(socket));
     });
     const esl = new Server({ server: this.net, myevents: false });
-    esl.on('connection::open', (conn: Connection) => {
+    this.esl = esl;
+    esl.on('connection::open', (conn: Connection, id: string) => {
       // modesl writes a command in pieces: without NODELAY each waits ~40 ms for an ACK.
       conn.socket?.setNoDelay(true);
+      // modesl forgets a connection only on a clean 'end'; one that is reset or destroyed would stay in its table for good.
+      conn.socket?.once('close', () => {
+        delete esl.connections[id];
+        conn.removeAllListeners();
+        conn.on('error', () => undefined);
+      });
       // Right behind `connect`, before FreeSWITCH parks an async-socket channel, so its CHANNEL_PARK is not missed.
       conn.sendRecv('myevents');
+      // myevents brings every event of the channel; parsing the ones never used is most of the garbage a call makes.
+      conn.sendRecv(`nixevent ${UNUSED_CHANNEL_EVENTS.join(' ')}`);
       this.parks.set(conn, new Promise((resolve) => conn.once('esl::event::CHANNEL_PARK::*', () => resolve())));
-      conn.on('error', (error: unknown) => this.deps.logger.warn({ err: error }, 'event-socket connection error'));
+      conn.on('error', (error: unknown) => {
+        // A write racing FreeSWITCH's own close of a finished call is expected, not worth a warning.
+        const code = (error as { code?: string } | null)?.code;
+        this.deps.logger[code === 'EPIPE' || code === 'ECONNRESET' ? 'debug' : 'warn']({ err: error }, 'event-socket connection error');
+      });
     });
     esl.on('connection::ready', (conn: Connection) => this.take(conn));
     this.accepting = true;
