@@ -4,9 +4,10 @@ import type { ActionSettings } from '../actions/settings';
 import { BadInput } from '../engine/bad-input';
 import { createLogger } from '../log/logger';
 import type { PbxDriver } from '../pbx/driver';
+import { createAsteriskDriver } from '../pbx/asterisk/asterisk-driver';
 import { FreeSwitchInboundClient } from '../pbx/freeswitch/inbound-client';
 import { FreeSwitchOutboundServer } from '../pbx/freeswitch/outbound-server';
-import { DEFAULT_FREESWITCH } from '../pbx/settings';
+import { DEFAULT_ASTERISK, DEFAULT_FREESWITCH } from '../pbx/settings';
 import type { FreeSwitchSettings } from '../pbx/settings';
 import { Screener } from '../screening/screener';
 import type { FailMode } from '../screening/screener';
@@ -23,6 +24,12 @@ interface ServeFlags {
   listen: string;
   esl: string;
   eslPassword?: string;
+  ariUrl: string;
+  ariUser: string;
+  ariPassword?: string;
+  app: string;
+  forwardEndpoint?: string;
+  voicemailContext?: string;
   prompts?: string;
   forwardTemplate?: string;
   voicemailArg?: string;
@@ -76,12 +83,18 @@ function parseFailMode(text: string): FailMode {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('screen live calls from FreeSWITCH (event socket)')
-    .requiredOption('--pbx <kind>', 'freeswitch')
+    .description('screen live calls from FreeSWITCH (event socket) or Asterisk (ARI)')
+    .requiredOption('--pbx <kind>', 'freeswitch or asterisk')
     .option('--mode <mode>', 'FreeSWITCH: outbound (the dialplan connects here) or inbound (callguard connects to FreeSWITCH)')
     .option('--listen <host:port>', 'outbound mode: where to listen', '127.0.0.1:8084')
     .option('--esl <host:port>', 'inbound mode: FreeSWITCH event socket', '127.0.0.1:8021')
     .option('--esl-password <password>', 'inbound mode: event-socket password (else CALLGUARD_ESL_PASSWORD)')
+    .option('--ari-url <url>', 'Asterisk: ARI base URL', 'http://127.0.0.1:8088')
+    .option('--ari-user <user>', 'Asterisk: ARI user', 'callguard')
+    .option('--ari-password <password>', 'Asterisk: ARI password (else CALLGUARD_ARI_PASSWORD)')
+    .option('--app <name>', 'Asterisk: the Stasis application the dialplan sends calls to', 'callguard')
+    .option('--forward-endpoint <endpoint>', 'Asterisk: endpoint for forward, {number} is the target', DEFAULT_ASTERISK.forwardEndpoint)
+    .option('--voicemail-context <context>', 'Asterisk: context voicemail continues in (extension: the mailbox)', DEFAULT_ASTERISK.voicemailContext)
     .option('--prompts <dir>', 'folder of the callguard-*.wav prompts, as the PBX sees it')
     .option('--forward-template <dial string>', 'FreeSWITCH dial string for forward, {number} is the target', DEFAULT_FREESWITCH.forwardDialString)
     .option('--voicemail-arg <arg>', 'argument of the voicemail application, {box} is the mailbox', DEFAULT_FREESWITCH.voicemailArg)
@@ -95,16 +108,25 @@ export function registerServe(program: Command): void {
         const logger = createLogger(flags.logLevel);
         const actions = actionSettings(flags);
         const failMode = parseFailMode(flags.failMode);
-        if (flags.pbx !== 'freeswitch') throw new BadInput(`unknown PBX "${flags.pbx}": expected freeswitch`);
-        const settings = freeSwitchSettings(flags);
+        if (flags.pbx !== 'freeswitch' && flags.pbx !== 'asterisk') throw new BadInput(`unknown PBX "${flags.pbx}": expected freeswitch or asterisk`);
         const db = ctx.db;
         // The agent never waits on a lock: decisions only read (WAL), and the call log retries its batch.
         db.pragma('busy_timeout = 0');
         const log = new CallLog(db);
         const screener = new Screener(new SqliteDecisionStore(db), log, { country: ctx.country, failMode, actions }, logger);
-        const deps = { screener, logger, settings };
         let driver: PbxDriver;
-        if (flags.mode === 'outbound') {
+        const deps = { screener, logger, settings: freeSwitchSettings(flags) };
+        if (flags.pbx === 'asterisk') {
+          const password = flags.ariPassword ?? process.env.CALLGUARD_ARI_PASSWORD;
+          if (!password) throw new BadInput('Asterisk needs --ari-password (or CALLGUARD_ARI_PASSWORD)');
+          const settings = {
+            ...DEFAULT_ASTERISK,
+            ...(flags.prompts ? { soundPrefix: `sound:${flags.prompts.replace(/\/+$/, '')}/` } : {}),
+            ...(flags.forwardEndpoint ? { forwardEndpoint: flags.forwardEndpoint } : {}),
+            ...(flags.voicemailContext ? { voicemailContext: flags.voicemailContext } : {}),
+          };
+          driver = createAsteriskDriver({ url: flags.ariUrl, user: flags.ariUser, password, app: flags.app, settings }, { screener, logger });
+        } else if (flags.mode === 'outbound') {
           driver = new FreeSwitchOutboundServer(parseHostPort(flags.listen, '--listen'), deps);
         } else if (flags.mode === 'inbound') {
           const password = flags.eslPassword ?? process.env.CALLGUARD_ESL_PASSWORD;

@@ -30,8 +30,12 @@ export interface AsteriskSettings {
   /** Where voicemail goes: context and extension (`{box}` is the mailbox, else the number called). */
   readonly voicemailContext: string;
   readonly voicemailExtension: string;
-  /** Channel variables (read with GET /channels/{id}/variable) for source IP, carrier and attestation. */
+  /**
+   * Channel variables for source IP, SIP From, carrier and attestation, read from every
+   * channel snapshot: ari.conf's `channelvars` must list them.
+   */
   readonly sourceIpVariable: string | null;
+  readonly sipFromVariable: string | null;
   readonly carrierVariable: string | null;
   readonly attestationVariable: string | null;
 }
@@ -42,6 +46,7 @@ export const DEFAULT_ASTERISK: AsteriskSettings = {
   voicemailContext: 'callguard-voicemail',
   voicemailExtension: '{box}',
   sourceIpVariable: 'CHANNEL(pjsip,remote_addr)',
+  sipFromVariable: 'PJSIP_HEADER(read,From)',
   carrierVariable: null,
   attestationVariable: 'PJSIP_HEADER(read,P-Asserted-Identity)',
 };

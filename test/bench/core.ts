@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { decide } from '../../agent/engine/decide';
 import { CategoryStore } from '../../agent/store/categories';
+import { ProtectionStore } from '../../agent/store/protection';
 import { openDatabase } from '../../agent/store/database';
 import { SqliteDecisionStore } from '../../agent/store/decision-view';
 import { packageRoot } from '../../agent/store/package-root';
@@ -66,8 +67,13 @@ function csvParseMs(csv: string): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
+interface DecisionTimes {
+  readonly decision: ReturnType<typeof spread>;
+  readonly lookup: ReturnType<typeof spread>;
+}
+
 /** A decision against one raw indexed point lookup on the same database, interleaved so both see the same noise. */
-export function benchDecisions(dbPath: string, rounds = 200_000): Row[] {
+function timeDecisions(dbPath: string, rounds: number, label: string): DecisionTimes {
   const db: Database = openDatabase(dbPath);
   const store = new SqliteDecisionStore(db);
   const pointLookup = db.prepare('SELECT * FROM rules WHERE key = ?');
@@ -109,11 +115,14 @@ export function benchDecisions(dbPath: string, rounds = 200_000): Row[] {
   run(false); // warm the page cache and the JIT
   run(true);
   db.close();
-  const decisionSpread = spread(decisionTimes);
-  const lookupSpread = spread(lookupTimes);
-  const ratio = decisionSpread.median / lookupSpread.median;
   const mix = [...actions].map(([action, n]) => `${action} ${Math.round((100 * n) / rounds)}%`).join(', ');
-  console.log(`decisions measured: ${rounds.toLocaleString('en-US')} (${mix})`);
+  console.log(`decisions measured ${label}: ${rounds.toLocaleString('en-US')} (${mix})`);
+  return { decision: spread(decisionTimes), lookup: spread(lookupTimes) };
+}
+
+export function benchDecisions(dbPath: string, rounds = 200_000): Row[] {
+  const { decision: decisionSpread, lookup: lookupSpread } = timeDecisions(dbPath, rounds, 'with protection off');
+  const ratio = decisionSpread.median / lookupSpread.median;
   return [
     { metric: 'one decision, median', measured: us(decisionSpread.median), target: '≤ 50 µs', baseline: `point lookup ${us(lookupSpread.median)}`, ok: decisionSpread.median <= 50 },
     { metric: 'one decision, p99', measured: us(decisionSpread.p99), target: '≤ 200 µs', baseline: `point lookup ${us(lookupSpread.p99)}`, ok: decisionSpread.p99 <= 200 },
@@ -134,4 +143,34 @@ export function benchExplain(dbPath: string, dir: string, runs = 15): Row[] {
   }
   const median = spread(walls).median;
   return [{ metric: '`callguard explain`, fresh process (median wall)', measured: ms(median), target: '≤ 300 ms', baseline: `bare node start ${ms(nodeOnly)}`, ok: median <= 300 }];
+}
+
+/** A million call-log rows (callers of the benchmark's numbers, over the last 30 days) for velocity and history to count. */
+function fillCallLog(dbPath: string, rows = 1_000_000): void {
+  const db = openDatabase(dbPath);
+  const insert = db.prepare(`INSERT INTO calls (uid, at, kind, source, tenant, did, caller, action, reasons, outcome)
+    VALUES (?, ?, 'call', 'bench', 'default', ?, ?, 'allow', '[]', ?)`);
+  const now = Date.now();
+  db.transaction(() => {
+    for (let i = 0; i < rows; i++) {
+      const outcome = i % 50 === 0 ? 'failed' : i % 50 === 1 ? 'passed' : 'continued';
+      insert.run(`bench-${i}`, now - ((i * 2_591_999) % 2_592_000_000), didOf(i % TENANTS), benchNumber((i * 7) % (EXACT_RULES + 400_000)), outcome);
+    }
+  })();
+  db.close();
+}
+
+/** The same decisions with protection on (velocity and history from a million call-log rows) against protection off. */
+export function benchProtection(dbPath: string, rounds = 100_000): Row[] {
+  fillCallLog(dbPath);
+  const off = timeDecisions(dbPath, rounds, 'with protection off, 1M call-log rows');
+  const db = openDatabase(dbPath);
+  new ProtectionStore(db).set({ scope: 'global', enabled: true, threshold: 70, flagThreshold: 50, action: 'block' });
+  db.close();
+  const on = timeDecisions(dbPath, rounds, 'with protection on');
+  const ratio = on.decision.median / off.decision.median;
+  return [
+    { metric: 'decision with protection on (median)', measured: us(on.decision.median), target: '', baseline: `protection off ${us(off.decision.median)}`, ok: true },
+    { metric: 'protection on ÷ off (medians)', measured: `${ratio.toFixed(2)}×`, target: '≤ 2×', baseline: `point lookup ${us(on.lookup.median)}`, ok: ratio <= 2 },
+  ];
 }

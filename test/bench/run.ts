@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchDecisions, benchExplain, buildDatabase } from './core';
+import { benchDecisions, benchExplain, benchProtection, buildDatabase } from './core';
+import { benchAsterisk } from './asterisk';
 import { benchFreeSwitch } from './freeswitch';
 import { printTable } from './measure';
 import type { Row } from './measure';
@@ -17,6 +18,8 @@ async function main(): Promise<void> {
     rows.push(...benchDecisions(dbPath));
     rows.push(...benchExplain(dbPath, dir));
     rows.push(...(await benchFreeSwitch(dbPath)));
+    rows.push(...(await benchAsterisk(dbPath)));
+    rows.push(...benchProtection(dbPath));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

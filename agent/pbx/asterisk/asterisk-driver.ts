@@ -1,0 +1,313 @@
+import { BadInput } from '../../engine/bad-input';
+import type { Logger } from '../../log/logger';
+import type { Screener } from '../../screening/screener';
+import type { PbxDriver } from '../driver';
+import type { AsteriskSettings } from '../settings';
+import { loadAriClient, type AriChannel, type AriClient, type AriEvent, type AriModule } from './ari-api';
+import { AriCall } from './ari-call';
+import type { CallDeps } from './call-deps';
+import { channelFacts, variablesRead } from './channel-facts';
+import { AriCredentialsRejected, openAriClient, type AriEndpoint } from './connect';
+import { EventRouter } from './event-router';
+import { isForwardLeg } from './forward';
+import { ariErrorMessage, AriRest } from './rest';
+import { TrackedTimers } from './tracked-timers';
+
+export interface AsteriskDriverOptions extends AriEndpoint {
+  /** The Stasis application the dialplan sends calls to (`Stasis(callguard)`). */
+  readonly app: string;
+  readonly settings: AsteriskSettings;
+  /** Deadline of every ARI request (default 5 s): past it the call fails open. */
+  readonly requestTimeoutMs?: number;
+}
+
+export interface AsteriskDriverDeps {
+  readonly screener: Screener;
+  readonly logger: Logger;
+}
+
+/** What the driver still holds; all zero (listeners: as after start) once calls are over. */
+export interface AsteriskDebugCounts {
+  readonly calls: number;
+  readonly routedChannels: number;
+  readonly routedPlaybacks: number;
+  readonly timers: number;
+  /** Listeners on the ari-client (ours are a fixed set per connection). */
+  readonly clientListeners: number;
+  /** ari-client's per-resource listeners (channel.on(...)); the driver never adds any. */
+  readonly instanceListeners: number;
+}
+
+export interface AsteriskDriver extends PbxDriver {
+  debugCounts(): AsteriskDebugCounts;
+}
+
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+const DEFAULT_GRACE_MS = 10_000;
+
+/**
+ * `callguard serve --pbx asterisk`: screens every channel that enters our Stasis
+ * application. Asterisk unreachable: logged, and retried after 1 s doubling to 30 s, for
+ * ever (start() does not wait for it). Wrong credentials at start: start() rejects, so
+ * serve exits 1. A dropped WebSocket: calls being screened fail open, ari-client
+ * reconnects (we start over if it gives up), and channels left in Stasis are sent on in
+ * the dialplan, since Asterisk replays no StasisStart.
+ */
+export function createAsteriskDriver(options: AsteriskDriverOptions, deps: AsteriskDriverDeps): AsteriskDriver {
+  if (!/^https?:\/\/[^/?#\s]+\/?$/i.test(options.url)) {
+    throw new BadInput(`bad --ari-url "${options.url}": expected http://host:port (https:// for TLS), e.g. http://127.0.0.1:8088`);
+  }
+  return new AriDriver(options, deps);
+}
+
+class AriDriver implements AsteriskDriver {
+  private readonly ari: AriModule;
+  private readonly logger: Logger;
+  private readonly timers = new TrackedTimers();
+  private readonly router = new EventRouter((event) => this.onNewChannel(event));
+  private readonly rest: AriRest;
+  private readonly callDeps: CallDeps;
+  private readonly calls = new Map<string, AriCall>();
+  private readonly whenIdle = new Set<() => void>();
+  private current: AriClient | null = null;
+  private isConnected = false;
+  private stopping = false;
+  private retrying = false;
+  private cancelRetryWait: (() => void) | null = null;
+  private warnedNoChannelvars = false;
+
+  constructor(
+    private readonly options: AsteriskDriverOptions,
+    private readonly deps: AsteriskDriverDeps,
+  ) {
+    this.ari = loadAriClient();
+    this.logger = deps.logger.child({ pbx: 'asterisk', url: options.url, app: options.app });
+    this.rest = new AriRest(this, this.timers, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    this.callDeps = { rest: this.rest, router: this.router, timers: this.timers, settings: options.settings, app: options.app, logger: this.logger };
+  }
+
+  /** The client REST requests go through (AriRest reads it per request, so a new connection is picked up). */
+  get client(): AriClient {
+    if (!this.current) throw new Error('not connected to Asterisk ARI');
+    return this.current;
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  get inProgress(): number {
+    return this.calls.size;
+  }
+
+  /**
+   * Resolves once connected, or once the first attempt has failed and retries are under
+   * way in the background; rejects when ARI refuses the credentials.
+   */
+  async start(): Promise<void> {
+    this.stopping = false;
+    try {
+      await this.connectOnce();
+    } catch (error) {
+      if (error instanceof AriCredentialsRejected) {
+        this.logger.error(error.message);
+        throw error;
+      }
+      void this.keepTrying(error);
+    }
+  }
+
+  async stop(graceMs = DEFAULT_GRACE_MS): Promise<void> {
+    this.stopping = true;
+    this.cancelRetryWait?.();
+    await this.callsOver(graceMs);
+    if (this.calls.size > 0) {
+      this.logger.warn({ calls: this.calls.size }, 'stopping: calls still being screened go through unscreened; bridged calls stay up');
+      for (const call of this.calls.values()) {
+        call.refuseWaits('the agent is stopping');
+        call.dispose();
+      }
+      await this.callsOver(this.rest.timeoutMs);
+    }
+    if (this.current) this.retire(this.current);
+    this.current = null;
+    this.isConnected = false;
+  }
+
+  debugCounts(): AsteriskDebugCounts {
+    const client = this.current;
+    const instance = (client as { _instanceListeners?: Record<string, unknown[]> } | null)?._instanceListeners ?? {};
+    return {
+      calls: this.calls.size,
+      routedChannels: this.router.counts.channels,
+      routedPlaybacks: this.router.counts.playbacks,
+      timers: this.timers.count,
+      clientListeners: client ? client.eventNames().reduce((sum, name) => sum + client.listenerCount(name), 0) : 0,
+      instanceListeners: Object.values(instance).reduce((sum, list) => sum + list.length, 0),
+    };
+  }
+
+  // ---- connection --------------------------------------------------------------
+
+  /** Retries after 1 s, doubling up to 30 s, until connected or stopped; every failure is logged. */
+  private async keepTrying(failure: unknown): Promise<void> {
+    if (this.retrying) return;
+    this.retrying = true;
+    for (let attempt = 1, delay = FIRST_RETRY_MS; !this.stopping; attempt++, delay = Math.min(delay * 2, MAX_RETRY_MS)) {
+      const reason = failure instanceof Error ? failure.message : String(failure);
+      const level = failure instanceof AriCredentialsRejected ? 'error' : 'warn';
+      this.logger[level]({ attempt, retryInMs: delay, reason }, `cannot connect to Asterisk ARI at ${this.options.url}; retrying in ${delay / 1000} s`);
+      const wait = this.timers.sleep(delay);
+      this.cancelRetryWait = wait.cancel;
+      await wait.done;
+      this.cancelRetryWait = null;
+      if (this.stopping) break;
+      try {
+        await this.connectOnce();
+        break;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    this.retrying = false;
+  }
+
+  private async connectOnce(): Promise<void> {
+    const client = await openAriClient(this.ari, this.options, this.timers, this.rest.timeoutMs);
+    if (this.stopping) return;
+    this.current = client;
+    this.router.attach(client); // before the WebSocket opens: the first StasisStart may follow at once
+    try {
+      await client.start(this.options.app);
+    } catch (error) {
+      this.retire(client);
+      this.current = null;
+      throw error;
+    }
+    client.on('WebSocketConnected', this.onConnected);
+    client.on('WebSocketReconnecting', this.onDisconnected);
+    client.on('WebSocketMaxRetries', this.onGaveUp);
+    await this.becameConnected();
+  }
+
+  private async becameConnected(): Promise<void> {
+    this.isConnected = true;
+    this.logger.info('connected to Asterisk ARI; Stasis application registered');
+    await this.sendOnUnhandledChannels();
+  }
+
+  private readonly onConnected = () => void this.becameConnected();
+
+  private readonly onDisconnected = () => {
+    if (this.isConnected) this.logger.warn({ calls: this.calls.size }, 'lost the ARI WebSocket; calls being screened go through; reconnecting');
+    this.isConnected = false;
+    for (const call of this.calls.values()) call.refuseWaits('the ARI event connection was lost');
+  };
+
+  /** ari-client stops after ten quick tries: start over with our own slower retry, for ever. */
+  private readonly onGaveUp = (error?: Error) => {
+    if (this.current) this.retire(this.current);
+    this.current = null;
+    void this.keepTrying(new Error(`ari-client gave up reconnecting the WebSocket: ${error?.message ?? 'unknown'}`));
+  };
+
+  /** Lets go of a client: our listeners off, WebSocket closed, and closed again should a pending retry of ari-client reopen it. */
+  private retire(client: AriClient): void {
+    client.removeListener('WebSocketConnected', this.onConnected);
+    client.removeListener('WebSocketReconnecting', this.onDisconnected);
+    client.removeListener('WebSocketMaxRetries', this.onGaveUp);
+    if (this.current === client) this.router.detach();
+    client.once('WebSocketConnected', () => client.stop());
+    try {
+      client.stop();
+    } catch {
+      // no WebSocket was ever opened
+    }
+  }
+
+  /**
+   * After every (re)connection: Asterisk replays no StasisStart, so channels waiting in our
+   * application that nobody handles are sent on in the dialplan (fail open), and forward
+   * legs without their call are hung up.
+   */
+  private async sendOnUnhandledChannels(): Promise<void> {
+    let present: ReadonlySet<string>;
+    try {
+      const application = await this.rest.send('listing channels in Stasis', (client) => client.applications.get({ applicationName: this.options.app }));
+      present = new Set(application.channel_ids);
+    } catch (error) {
+      this.logger.warn({ reason: ariErrorMessage(error) }, 'could not list the channels left in Stasis');
+      return;
+    }
+    for (const call of this.calls.values()) call.reconcile(present);
+    const ours = this.router.routedChannelIds();
+    for (const id of present) {
+      // A Local channel's second half is named after the first (`<id>;2`).
+      if (ours.some((own) => id === own || id.startsWith(`${own};`))) continue;
+      if (isForwardLeg(id)) this.hangUpOrphanLeg(id);
+      else this.continueUnscreened(id, 'found in Stasis after a reconnect');
+    }
+  }
+
+  // ---- calls -------------------------------------------------------------------
+
+  private onNewChannel(event: AriEvent): void {
+    const channel = event.channel;
+    if (!channel) return;
+    if (isForwardLeg(channel.id)) this.hangUpOrphanLeg(channel.id); // answered after its call gave up on it
+    else if (this.stopping) this.continueUnscreened(channel.id, 'arrived while stopping');
+    else void this.screen(channel);
+  }
+
+  private async screen(channel: AriChannel): Promise<void> {
+    this.warnIfNoChannelvars(channel);
+    const call = new AriCall(channel, this.callDeps);
+    this.calls.set(channel.id, call);
+    try {
+      await this.deps.screener.screen(call, channelFacts(channel, this.options.settings), 'asterisk', channel.id);
+      await call.released;
+    } catch (error) {
+      this.logger.error({ err: error, channel: channel.id }, 'screening failed');
+    } finally {
+      call.dispose();
+      this.calls.delete(channel.id);
+      if (this.calls.size === 0) for (const wake of [...this.whenIdle]) wake();
+    }
+  }
+
+  private continueUnscreened(channelId: string, why: string): void {
+    this.logger.warn({ channel: channelId }, `channel ${why}: continuing it unscreened`);
+    this.rest
+      .send('continue', (client) => client.channels.continueInDialplan({ channelId }))
+      .catch((error: unknown) => this.logger.warn({ channel: channelId, reason: ariErrorMessage(error) }, 'could not continue the channel'));
+  }
+
+  private hangUpOrphanLeg(channelId: string): void {
+    this.rest.send('hang up', (client) => client.channels.hangup({ channelId, reason: 'normal' })).catch(() => undefined);
+  }
+
+  private warnIfNoChannelvars(channel: AriChannel): void {
+    if (this.warnedNoChannelvars || channel.channelvars !== undefined) return;
+    this.warnedNoChannelvars = true;
+    this.logger.warn(
+      { expected: variablesRead(this.options.settings) },
+      'Asterisk sends no channelvars: source IP, carrier, attestation and privacy are not seen; list them in ari.conf [general] channelvars',
+    );
+  }
+
+  /** Resolves when no call is left, or after `ms`. */
+  private callsOver(ms: number): Promise<void> {
+    if (this.calls.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        cancel();
+        this.whenIdle.delete(done);
+        resolve();
+      };
+      const cancel = this.timers.after(ms, done);
+      this.whenIdle.add(done);
+    });
+  }
+}
