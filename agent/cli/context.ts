@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { Command } from 'commander';
+import { readConfigFile } from '../config/load';
 import { checkCountry } from '../engine/numbers';
 import { CategoryStore } from '../store/categories';
 import { databasePath, openDatabase } from '../store/database';
@@ -9,6 +10,7 @@ import { TenantStore } from '../store/tenants';
 export interface GlobalOptions {
   readonly db?: string;
   readonly country?: string;
+  readonly config?: string;
 }
 
 /** What a command works with: the database (opened on first use) and the number settings. */
@@ -16,10 +18,15 @@ export class CliContext {
   private database: Database | undefined;
   readonly country: string;
   readonly dbPath: string;
+  /** --config, else CALLGUARD_CONFIG: the JSON file `serve` reads, and where db and country come from. */
+  readonly configFile: string | undefined;
 
   constructor(options: GlobalOptions) {
-    this.country = checkCountry(options.country ?? process.env.CALLGUARD_COUNTRY ?? 'US');
-    this.dbPath = databasePath(options.db);
+    this.configFile = options.config || process.env.CALLGUARD_CONFIG || undefined;
+    const file = this.configFile ? readConfigFile(this.configFile) : {};
+    const fromFile = (key: 'db' | 'country') => (typeof file[key] === 'string' ? (file[key] as string) : undefined);
+    this.country = checkCountry(options.country || process.env.CALLGUARD_COUNTRY || fromFile('country') || 'US');
+    this.dbPath = databasePath(options.db || process.env.CALLGUARD_DB || fromFile('db'));
   }
 
   static of(command: Command): CliContext {

@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { BadInput } from '../engine/bad-input';
+import { registerBackup } from './backup';
 import { registerCarriers } from './carriers';
 import { registerCategories } from './categories';
+import { registerConfig } from './config';
 import { registerExplain } from './explain';
 import { registerLog } from './log';
 import { registerProtection } from './protection';
@@ -17,7 +19,8 @@ export function buildProgram(): Command {
   const program = new Command('callguard')
     .description('inbound call screening for FreeSWITCH and Asterisk')
     .option('--db <path>', 'database file (else CALLGUARD_DB, else ./callguard.db)')
-    .option('--country <code>', 'default country for national numbers (else CALLGUARD_COUNTRY, else US)')
+    .option('--country <code>', 'default country for national numbers (else CALLGUARD_COUNTRY, else the config file, else US)')
+    .option('--config <file>', 'JSON config file (else CALLGUARD_CONFIG); see callguard config check')
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'callguard: ')) })
     .exitOverride();
@@ -30,6 +33,8 @@ export function buildProgram(): Command {
   registerExplain(program);
   registerLog(program);
   registerServe(program);
+  registerBackup(program);
+  registerConfig(program);
   const inherit = (command: Command) => {
     command.exitOverride().configureOutput(program.configureOutput());
     command.commands.forEach(inherit);

@@ -12,6 +12,8 @@ export const SECRET_PATHS = [
   '*.ariPassword',
   '*.token',
   'config.*.password',
+  'config.*.eslPassword',
+  'config.*.token',
 ];
 
 /** pino JSON lines on stderr, secrets redacted. */

@@ -60,6 +60,7 @@ export class FreeSwitchInboundClient implements PbxDriver {
   async start(): Promise<void> {
     const result = await this.connect();
     if (result === 'bad-credentials') {
+      await this.stop(0);
       throw new BadCredentials(`FreeSWITCH at ${this.target.host}:${this.target.port} refused the event-socket password`);
     }
   }

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { configErrors } from '../config/check';
+import { loadConfig } from '../config/load';
+import { SECRET_KEYS } from '../config/schema';
+import { BadInput } from '../engine/bad-input';
+import { withContext } from './action';
+import { printJson } from './print';
+
+/** The effective config with every secret replaced, for printing. */
+function redacted(config: object): object {
+  const copy = structuredClone(config) as Record<string, Record<string, unknown>>;
+  for (const path of SECRET_KEYS) {
+    const [section, key] = path.split('.') as [string, string];
+    if (copy[section]?.[key]) copy[section]![key] = '[redacted]';
+  }
+  return copy;
+}
+
+export function registerConfig(program: Command): void {
+  const config = program.command('config').description('the JSON config file of callguard serve');
+  config
+    .command('check [file]')
+    .description('validate a config file (default: --config or CALLGUARD_CONFIG), naming each bad key, and print the effective settings')
+    .action(
+      withContext((ctx, file: string | undefined) => {
+        const path = file ?? ctx.configFile;
+        if (!path) throw new BadInput('no config file: give one, or set --config or CALLGUARD_CONFIG');
+        let raw: unknown;
+        try {
+          raw = JSON.parse(readFileSync(path, 'utf8'));
+        } catch (error) {
+          throw new BadInput(`cannot read config ${path}: ${error instanceof SyntaxError ? `not JSON (${error.message})` : 'no such file'}`);
+        }
+        const errors = configErrors(raw);
+        if (errors.length > 0) {
+          for (const error of errors) process.stderr.write(`callguard: ${path}: ${error}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        console.log(`${path}: ok; in force with the environment (flags aside):`);
+        printJson(redacted(loadConfig(path, process.env, {})));
+      }),
+    );
+}

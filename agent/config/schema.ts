@@ -1,0 +1,47 @@
+import { DEFAULT_ACTION_SETTINGS } from '../actions/settings';
+import { DEFAULT_ASTERISK, DEFAULT_FREESWITCH } from '../pbx/settings';
+
+/**
+ * Everything `callguard serve` can be told, with its default. Precedence, highest first:
+ * command-line flags, environment variables (CALLGUARD_*), the JSON config file
+ * (--config, else CALLGUARD_CONFIG), these defaults.
+ */
+export const CONFIG_DEFAULTS = {
+  db: 'callguard.db',
+  country: 'US',
+  logLevel: 'info',
+  failMode: 'open' as 'open' | 'closed',
+  pbx: null as 'freeswitch' | 'asterisk' | null,
+  freeswitch: {
+    mode: null as 'outbound' | 'inbound' | null,
+    listen: '127.0.0.1:8084',
+    esl: '127.0.0.1:8021',
+    eslPassword: null as string | null,
+    ...DEFAULT_FREESWITCH,
+  },
+  asterisk: {
+    url: 'http://127.0.0.1:8088',
+    user: 'callguard',
+    password: null as string | null,
+    app: 'callguard',
+    ...DEFAULT_ASTERISK,
+  },
+  challenge: { ...DEFAULT_ACTION_SETTINGS.challenge },
+  flag: { ...DEFAULT_ACTION_SETTINGS.flag },
+  http: { enabled: true, listen: '127.0.0.1:8095', token: null as string | null },
+};
+
+export type AgentConfig = typeof CONFIG_DEFAULTS;
+
+/** Keys whose values are secrets: never printed, never logged. */
+export const SECRET_KEYS = ['freeswitch.eslPassword', 'asterisk.password', 'http.token'] as const;
+
+/** Environment variables and the key each sets. */
+export const ENVIRONMENT: Readonly<Record<string, string>> = {
+  CALLGUARD_DB: 'db',
+  CALLGUARD_COUNTRY: 'country',
+  CALLGUARD_LOG_LEVEL: 'logLevel',
+  CALLGUARD_ESL_PASSWORD: 'freeswitch.eslPassword',
+  CALLGUARD_ARI_PASSWORD: 'asterisk.password',
+  CALLGUARD_HTTP_TOKEN: 'http.token',
+};
