@@ -145,6 +145,31 @@ describe('serve as a service', () => {
   });
 });
 
+describe('demo', () => {
+  it('places a dozen calls through the simulator and says what each caller heard and why', () => {
+    const result = runCli(['demo'], { timeoutMs: 30_000 });
+    expect(result.status, result.stderr).toBe(0);
+    const decided = [...result.stdout.matchAll(/^ {4}decided: (.+)$/gm)].map((match) => match[1]);
+    expect(decided).toEqual([
+      'allow, outcome continued',
+      'block, outcome rejected',
+      'challenge, outcome passed',
+      'challenge, outcome hungup',
+      'busy, outcome rejected',
+      'disconnected, outcome rejected',
+      'voicemail, outcome voicemail',
+      'forward, outcome answered',
+      'challenge, outcome failed',
+      'allow (flagged), outcome continued',
+      'block, outcome rejected',
+      'block, outcome rejected',
+    ]);
+    expect(result.stdout).toContain('heard:   early media, three rising tones, "the number you have dialed is not in service", cleared: UNALLOCATED_NUMBER (1)');
+    expect(result.stdout).toContain('heard:   rings through as "SPAM? Demo Caller", then its normal route');
+    expect(result.stdout).toMatch(/stats: 12 calls, 7 blocked, 1 flagged, 2 legitimate, 3 challenged\n$/);
+  });
+});
+
 describe('backup', () => {
   it('takes a consistent, owner-only copy while another process keeps writing', async () => {
     const db = dir.file('live.db');

@@ -4,6 +4,7 @@ import { registerBackup } from './backup';
 import { registerCarriers } from './carriers';
 import { registerCategories } from './categories';
 import { registerConfig } from './config';
+import { registerDemo } from './demo';
 import { registerExplain } from './explain';
 import { registerLog } from './log';
 import { registerProtection } from './protection';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerBackup(program);
   registerConfig(program);
+  registerDemo(program);
   const inherit = (command: Command) => {
     command.exitOverride().configureOutput(program.configureOutput());
     command.commands.forEach(inherit);
