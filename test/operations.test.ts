@@ -1,8 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +9,7 @@ import { parsePattern } from '../agent/engine/patterns';
 import { createLogger } from '../agent/log/logger';
 import { openDatabase } from '../agent/store/database';
 import { RuleStore } from '../agent/store/rules';
+import { freePort } from './helpers/free-port';
 import { binPath, cliFor, runCli } from './helpers/run-cli';
 import { makeTempDir } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
@@ -24,13 +23,6 @@ afterEach(() => dir.remove());
 
 const SECRET = 'Sup3r-Secret-Passw0rd-42';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** `callguard serve` as a child process, its stderr (pino JSON) collected. */
 function startServe(args: string[], env: Record<string, string> = {}): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { configErrors } from '../config/check';
-import { loadConfig } from '../config/load';
+import { loadConfig, readJson } from '../config/load';
 import { SECRET_KEYS } from '../config/schema';
 import { BadInput } from '../engine/bad-input';
 import { withContext } from './action';
@@ -26,13 +25,7 @@ export function registerConfig(program: Command): void {
       withContext((ctx, file: string | undefined) => {
         const path = file ?? ctx.configFile;
         if (!path) throw new BadInput('no config file: give one, or set --config or CALLGUARD_CONFIG');
-        let raw: unknown;
-        try {
-          raw = JSON.parse(readFileSync(path, 'utf8'));
-        } catch (error) {
-          throw new BadInput(`cannot read config ${path}: ${error instanceof SyntaxError ? `not JSON (${error.message})` : 'no such file'}`);
-        }
-        const errors = configErrors(raw);
+        const errors = configErrors(readJson(path));
         if (errors.length > 0) {
           for (const error of errors) process.stderr.write(`callguard: ${path}: ${error}\n`);
           process.exitCode = 2;

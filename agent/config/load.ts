@@ -7,13 +7,17 @@ import type { AgentConfig } from './schema';
 /** A partial config as dotted keys (`freeswitch.listen`) → values. */
 export type Overrides = Readonly<Record<string, unknown>>;
 
-export function readConfigFile(path: string): Record<string, unknown> {
-  let raw: unknown;
+/** The file's JSON, or a BadInput saying why not. */
+export function readJson(path: string): unknown {
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    return JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new BadInput(`cannot read config ${path}: ${error instanceof SyntaxError ? `not JSON (${error.message})` : 'no such file'}`);
   }
+}
+
+export function readConfigFile(path: string): Record<string, unknown> {
+  const raw = readJson(path);
   const errors = configErrors(raw);
   if (errors.length > 0) throw new BadInput(`config ${path}: ${errors.join('; ')}`);
   return raw as Record<string, unknown>;

@@ -18,18 +18,12 @@ export interface RuleOptions {
 
 export type NewRule = MatchSpec & RuleOptions;
 
-export interface RuleRow {
+/** A stored rule: what it matches, its options, and when it was made. */
+export interface RuleRow extends RuleOptions {
   readonly id: number;
-  readonly scope: string;
   readonly kind: MatchKind;
   readonly key: string;
   readonly pattern: string;
-  readonly action: ActionName;
-  readonly target: string | null;
-  readonly sms: boolean;
-  readonly note: string | null;
-  readonly list: string | null;
-  readonly expiresAt: number | null;
   readonly createdAt: number;
   readonly updatedAt: number;
 }

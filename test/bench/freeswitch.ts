@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../helpers/free-port';
 import { packageRoot } from '../../agent/store/package-root';
 import { FreeSwitchSim } from '../sim/freeswitch';
 import type { CommandLogEntry, OutboundCallSpec } from '../sim/freeswitch';
@@ -16,13 +16,6 @@ const IN_FLIGHT = 64;
 const PACED_RATE = 200;
 const PACED_CALLS = 2000;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Peak resident memory of a process, from /proc. */
 function peakRss(pid: number): number {
