@@ -253,9 +253,9 @@ describe('rules', () => {
   it('lists rules as JSON with every field', () => {
     const [rule] = firstListing;
     expect(Object.keys(rule!).sort()).toEqual(
-      ['action', 'createdAt', 'expired', 'expiresAt', 'id', 'key', 'kind', 'list', 'note', 'pattern', 'scope', 'sms', 'target', 'updatedAt'].sort(),
+      ['action', 'createdAt', 'expired', 'expiresAt', 'id', 'key', 'kind', 'list', 'note', 'pattern', 'scope', 'sms', 'target', 'tz', 'updatedAt', 'when'].sort(),
     );
-    expect(rule).toMatchObject({ id: 1, scope: 'global', action: 'block', target: null, sms: false, note: null, list: null, expiresAt: null, expired: false });
+    expect(rule).toMatchObject({ id: 1, scope: 'global', action: 'block', target: null, sms: false, note: null, list: null, expiresAt: null, expired: false, when: null, tz: null });
     expect(Number.isInteger(rule!.createdAt)).toBe(true);
     expect(rule!.updatedAt).toBeGreaterThanOrEqual(rule!.createdAt);
     expect(Math.abs(rule!.createdAt - Date.now())).toBeLessThan(120_000);
@@ -454,8 +454,8 @@ describe('explain: categories, expiry and lists', () => {
     expectBadInput(cli('categories', 'set', 'spammy', 'block'), 'unknown category "spammy"', true);
     expectBadInput(cli('categories', 'set', 'anonymous', 'forward'), 'unknown category action "forward"', true);
     expect(jsonOf(cli('categories', 'list', '--json'))).toEqual([
-      { scope: 'global', category: 'anonymous', action: 'challenge' },
-      { scope: 'tenant:acme', category: 'anonymous', action: 'block' },
+      { scope: 'global', category: 'anonymous', action: 'challenge', when: null, tz: null },
+      { scope: 'tenant:acme', category: 'anonymous', action: 'block', when: null, tz: null },
     ]);
     expect(explain(cli, '--from', '', '--to', '2125550000')).toMatchObject({
       action: 'challenge',
@@ -567,7 +567,7 @@ describe('rules import and export', () => {
     tmp = makeTempDir();
   });
   afterAll(() => tmp.remove());
-  const header = 'pattern,action,target,scope,sms,note,list,expires\n';
+  const header = 'pattern,action,target,scope,sms,note,list,expires,when,tz\n';
 
   it('round-trips an export byte for byte through a fresh database', () => {
     const a = cliFor(tmp.file('a.db'));
@@ -575,17 +575,17 @@ describe('rules import and export', () => {
     expectOk(a('rules', 'add', '702-500-4000', '--action', 'block', '--sms', '--note', 'spam, "loud" caller'));
     expectOk(a('rules', 'add', '+44 20*', '--action', 'voicemail:200', '--scope', 'tenant:acme', '--list', 'intl', '--expires', '2031-06-30T12:00:00Z'));
     expectOk(a('rules', 'add', '3125551234', '--action', 'forward', '--to', '404-555-0000', '--scope', 'did:(404) 555-0000', '--note', 'boss'));
-    expectOk(a('rules', 'add', 'anonymous, 203.0.113.0/24, *@example.com', '--action', 'challenge', '--list', 'intl'));
+    expectOk(a('rules', 'add', 'anonymous, 203.0.113.0/24, *@example.com', '--action', 'challenge', '--list', 'intl', '--when', 'mon-fri 17:00-09:00', '--tz', 'America/New_York'));
     const exported = a('rules', 'export');
     expectOk(
       exported,
       header +
-        '702-500-4000,block,,global,yes,"spam, ""loud"" caller",,\n' +
-        '+44 20*,voicemail,200,tenant:acme,no,,intl,2031-06-30T12:00:00.000Z\n' +
-        '3125551234,forward,+14045550000,did:+14045550000,no,boss,,\n' +
-        'anonymous,challenge,,global,no,,intl,\n' +
-        '203.0.113.0/24,challenge,,global,no,,intl,\n' +
-        '*@example.com,challenge,,global,no,,intl,\n',
+        '702-500-4000,block,,global,yes,"spam, ""loud"" caller",,,,\n' +
+        '+44 20*,voicemail,200,tenant:acme,no,,intl,2031-06-30T12:00:00.000Z,,\n' +
+        '3125551234,forward,+14045550000,did:+14045550000,no,boss,,,,\n' +
+        'anonymous,challenge,,global,no,,intl,,mon-fri 17:00-09:00,America/New_York\n' +
+        '203.0.113.0/24,challenge,,global,no,,intl,,mon-fri 17:00-09:00,America/New_York\n' +
+        '*@example.com,challenge,,global,no,,intl,,mon-fri 17:00-09:00,America/New_York\n',
     );
     const file = tmp.file('export.csv');
     writeFileSync(file, exported.stdout);

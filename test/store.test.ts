@@ -89,7 +89,7 @@ describe('store', () => {
     const db = openDatabase(join(dir, 'stream.db'));
     const rules = new RuleStore(db);
     await expect(
-      rules.bulk(Date.now(), async (writer) => {
+      rules.bulk(Date.now(), 'test import', async (writer) => {
         writer.write(block('404*'));
         await new Promise((resolve) => setTimeout(resolve, 1));
         throw new BadInput('line 2: bad');

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { BadInput } from '../engine/bad-input';
 import { parsePattern } from '../engine/patterns';
 import { formatScope, parseScope } from '../engine/scope';
-import { ProtectionStore } from '../store/protection';
 import { withContext } from './action';
 import type { CliContext } from './context';
 import { printJson, printTable } from './print';
@@ -81,7 +80,7 @@ export function registerCarriers(program: Command): void {
     .action(
       withContext((ctx, pattern: string, flags: { scope?: string }) => {
         const where = scope(ctx, flags.scope);
-        const id = new ProtectionStore(ctx.db).addCarrier(where, pattern);
+        const id = ctx.protection.addCarrier(where, pattern);
         console.log(`added carrier rule #${id} "${pattern.trim().toLowerCase()}" (${where})`);
       }),
     );
@@ -91,7 +90,7 @@ export function registerCarriers(program: Command): void {
     .option('--scope <scope>', 'only in this scope')
     .action(
       withContext((ctx, pattern: string, flags: { scope?: string }) => {
-        const removed = new ProtectionStore(ctx.db).removeCarrier(pattern, flags.scope === undefined ? undefined : scope(ctx, flags.scope));
+        const removed = ctx.protection.removeCarrier(pattern, flags.scope === undefined ? undefined : scope(ctx, flags.scope));
         for (const row of removed) console.log(`removed carrier rule #${row.id} "${row.pattern}" (${row.scope})`);
       }),
     );
@@ -101,7 +100,7 @@ export function registerCarriers(program: Command): void {
     .description('list carrier rules')
     .action(
       withContext((ctx, flags: { json?: boolean }) => {
-        const rows = new ProtectionStore(ctx.db).carriers();
+        const rows = ctx.protection.carriers();
         if (flags.json) return printJson(rows);
         printTable(['ID', 'SCOPE', 'PATTERN'], rows.map((row) => [row.id, row.scope, row.pattern]));
       }),
@@ -112,7 +111,7 @@ export function registerCarriers(program: Command): void {
     .action(
       withContext((ctx, file: string) => {
         const rows = readCarrierPrefixes(file, ctx.country);
-        const count = new ProtectionStore(ctx.db).replacePrefixes(rows);
+        const count = ctx.protection.replacePrefixes(rows, `import ${file}`);
         console.log(`imported ${count} carrier prefix(es) from ${file}`);
       }),
     );

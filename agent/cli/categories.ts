@@ -3,6 +3,7 @@ import { BadInput } from '../engine/bad-input';
 import { CATEGORIES, POLICY_ACTIONS } from '../engine/types';
 import type { Category, PolicyAction } from '../engine/types';
 import { withContext } from './action';
+import { parseWindow } from './rule-options';
 import { printJson, printTable } from './print';
 
 function parseCategory(text: string): Category {
@@ -28,14 +29,17 @@ export function registerCategories(program: Command): void {
   categories
     .command('set <category> <action>')
     .option('--tenant <name>', 'for this tenant only (default: every tenant without its own policy)')
+    .option('--when <windows>', 'only within these weekly windows, e.g. "mon-fri 17:00-09:00" (outside office hours)')
+    .option('--tz <zone>', 'IANA time zone of --when (default: this machine\'s)')
     .description(`set a category's policy (${POLICY_ACTIONS.join(', ')}); the most severe of several wins`)
     .action(
-      withContext((ctx, categoryText: string, actionText: string, options: { tenant?: string }) => {
+      withContext((ctx, categoryText: string, actionText: string, options: { tenant?: string; when?: string; tz?: string }) => {
         const category = parseCategory(categoryText);
         const action = parsePolicyAction(actionText);
+        const window = parseWindow(options.when, options.tz);
         const scope = options.tenant === undefined ? 'global' : `tenant:${ctx.tenants.requireTenant(options.tenant)}`;
-        ctx.categories.set(scope, category, action);
-        console.log(`${category}: ${action} (${scope})`);
+        ctx.categories.set(scope, category, action, window);
+        console.log(`${category}: ${action} (${scope}${window ? `, ${window.when} ${window.tz}` : ''})`);
       }),
     );
   categories
@@ -46,7 +50,7 @@ export function registerCategories(program: Command): void {
       withContext((ctx, options: { json?: boolean }) => {
         const rows = ctx.categories.list();
         if (options.json) return printJson(rows);
-        printTable(['SCOPE', 'CATEGORY', 'ACTION'], rows.map((row) => [row.scope, row.category, row.action]));
+        printTable(['SCOPE', 'CATEGORY', 'ACTION', 'WHEN'], rows.map((row) => [row.scope, row.category, row.action, row.when ? `${row.when} ${row.tz}` : '']));
       }),
     );
 }

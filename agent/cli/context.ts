@@ -4,6 +4,8 @@ import { readConfigFile } from '../config/load';
 import { checkCountry } from '../engine/numbers';
 import { CategoryStore } from '../store/categories';
 import { databasePath, openDatabase } from '../store/database';
+import { cliActor } from '../store/audit';
+import { ProtectionStore } from '../store/protection';
 import { RuleStore } from '../store/rules';
 import { TenantStore } from '../store/tenants';
 
@@ -38,16 +40,23 @@ export class CliContext {
     return this.database;
   }
 
+  /** Who the audit trail names for changes made from this command line. */
+  readonly actor = cliActor();
+
   get tenants(): TenantStore {
-    return new TenantStore(this.db);
+    return new TenantStore(this.db, this.actor);
   }
 
   get rules(): RuleStore {
-    return new RuleStore(this.db);
+    return new RuleStore(this.db, this.actor);
   }
 
   get categories(): CategoryStore {
-    return new CategoryStore(this.db);
+    return new CategoryStore(this.db, this.actor);
+  }
+
+  get protection(): ProtectionStore {
+    return new ProtectionStore(this.db, this.actor);
   }
 
   close(): void {

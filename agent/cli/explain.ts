@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { parseAttestation } from '../engine/attestation';
 import { BadInput } from '../engine/bad-input';
 import { decideWithReputation } from '../screening/decide-with-reputation';
+import { decisionJson } from '../screening/decision-json';
 import { ReputationClient } from '../screening/reputation';
-import type { Decision } from '../engine/types';
 import { SqliteDecisionStore } from '../store/decision-view';
 import { withContext } from './action';
 import { cell, printJson } from './print';
@@ -18,27 +18,14 @@ interface ExplainFlags {
   carrier?: string;
   sms?: boolean;
   json?: boolean;
+  at?: string;
 }
 
-/** The `explain --json` object: also what the HTTP hook answers. */
-export function decisionJson(decision: Decision): Record<string, unknown> {
-  return {
-    action: decision.action,
-    target: decision.target,
-    kind: decision.kind,
-    tenant: decision.tenant,
-    did: decision.did,
-    caller: decision.caller,
-    callerKind: decision.callerKind,
-    scope: decision.scope,
-    ruleId: decision.ruleId,
-    category: decision.category,
-    categories: decision.categories,
-    score: decision.score,
-    signals: decision.signals,
-    flagged: decision.flagged,
-    reasons: decision.reasons,
-  };
+function parseMoment(text: string | undefined): number {
+  if (text === undefined) return Date.now();
+  const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  if (!Number.isFinite(at)) throw new BadInput(`bad --at "${text}": expected an ISO time such as 2026-11-23T08:59:59-05:00`);
+  return at;
 }
 
 export function registerExplain(program: Command): void {
@@ -53,6 +40,7 @@ export function registerExplain(program: Command): void {
     .option('--attestation <level>', 'STIR/SHAKEN attestation: A, B, C or failed')
     .option('--carrier <name>', 'the carrier name, instead of the prefix table')
     .option('--sms', 'a text rather than a call')
+    .option('--at <time>', 'decide as of this ISO time (time windows, expiry, remembered passes)')
     .option('--json', 'print JSON')
     .action(
       withContext(async (ctx, flags: ExplainFlags) => {
@@ -72,7 +60,7 @@ export function registerExplain(program: Command): void {
             carrier: flags.carrier,
           },
           new SqliteDecisionStore(ctx.db),
-          { country: ctx.country, now: Date.now() },
+          { country: ctx.country, now: parseMoment(flags.at) },
           new ReputationClient(),
         );
         if (flags.json) return printJson(decisionJson(decision));

@@ -73,7 +73,7 @@ export function registerLog(program: Command): void {
     .action(
       withContext((ctx, duration: string | undefined) => {
         const queries = new CallLogQueries(ctx.db);
-        if (duration !== undefined) queries.setRetention(duration);
+        if (duration !== undefined) queries.setRetention(duration, ctx.actor);
         console.log(`call log kept for ${queries.retention()}`);
       }),
     );

@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { BadInput } from '../engine/bad-input';
+import { registerAudit } from './audit';
 import { registerBackup } from './backup';
+import { registerBlock } from './block';
 import { registerCarriers } from './carriers';
 import { registerCategories } from './categories';
+import { registerChallenge } from './challenge';
 import { registerConfig } from './config';
 import { registerDemo } from './demo';
 import { registerExplain } from './explain';
@@ -33,6 +36,9 @@ export function buildProgram(): Command {
   registerCarriers(program);
   registerExplain(program);
   registerLog(program);
+  registerBlock(program);
+  registerChallenge(program);
+  registerAudit(program);
   registerServe(program);
   registerBackup(program);
   registerConfig(program);

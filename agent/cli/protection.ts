@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { BadInput } from '../engine/bad-input';
 import { SCORE_DEFAULTS, scoreSettings } from '../engine/score-settings';
 import type { ProtectionRow } from '../store/protection';
-import { ProtectionStore } from '../store/protection';
 import { withContext } from './action';
 import type { CliContext } from './context';
 import { printJson, printTable } from './print';
@@ -30,7 +29,7 @@ function scopeOf(ctx: CliContext, tenant: string | undefined): string {
 
 /** on|off with the given settings; what is not given is kept from before, else the defaults. */
 function setProtection(ctx: CliContext, enabled: boolean, flags: ProtectionFlags): ProtectionRow {
-  const store = new ProtectionStore(ctx.db);
+  const store = ctx.protection;
   const scope = scopeOf(ctx, flags.tenant);
   const before = store.get(scope) ?? store.get('global');
   const threshold = flags.threshold !== undefined ? score(flags.threshold, 'threshold', 10) : (before?.threshold ?? DEFAULT_THRESHOLD);
@@ -74,7 +73,7 @@ export function registerProtection(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       withContext((ctx, flags: { json?: boolean }) => {
-        const store = new ProtectionStore(ctx.db);
+        const store = ctx.protection;
         const rows = store.list();
         const tenants = ctx.tenants.list().map((tenant) => {
           const own = rows.find((row) => row.scope === `tenant:${tenant.name}`);
@@ -100,7 +99,7 @@ export function registerProtection(program: Command): void {
     .description('change one score setting (points, windows, reputation service); see protection show')
     .action(
       withContext((ctx, key: string, value: string) => {
-        new ProtectionStore(ctx.db).tune(key, value);
+        ctx.protection.tune(key, value);
         console.log(`${key} = ${value}`);
       }),
     );

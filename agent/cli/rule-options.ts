@@ -1,5 +1,6 @@
 import { BadInput } from '../engine/bad-input';
 import { parseExpiry } from '../engine/duration';
+import { parseSchedule, systemTimeZone } from '../engine/time-window';
 import { requireNumber } from '../engine/numbers';
 import { checkName, formatScope, parseScope } from '../engine/scope';
 import { ACTIONS } from '../engine/types';
@@ -48,6 +49,18 @@ export interface RuleFlags {
   readonly note?: string | undefined;
   readonly list?: string | undefined;
   readonly expires?: string | undefined;
+  readonly when?: string | undefined;
+  readonly tz?: string | undefined;
+}
+
+/** `--when` (with `--tz`, default the machine's zone) → a checked window, or none. */
+export function parseWindow(when: string | undefined, tz: string | undefined): { when: string; tz: string } | null {
+  if (!when) {
+    if (tz) throw new BadInput('--tz goes with --when');
+    return null;
+  }
+  const schedule = parseSchedule(when, tz || systemTimeZone());
+  return { when: schedule.text, tz: schedule.tz };
 }
 
 const YES = new Set(['1', 'true', 'yes', 'y']);
@@ -81,5 +94,6 @@ export function parseRuleOptions(flags: RuleFlags, country: string, now: number,
     note: flags.note || null,
     list,
     expiresAt,
+    ...parseWindow(flags.when, flags.tz),
   };
 }

@@ -10,7 +10,7 @@ import { parseRuleOptions } from './rule-options';
 import type { RuleFlags } from './rule-options';
 
 /** The columns `rules export` writes and `rules import` reads, in this order when a file has no header. */
-export const CSV_COLUMNS = ['pattern', 'action', 'target', 'scope', 'sms', 'note', 'list', 'expires'] as const;
+export const CSV_COLUMNS = ['pattern', 'action', 'target', 'scope', 'sms', 'note', 'list', 'expires', 'when', 'tz'] as const;
 type Column = (typeof CSV_COLUMNS)[number];
 const HEADER_ALIASES: Record<string, Column> = { number: 'pattern', phone: 'pattern', to: 'target', expires_at: 'expires' };
 
@@ -78,7 +78,7 @@ export async function importRules(ctx: CliContext, file: string, flags: Partial<
   const seen = new Set<string>();
 
   const optionsFor = (ruleFlags: RuleFlags): RuleOptions => {
-    const cacheKey = `${ruleFlags.action}|${ruleFlags.to}|${ruleFlags.scope}|${ruleFlags.sms}|${ruleFlags.note}|${ruleFlags.list}|${ruleFlags.expires}`;
+    const cacheKey = `${ruleFlags.action}|${ruleFlags.to}|${ruleFlags.scope}|${ruleFlags.sms}|${ruleFlags.note}|${ruleFlags.list}|${ruleFlags.expires}|${ruleFlags.when}|${ruleFlags.tz}`;
     let options = optionsCache.get(cacheKey);
     if (!options) {
       options = parseRuleOptions(ruleFlags, ctx.country, now, true);
@@ -143,6 +143,8 @@ export async function importRules(ctx: CliContext, file: string, flags: Partial<
         note: value('note'),
         list: flags.list ?? value('list'),
         expires: value('expires'),
+        when: value('when'),
+        tz: value('tz'),
       });
       writer.writeQuietly(parsePattern(value('pattern') ?? '', ctx.country), options);
     } catch (error) {
@@ -157,8 +159,9 @@ export async function importRules(ctx: CliContext, file: string, flags: Partial<
   try {
     await ctx.rules.bulk(
       now,
+      `import ${file}`,
       (writer) =>
-        new Promise<void>((resolve, reject) => {
+        new Promise<number>((resolve, reject) => {
           const input = createReadStream(file);
           const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, max_record_size: 65_536, info: true });
           const fail = (error: unknown) => {
@@ -178,7 +181,7 @@ export async function importRules(ctx: CliContext, file: string, flags: Partial<
               fail(error);
             }
           });
-          parser.on('end', resolve);
+          parser.on('end', () => resolve(rows));
           input.pipe(parser);
         }),
     );
@@ -210,6 +213,8 @@ export async function exportRules(ctx: CliContext, flags: { list?: string; scope
       note: rule.note ?? '',
       list: rule.list ?? '',
       expires: isoOrEmpty(rule.expiresAt),
+      when: rule.when ?? '',
+      tz: rule.tz ?? '',
     };
     if (!out.write(row)) await once(out, 'drain');
   }

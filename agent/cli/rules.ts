@@ -19,7 +19,8 @@ interface ListFlags {
 
 function describeRule(rule: RuleRow): string {
   const action = rule.target ? `${rule.action} ${rule.target}` : rule.action;
-  return `#${rule.id} ${action} ${rule.pattern} (${rule.scope}${rule.sms ? ', texts too' : ''}${rule.list ? `, list ${rule.list}` : ''})`;
+  const window = rule.when ? `, ${rule.when} ${rule.tz}` : '';
+  return `#${rule.id} ${action} ${rule.pattern} (${rule.scope}${rule.sms ? ', texts too' : ''}${rule.list ? `, list ${rule.list}` : ''}${window})`;
 }
 
 function parseLimit(text: string | undefined): number | undefined {
@@ -47,13 +48,13 @@ function listRules(ctx: CliContext, flags: ListFlags): void {
     process.stdout.write(first ? ']\n' : '\n]\n');
     return;
   }
-  const columns = ['ID', 'SCOPE', 'KIND', 'PATTERN', 'ACTION', 'TARGET', 'SMS', 'LIST', 'EXPIRES', 'NOTE'];
-  const widths = [7, 24, 9, 22, 12, 14, 4, 12, 25, 0];
+  const columns = ['ID', 'SCOPE', 'KIND', 'PATTERN', 'ACTION', 'TARGET', 'SMS', 'LIST', 'EXPIRES', 'WHEN', 'NOTE'];
+  const widths = [7, 24, 9, 22, 12, 14, 4, 12, 25, 30, 0];
   const line = (values: string[]) => values.map((value, i) => (widths[i] ? value.padEnd(widths[i]!) : value)).join(' ').trimEnd();
   process.stdout.write(line(columns) + '\n');
   for (const rule of rows) {
     const expires = rule.expiresAt === null ? '' : rule.expiresAt <= now ? 'expired' : isoOrEmpty(rule.expiresAt);
-    const values = [rule.id, rule.scope, rule.kind, rule.pattern, rule.action, rule.target, rule.sms ? 'yes' : '', rule.list, expires, rule.note];
+    const values = [rule.id, rule.scope, rule.kind, rule.pattern, rule.action, rule.target, rule.sms ? 'yes' : '', rule.list, expires, rule.when ? `${rule.when} ${rule.tz}` : '', rule.note];
     process.stdout.write(line(values.map(cell)) + '\n');
   }
 }
@@ -100,6 +101,8 @@ export function registerRules(program: Command): void {
     .option('--note <text>', 'a note for people')
     .option('--list <name>', 'put the rules in a named list')
     .option('--expires <when>', 'a duration (30d, 12h) or an ISO date')
+    .option('--when <windows>', 'only within these weekly windows: "mon-fri 09:00-17:00, sat 10:00-14:00", overnight "22:00-07:00"')
+    .option('--tz <zone>', 'IANA time zone of --when (default: this machine\'s)')
     .action(
       withContext((ctx, patterns: string, flags: RuleFlags) => {
         const now = Date.now();

@@ -13,10 +13,34 @@ import { Screener } from '../screening/screener';
 import { CallLog } from '../store/call-log';
 import { CallLogQueries } from '../store/call-log-queries';
 import { SqliteDecisionStore } from '../store/decision-view';
+import { isDatabaseWritable } from '../http/database-writable';
+import { createHookServer } from '../http/hook-server';
+import type { HookServer } from '../http/hook-server';
+import { Metrics } from '../metrics/metrics';
+import { blockLastCaller } from '../operations/block-caller';
 import { withContext } from './action';
 import type { CliContext } from './context';
 
 const PRUNE_EVERY_MS = 60 * 60_000;
+const GAUGE_EVERY_MS = 1000;
+
+/** The HTTP hook beside the driver: verdicts, stats, health, metrics and block-last. */
+function createHook(config: AgentConfig, parts: { ctx: CliContext; screener: Screener; metrics: Metrics; driver: PbxDriver; logger: Logger }): HookServer {
+  const { ctx, screener, metrics, driver, logger } = parts;
+  const db = ctx.db;
+  const queries = new CallLogQueries(db);
+  return createHookServer(
+    { ...parseHostPort(config.http.listen), token: config.http.token, tokenName: '--http-token or CALLGUARD_HTTP_TOKEN' },
+    {
+      screener,
+      queries,
+      metrics,
+      logger,
+      health: () => ({ pbxConnected: driver.connected, databaseWritable: isDatabaseWritable(db) }),
+      blockLast: (did) => blockLastCaller(db, did, ctx.country, `http:${config.http.tokenName}`),
+    },
+  );
+}
 const STOP_GRACE_MS = 10_000;
 
 interface ServeFlags {
@@ -39,6 +63,9 @@ interface ServeFlags {
   challengeTries?: string;
   challengeDigit?: string;
   logLevel?: string;
+  http?: boolean;
+  httpListen?: string;
+  httpToken?: string;
 }
 
 /** `host:port` as typed by an operator (already checked by the config). */
@@ -73,6 +100,9 @@ function flagOverrides(flags: ServeFlags): Record<string, unknown> {
     'challenge.timeoutMs': wholeNumber(flags.challengeTimeout),
     'challenge.tries': wholeNumber(flags.challengeTries),
     'challenge.digit': flags.challengeDigit,
+    'http.enabled': flags.http === false ? false : undefined,
+    'http.listen': flags.httpListen,
+    'http.token': flags.httpToken,
   };
 }
 
@@ -102,17 +132,25 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   // The agent never waits on a lock: decisions only read (WAL), and the call log retries its batch.
   db.pragma('busy_timeout = 0');
   const log = new CallLog(db);
-  const screener = new Screener(new SqliteDecisionStore(db), log, { country: ctx.country, failMode: config.failMode, actions }, logger);
+  const metrics = new Metrics();
+  const screener = new Screener(new SqliteDecisionStore(db), log, { country: ctx.country, failMode: config.failMode, actions }, logger, metrics);
   const driver = createDriver(config, screener, logger);
+  const hook = config.http.enabled ? createHook(config, { ctx, screener, metrics, driver, logger }) : null;
   logger.info({ config }, 'starting');
   try {
     await driver.start();
+    await hook?.start();
   } catch (error) {
     // A wrong password or a port in use: the operator must fix it; exit 1 rather than loop.
     logger.fatal({ err: error }, 'cannot start');
+    await driver.stop(0);
     log.close();
     throw error;
   }
+  const gauges = setInterval(() => {
+    metrics.setPbxUp(driver.connected);
+    metrics.setCallsInProgress(driver.inProgress);
+  }, GAUGE_EVERY_MS);
   const pruneOld = () => {
     try {
       const pruned = new CallLogQueries(db).prune();
@@ -125,6 +163,8 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const pruning = setInterval(pruneOld, PRUNE_EVERY_MS);
   const signal = await untilSignal();
   clearInterval(pruning);
+  clearInterval(gauges);
+  await hook?.stop();
   logger.info({ signal, inProgress: driver.inProgress }, 'stopping: no new calls; waiting for calls in progress');
   await driver.stop(STOP_GRACE_MS);
   log.close();
@@ -154,6 +194,9 @@ export function registerServe(program: Command): void {
     .option('--challenge-tries <n>', 'how many times to ask (default 2)')
     .option('--challenge-digit <key>', 'the key that lets the caller through (default 1)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug or trace')
+    .option('--no-http', 'do not start the HTTP hook')
+    .option('--http-listen <host:port>', 'where the HTTP hook listens (default 127.0.0.1:8095)')
+    .option('--http-token <token>', 'bearer token the hook requires (better: CALLGUARD_HTTP_TOKEN); needed off loopback')
     .action(withContext(serve));
 }
 

@@ -53,6 +53,7 @@ const CHECKS: Record<string, Check> = {
   'flag.variable': (value) => (typeof value === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(value) ? null : 'expected a variable name'),
   'http.enabled': oneOf(true, false),
   'http.listen': hostPort,
+  'http.tokenName': (value) => (typeof value === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(value) ? null : 'expected a short name'),
   'http.token': (value) => (value === null || (typeof value === 'string' && /^[\x21-\x7e]{16,256}$/.test(value)) ? null : 'expected at least 16 printable characters, no spaces'),
 };
 

@@ -28,7 +28,8 @@ export const CONFIG_DEFAULTS = {
   },
   challenge: { ...DEFAULT_ACTION_SETTINGS.challenge },
   flag: { ...DEFAULT_ACTION_SETTINGS.flag },
-  http: { enabled: true, listen: '127.0.0.1:8095', token: null as string | null },
+  /** The HTTP hook; `tokenName` is who the audit trail names for changes made through it. */
+  http: { enabled: true, listen: '127.0.0.1:8095', token: null as string | null, tokenName: 'hook' },
 };
 
 export type AgentConfig = typeof CONFIG_DEFAULTS;

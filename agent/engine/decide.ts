@@ -1,10 +1,13 @@
 import { candidateKeys } from './candidate-keys';
 import { describeCategory, inCategory } from './categories';
 import type { CategoryInput } from './categories';
-import type { DecisionStore } from './decision-store';
+import type { DecisionStore, DecisionView } from './decision-store';
 import { normalizeNumber } from './numbers';
 import { describeMatch, pickRule } from './pick-rule';
 import { protect } from './protection';
+import { rememberedPass } from './remembered-pass';
+import { isOpen } from './time-window';
+import type { Schedule } from './time-window';
 import { scopesOfCall } from './scope';
 import { moreSevere } from './severity';
 import { CATEGORIES } from './types';
@@ -34,8 +37,16 @@ function callerSummary(facts: CallFacts, identity: CallerIdentity): string {
  * it is handed (and facts looked up before, such as a reputation score).
  */
 export function decide(facts: CallFacts, store: DecisionStore, settings: EngineSettings): Decision {
-  const reasons: string[] = [];
   const view = store.view();
+  return rememberedPass(decideSteps(facts, view, settings), view, settings.now);
+}
+
+function describeSchedule(schedule: Schedule): string {
+  return `${schedule.text} (${schedule.tz})`;
+}
+
+function decideSteps(facts: CallFacts, view: DecisionView, settings: EngineSettings): Decision {
+  const reasons: string[] = [];
   const parsed = normalizeNumber(facts.from, settings.country);
   const identity: CallerIdentity =
     facts.privacy && parsed.kind !== 'anonymous' ? { kind: 'anonymous', why: 'the PBX marks the caller ID as private' } : parsed;
@@ -55,7 +66,13 @@ export function decide(facts: CallFacts, store: DecisionStore, settings: EngineS
   );
   const rules = view
     .rulesFor(keys, scopes, settings.now)
-    .filter((rule) => facts.kind === 'call' || rule.sms || rule.action === 'allow');
+    .filter((rule) => facts.kind === 'call' || rule.sms || rule.action === 'allow')
+    .filter((rule) => {
+      if (!rule.schedule) return true;
+      const open = isOpen(rule.schedule, settings.now);
+      reasons.push(`Step 1: rule #${rule.id} (${rule.scope}, ${describeMatch(rule)}) is ${open ? 'inside' : 'outside'} its window ${describeSchedule(rule.schedule)}${open ? '' : ' and takes no part'}.`);
+      return open;
+    });
   const rule = pickRule(rules, scopes);
   if (rule) {
     const action: ActionName = facts.kind === 'sms' && rule.action !== 'allow' ? 'block' : rule.action;
@@ -83,8 +100,16 @@ export function decide(facts: CallFacts, store: DecisionStore, settings: EngineS
   let verdict: { category: Category; action: ActionName; scope: string } | null = null;
   if (facts.kind === 'call') {
     for (const category of CATEGORIES) {
-      const policy = view.categoryPolicy(tenant, category);
-      if (!policy || policy.action === 'allow' || !inCategory(category, input)) continue;
+      const candidates = view.categoryPolicies(tenant, category);
+      // Costly categories (number types) are looked at only when some policy could act on them.
+      if (candidates.every((candidate) => candidate.action === 'allow') || !inCategory(category, input)) continue;
+      const policy = candidates.find((candidate) => {
+        if (!candidate.schedule) return true;
+        const open = isOpen(candidate.schedule, settings.now);
+        reasons.push(`Step 2: the ${category} policy (${candidate.scope}, ${candidate.action}) is ${open ? 'inside' : 'outside'} its window ${describeSchedule(candidate.schedule)}.`);
+        return open;
+      });
+      if (!policy || policy.action === 'allow') continue;
       categories.push(category);
       reasons.push(`Step 2: caller is ${describeCategory(category, input)}; policy (${policy.scope}) says ${policy.action}.`);
       if (!verdict || moreSevere(policy.action, verdict.action)) verdict = { category, action: policy.action, scope: policy.scope };

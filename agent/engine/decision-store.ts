@@ -1,4 +1,5 @@
 import type { ScoreSettings } from './score-settings';
+import type { Schedule } from './time-window';
 import type { ActiveRule, Category, E164, PolicyAction } from './types';
 
 /** Which lookup keys can match at all, so a decision probes only lengths that exist. */
@@ -14,6 +15,8 @@ export interface RuleShape {
 export interface CategoryPolicy {
   readonly action: PolicyAction;
   readonly scope: string;
+  /** When the policy takes part; null: always. */
+  readonly schedule: Schedule | null;
 }
 
 /** The read side the engine is handed; the SQLite store implements it. */
@@ -27,8 +30,12 @@ export interface DecisionView {
   tenantOfDid(did: E164): string;
   /** Rules with one of `keys` in one of `scopes`, not expired at `now`, and not in a disabled list. */
   rulesFor(keys: readonly string[], scopes: readonly string[], now: number): readonly ActiveRule[];
-  /** The tenant's policy for a category, else the global one, else none. */
-  categoryPolicy(tenant: string, category: Category): CategoryPolicy | null;
+  /** The tenant's policy for a category, then the global one (the first whose window is open counts). */
+  categoryPolicies(tenant: string, category: Category): readonly CategoryPolicy[];
+  /** How long a passed challenge is remembered for this tenant; null: not at all. */
+  rememberPassesFor(tenant: string): number | null;
+  /** When this caller last passed a challenge of this tenant, since `since`. */
+  lastPass(number: E164, tenant: string, since: number): number | null;
   /** The tenant's robocall protection, else the global one; null when it is off. */
   protection(tenant: string): ProtectionPolicy | null;
   /** Carrier rules of these scopes. */

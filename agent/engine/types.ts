@@ -1,3 +1,5 @@
+import type { Schedule } from './time-window';
+
 /** A phone number in E.164 form, `+` and digits only. Made only by the number normaliser. */
 export type E164 = string & { readonly __brand: 'E164' };
 
@@ -83,6 +85,8 @@ export interface ActiveRule {
   readonly list: string | null;
   readonly expiresAt: number | null;
   readonly updatedAt: number;
+  /** When the rule takes part; null: always. */
+  readonly schedule: Schedule | null;
 }
 
 /** The verdict for one call or text, with every reason that led to it. */

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { parseDuration } from '../engine/duration';
+import { SettingsStore } from './settings';
 
 export interface LogFilter {
   readonly tenant?: string | undefined;
@@ -48,6 +49,9 @@ export interface Counters {
 
 export const DEFAULT_RETENTION = '90d';
 
+const LOG_COLUMNS = `id, at, kind, source, tenant, did, caller, caller_raw AS callerRaw, caller_name AS callerName, ip, sip_from AS sipFrom,
+  action, target, rule_id AS ruleId, category, score, flagged, reasons, outcome, outcome_detail AS outcomeDetail`;
+
 /** Reading, counting and pruning the call log. */
 export class CallLogQueries {
   constructor(private readonly db: Database) {}
@@ -77,13 +81,20 @@ export class CallLogQueries {
   /** Newest first. */
   list(filter: LogFilter): LogRow[] {
     const { sql, params } = this.where(filter);
-    const rows = this.db
-      .prepare(
-        `SELECT id, at, kind, source, tenant, did, caller, caller_raw AS callerRaw, caller_name AS callerName, ip, sip_from AS sipFrom,
-                action, target, rule_id AS ruleId, category, score, flagged, reasons, outcome, outcome_detail AS outcomeDetail
-           FROM calls${sql} ORDER BY at DESC, id DESC LIMIT ?`,
-      )
-      .all(...params, filter.limit ?? 50) as (Omit<LogRow, 'flagged' | 'reasons'> & { flagged: number; reasons: string })[];
+    return this.rows(`${sql} ORDER BY at DESC, id DESC LIMIT ?`, [...params, filter.limit ?? 50]);
+  }
+
+  byId(id: number): LogRow | undefined {
+    return this.rows(' WHERE id = ?', [id])[0];
+  }
+
+  /** The newest call to a DID (by index). */
+  lastTo(did: string): LogRow | undefined {
+    return this.rows(' WHERE did = ? ORDER BY at DESC, id DESC LIMIT 1', [did])[0];
+  }
+
+  private rows(tail: string, params: readonly (string | number)[]): LogRow[] {
+    const rows = this.db.prepare(`SELECT ${LOG_COLUMNS} FROM calls${tail}`).all(...params) as (Omit<LogRow, 'flagged' | 'reasons'> & { flagged: number; reasons: string })[];
     return rows.map((row) => ({ ...row, flagged: row.flagged === 1, reasons: JSON.parse(row.reasons) as string[] }));
   }
 
@@ -112,9 +123,9 @@ export class CallLogQueries {
     return (this.db.prepare("SELECT value FROM settings WHERE key = 'log_retention'").pluck().get() as string | undefined) ?? DEFAULT_RETENTION;
   }
 
-  setRetention(duration: string): void {
+  setRetention(duration: string, actor = 'system'): void {
     parseDuration(duration, 'retention');
-    this.db.prepare("INSERT INTO settings (key, value) VALUES ('log_retention', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(duration);
+    new SettingsStore(this.db, actor).set('log_retention', duration);
   }
 
   /** Deletes rows older than the retention; returns how many. */

@@ -1,30 +1,45 @@
 import type { Database } from 'better-sqlite3';
 import type { Category, PolicyAction } from '../engine/types';
+import { AuditTrail } from './audit';
 import { bumpGeneration } from './generation';
 
 export interface PolicyRow {
   readonly scope: string;
   readonly category: Category;
   readonly action: PolicyAction;
+  readonly when: string | null;
+  readonly tz: string | null;
 }
+
+const COLUMNS = 'scope, category, action, when_text AS "when", tz';
 
 /** Category policies, per tenant or global. */
 export class CategoryStore {
-  constructor(private readonly db: Database) {}
+  private readonly audit: AuditTrail;
 
-  set(scope: string, category: Category, action: PolicyAction): void {
+  constructor(
+    private readonly db: Database,
+    actor = 'system',
+  ) {
+    this.audit = new AuditTrail(db, actor);
+  }
+
+  /** A policy, optionally only within a time window (checked by the caller). */
+  set(scope: string, category: Category, action: PolicyAction, window: { when: string; tz: string } | null = null): void {
     this.db.transaction(() => {
+      const before = this.db.prepare(`SELECT ${COLUMNS} FROM category_policies WHERE scope = ? AND category = ?`).get(scope, category) as PolicyRow | undefined;
       this.db
         .prepare(
-          `INSERT INTO category_policies (scope, category, action, updated_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (scope, category) DO UPDATE SET action = excluded.action, updated_at = excluded.updated_at`,
+          `INSERT INTO category_policies (scope, category, action, when_text, tz, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (scope, category) DO UPDATE SET action = excluded.action, when_text = excluded.when_text, tz = excluded.tz, updated_at = excluded.updated_at`,
         )
-        .run(scope, category, action, Date.now());
+        .run(scope, category, action, window?.when ?? null, window?.tz ?? null, Date.now());
+      this.audit.record(before ? 'change' : 'add', 'category', `${scope} ${category}`, before ?? null, { scope, category, action, when: window?.when ?? null, tz: window?.tz ?? null });
       bumpGeneration(this.db);
     }).immediate();
   }
 
   list(): PolicyRow[] {
-    return this.db.prepare('SELECT scope, category, action FROM category_policies ORDER BY scope, category').all() as PolicyRow[];
+    return this.db.prepare(`SELECT ${COLUMNS} FROM category_policies ORDER BY scope, category`).all() as PolicyRow[];
   }
 }

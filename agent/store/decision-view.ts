@@ -1,22 +1,43 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { CallerHistory, CarrierRule, CategoryPolicy, DecisionStore, DecisionView, ProtectionPolicy, RuleShape } from '../engine/decision-store';
 import { scoreSettings } from '../engine/score-settings';
+import { parseSchedule } from '../engine/time-window';
+import type { Schedule } from '../engine/time-window';
 import type { ScoreSettings } from '../engine/score-settings';
 import type { ActiveRule, Category, E164, PolicyAction } from '../engine/types';
 import { changeProbe } from './generation';
+import { REMEMBER_PASSES } from './settings';
 
 interface Snapshot {
   readonly shape: RuleShape;
   readonly didTenants: Map<string, string>;
   readonly policies: Map<string, CategoryPolicy>;
   readonly disabledLists: Set<string>;
+  readonly remember: Map<string, number>;
   readonly protection: Map<string, ProtectionPolicy | null>;
   readonly carrierRules: readonly CarrierRule[];
   readonly carrierPrefixLengths: readonly number[];
   readonly score: ScoreSettings;
 }
 
-const RULE_COLUMNS = 'id, scope, kind, key, pattern, action, target, sms, span, list, expires_at AS expiresAt, updated_at AS updatedAt';
+const RULE_COLUMNS = 'id, scope, kind, key, pattern, action, target, sms, span, list, expires_at AS expiresAt, updated_at AS updatedAt, when_text AS whenText, tz';
+
+const schedules = new Map<string, Schedule>();
+
+/** Windows as stored (checked when written), parsed once. */
+function scheduleOf(whenText: string | null, tz: string | null): Schedule | null {
+  if (whenText === null || tz === null) return null;
+  const key = `${tz}|${whenText}`;
+  let schedule = schedules.get(key);
+  if (!schedule) {
+    schedule = parseSchedule(whenText, tz);
+    if (schedules.size > 10_000) schedules.clear();
+    schedules.set(key, schedule);
+  }
+  return schedule;
+}
+
+
 
 /**
  * What the decision engine reads, from SQLite. Rules are looked up per call by key
@@ -29,6 +50,7 @@ export class SqliteDecisionStore implements DecisionStore {
   private readonly carrierByPrefix = new Map<number, Statement>();
   private readonly velocity: Statement;
   private readonly challenges: Statement;
+  private readonly passes: Statement;
   private seen = '';
   private snapshot: SnapshotView | undefined;
 
@@ -38,6 +60,13 @@ export class SqliteDecisionStore implements DecisionStore {
     this.velocity = db.prepare('SELECT COUNT(*) AS calls, COUNT(DISTINCT did) AS dids FROM (SELECT did FROM calls WHERE caller = ? AND at >= ? LIMIT 1000)');
     this.challenges = db.prepare(`SELECT COALESCE(SUM(outcome = 'passed'), 0) AS passed, COALESCE(SUM(outcome = 'failed'), 0) AS failed
       FROM (SELECT outcome FROM calls WHERE caller = ? AND at >= ? AND outcome IN ('passed', 'failed') LIMIT 100)`);
+    this.passes = db
+      .prepare("SELECT at FROM calls WHERE caller = ? AND at >= ? AND outcome IN ('passed', 'failed') AND outcome = 'passed' AND tenant = ? ORDER BY at DESC LIMIT 1")
+      .pluck();
+  }
+
+  lastPass(number: E164, tenant: string, since: number): number | null {
+    return (this.passes.get(number, since, tenant) as number | undefined) ?? null;
   }
 
   history(number: E164, velocitySince: number, historySince: number): CallerHistory {
@@ -69,13 +98,13 @@ export class SqliteDecisionStore implements DecisionStore {
 
   rulesFor(keys: readonly string[], scopes: readonly string[], now: number, disabledLists: Set<string>): ActiveRule[] {
     if (keys.length === 0) return [];
-    const rows = this.statementFor(keys.length).all(...keys) as (Omit<ActiveRule, 'sms'> & { sms: number })[];
+    const rows = this.statementFor(keys.length).all(...keys) as (Omit<ActiveRule, 'sms' | 'schedule'> & { sms: number; whenText: string | null; tz: string | null })[];
     const active: ActiveRule[] = [];
-    for (const row of rows) {
+    for (const { whenText, tz, ...row } of rows) {
       if (!scopes.includes(row.scope)) continue;
       if (row.expiresAt !== null && row.expiresAt <= now) continue;
       if (row.list !== null && disabledLists.has(row.list)) continue;
-      active.push({ ...row, sms: row.sms === 1 });
+      active.push({ ...row, sms: row.sms === 1, schedule: scheduleOf(whenText, tz) });
     }
     return active;
   }
@@ -104,9 +133,21 @@ export class SqliteDecisionStore implements DecisionStore {
       (this.db.prepare('SELECT number, tenant FROM dids').all() as { number: string; tenant: string }[]).map((row) => [row.number, row.tenant]),
     );
     const policies = new Map(
-      (this.db.prepare('SELECT scope, category, action FROM category_policies').all() as { scope: string; category: string; action: PolicyAction }[]).map(
-        (row) => [`${row.scope}|${row.category}`, { action: row.action, scope: row.scope }],
-      ),
+      (
+        this.db.prepare('SELECT scope, category, action, when_text AS whenText, tz FROM category_policies').all() as {
+          scope: string;
+          category: string;
+          action: PolicyAction;
+          whenText: string | null;
+          tz: string | null;
+        }[]
+      ).map((row) => [`${row.scope}|${row.category}`, { action: row.action, scope: row.scope, schedule: scheduleOf(row.whenText, row.tz) }]),
+    );
+    const remember = new Map(
+      (this.db.prepare('SELECT key, value FROM settings WHERE key LIKE ?').all(`${REMEMBER_PASSES}%`) as { key: string; value: string }[]).map((row) => [
+        row.key.slice(REMEMBER_PASSES.length),
+        Number(row.value),
+      ]),
     );
     const disabledLists = new Set(this.db.prepare('SELECT name FROM lists WHERE enabled = 0').pluck().all() as string[]);
     const protection = new Map(
@@ -127,6 +168,7 @@ export class SqliteDecisionStore implements DecisionStore {
       didTenants,
       policies,
       disabledLists,
+      remember,
       protection,
       carrierRules,
       carrierPrefixLengths: carrierPrefixLengths.sort((a, b) => b - a),
@@ -167,9 +209,21 @@ class SnapshotView implements DecisionView {
     return this.snapshot.didTenants.get(did) ?? 'default';
   }
 
-  categoryPolicy(tenant: string, category: Category): CategoryPolicy | null {
+  categoryPolicies(tenant: string, category: Category): readonly CategoryPolicy[] {
     const { policies } = this.snapshot;
-    return policies.get(`tenant:${tenant}|${category}`) ?? policies.get(`global|${category}`) ?? null;
+    const own = policies.get(`tenant:${tenant}|${category}`);
+    const global = policies.get(`global|${category}`);
+    return own && global ? [own, global] : own ? [own] : global ? [global] : [];
+  }
+
+  rememberPassesFor(tenant: string): number | null {
+    const { remember } = this.snapshot;
+    const ms = remember.get(`tenant:${tenant}`) ?? remember.get('global');
+    return ms === undefined || ms <= 0 ? null : ms;
+  }
+
+  lastPass(number: E164, tenant: string, since: number): number | null {
+    return this.store.lastPass(number, tenant, since);
   }
 
   rulesFor(keys: readonly string[], scopes: readonly string[], now: number): readonly ActiveRule[] {

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { BadInput } from '../engine/bad-input';
 import { checkScoreSetting } from '../engine/score-settings';
+import { AuditTrail } from './audit';
 import { bumpGeneration } from './generation';
 
 export interface ProtectionRow {
@@ -19,7 +20,14 @@ export interface CarrierRuleRow {
 
 /** Robocall protection settings, carrier rules and the carrier prefix table. */
 export class ProtectionStore {
-  constructor(private readonly db: Database) {}
+  private readonly audit: AuditTrail;
+
+  constructor(
+    private readonly db: Database,
+    actor = 'system',
+  ) {
+    this.audit = new AuditTrail(db, actor);
+  }
 
   private write<T>(work: () => T): T {
     return this.db.transaction(() => {
@@ -42,22 +50,25 @@ export class ProtectionStore {
   }
 
   set(row: ProtectionRow): void {
-    this.write(() =>
+    this.write(() => {
+      this.audit.record(this.get(row.scope) ? 'change' : 'add', 'protection', row.scope, this.get(row.scope) ?? null, row);
       this.db
         .prepare(
           `INSERT INTO protection (scope, enabled, threshold, flag_threshold, action, updated_at) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (scope) DO UPDATE SET enabled = excluded.enabled, threshold = excluded.threshold,
              flag_threshold = excluded.flag_threshold, action = excluded.action, updated_at = excluded.updated_at`,
         )
-        .run(row.scope, row.enabled ? 1 : 0, row.threshold, row.flagThreshold, row.action, Date.now()),
-    );
+        .run(row.scope, row.enabled ? 1 : 0, row.threshold, row.flagThreshold, row.action, Date.now());
+    });
   }
 
   tune(key: string, value: string): void {
     const stored = checkScoreSetting(key, value);
-    this.write(() =>
-      this.db.prepare('INSERT INTO score_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, stored),
-    );
+    this.write(() => {
+      const before = this.tuned().get(key) ?? null;
+      this.db.prepare('INSERT INTO score_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, stored);
+      this.audit.record(before === null ? 'add' : 'change', 'setting', `score.${key}`, before, stored);
+    });
   }
 
   tuned(): Map<string, string> {
@@ -73,7 +84,9 @@ export class ProtectionStore {
       if (this.db.prepare('SELECT 1 FROM carrier_rules WHERE scope = ? AND pattern = ?').get(scope, lower)) {
         throw new BadInput(`carrier rule "${lower}" already exists in ${scope}`);
       }
-      return Number(this.db.prepare('INSERT INTO carrier_rules (scope, pattern, created_at) VALUES (?, ?, ?)').run(scope, lower, Date.now()).lastInsertRowid);
+      const id = Number(this.db.prepare('INSERT INTO carrier_rules (scope, pattern, created_at) VALUES (?, ?, ?)').run(scope, lower, Date.now()).lastInsertRowid);
+      this.audit.record('add', 'carrier', `#${id}`, null, { id, scope, pattern: lower });
+      return id;
     });
   }
 
@@ -85,7 +98,10 @@ export class ProtectionStore {
         : this.db.prepare('SELECT id, scope, pattern FROM carrier_rules WHERE pattern = ? AND scope = ?').all(lower, scope)) as CarrierRuleRow[];
       if (rows.length === 0) throw new BadInput(`no carrier rule "${lower}"${scope ? ` in ${scope}` : ''}`);
       const remove = this.db.prepare('DELETE FROM carrier_rules WHERE id = ?');
-      for (const row of rows) remove.run(row.id);
+      for (const row of rows) {
+        remove.run(row.id);
+        this.audit.record('remove', 'carrier', `#${row.id}`, row, null);
+      }
       return rows;
     });
   }
@@ -95,8 +111,9 @@ export class ProtectionStore {
   }
 
   /** Replaces the whole prefix table in one transaction (an import is all or nothing). */
-  replacePrefixes(rows: Iterable<readonly [prefix: string, carrier: string]>): number {
+  replacePrefixes(rows: Iterable<readonly [prefix: string, carrier: string]>, label = 'carrier prefixes'): number {
     return this.write(() => {
+      const before = this.db.prepare('SELECT COUNT(*) FROM carrier_prefixes').pluck().get() as number;
       this.db.prepare('DELETE FROM carrier_prefixes').run();
       const insert = this.db.prepare('INSERT INTO carrier_prefixes (prefix, carrier) VALUES (?, ?) ON CONFLICT (prefix) DO UPDATE SET carrier = excluded.carrier');
       let count = 0;
@@ -104,6 +121,7 @@ export class ProtectionStore {
         insert.run(prefix, carrier);
         count++;
       }
+      this.audit.record('import', 'carrier', label, { prefixes: before }, { prefixes: count });
       return count;
     });
   }

@@ -3,6 +3,7 @@ import { BadInput } from '../engine/bad-input';
 import type { MatchSpec } from '../engine/patterns';
 import { checkName } from '../engine/scope';
 import type { ActionName, MatchKind } from '../engine/types';
+import { AuditTrail } from './audit';
 import { bumpGeneration } from './generation';
 
 /** Everything about a rule other than what it matches. */
@@ -14,6 +15,9 @@ export interface RuleOptions {
   readonly note: string | null;
   readonly list: string | null;
   readonly expiresAt: number | null;
+  /** Weekly windows when the rule takes part (`mon-fri 09:00-17:00`), read in `tz`; null: always. */
+  readonly when?: string | null | undefined;
+  readonly tz?: string | null | undefined;
 }
 
 export type NewRule = MatchSpec & RuleOptions;
@@ -41,7 +45,7 @@ export interface ListRow {
 }
 
 const ROW_COLUMNS = `id, scope, kind, key, pattern, action, target, sms, note, list,
-  expires_at AS expiresAt, created_at AS createdAt, updated_at AS updatedAt`;
+  expires_at AS expiresAt, when_text AS "when", tz, created_at AS createdAt, updated_at AS updatedAt`;
 
 function toRow(raw: Record<string, unknown>): RuleRow {
   return { ...(raw as unknown as RuleRow), sms: raw.sms === 1 };
@@ -56,27 +60,39 @@ export class RuleWriter {
   private readonly upsertQuietly: Statement;
   private readonly ensureList: Statement;
   private readonly tenantExists: Statement;
+  private readonly existing: Statement;
   private readonly knownTenants = new Set<string>();
   private readonly knownLists = new Set<string>();
 
-  constructor(db: Database, private readonly now: number) {
+  constructor(
+    db: Database,
+    private readonly now: number,
+    private readonly audit: AuditTrail,
+  ) {
+    this.existing = db.prepare(`SELECT ${ROW_COLUMNS} FROM rules WHERE key = ? AND kind = ? AND scope = ?`);
     const upsertSql = `
-      INSERT INTO rules (scope, kind, key, pattern, span, action, target, sms, note, list, expires_at, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO rules (scope, kind, key, pattern, span, action, target, sms, note, list, expires_at, when_text, tz, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (key, kind, scope) DO UPDATE SET
         pattern = excluded.pattern, span = excluded.span, action = excluded.action, target = excluded.target,
         sms = excluded.sms, note = excluded.note, list = excluded.list, expires_at = excluded.expires_at,
-        updated_at = excluded.updated_at`;
+        when_text = excluded.when_text, tz = excluded.tz, updated_at = excluded.updated_at`;
     this.upsert = db.prepare(`${upsertSql} RETURNING id`).pluck();
     this.upsertQuietly = db.prepare(upsertSql);
     this.ensureList = db.prepare('INSERT OR IGNORE INTO lists (name, enabled, created_at) VALUES (?, 1, ?)');
     this.tenantExists = db.prepare('SELECT 1 FROM tenants WHERE name = ?').pluck();
   }
 
-  /** Adds or replaces the rule for this match in this scope; returns its id. */
+  /** Adds or replaces the rule for this match in this scope, audited; returns its id. */
   write(rule: NewRule): number {
     this.check(rule);
-    return this.upsert.get(...this.parameters(rule, rule)) as number;
+    const before = this.existing.get(rule.key, rule.kind, rule.scope) as Record<string, unknown> | undefined;
+    const id = this.upsert.get(...this.parameters(rule, rule)) as number;
+    const { key, kind, pattern, scope, action, target, sms, note, list, expiresAt, when, tz } = rule;
+    this.audit.record(before ? 'change' : 'add', 'rule', `#${id}`, before ? toRow(before) : null, {
+      id, pattern, kind, key, scope, action, target, sms, note, list, expiresAt, when: when ?? null, tz: tz ?? null,
+    });
+    return id;
   }
 
   /** The same without reading the id back: the import path, a million times over. */
@@ -86,8 +102,8 @@ export class RuleWriter {
   }
 
   private parameters(match: MatchSpec, options: RuleOptions): unknown[] {
-    const { scope, action, target, sms, note, list, expiresAt } = options;
-    return [scope, match.kind, match.key, match.pattern, match.span, action, target, sms ? 1 : 0, note, list, expiresAt, this.now, this.now];
+    const { scope, action, target, sms, note, list, expiresAt, when, tz } = options;
+    return [scope, match.kind, match.key, match.pattern, match.span, action, target, sms ? 1 : 0, note, list, expiresAt, when ?? null, tz ?? null, this.now, this.now];
   }
 
   private check(rule: RuleOptions): void {
@@ -108,7 +124,14 @@ export class RuleWriter {
 
 /** Number and address rules, and the lists that group them. */
 export class RuleStore {
-  constructor(private readonly db: Database) {}
+  private readonly audit: AuditTrail;
+
+  constructor(
+    private readonly db: Database,
+    actor = 'system',
+  ) {
+    this.audit = new AuditTrail(db, actor);
+  }
 
   /** All or nothing: one bad rule and none is written. */
   add(rules: readonly NewRule[], now = Date.now()): number[] {
@@ -119,13 +142,15 @@ export class RuleStore {
    * Runs `work` inside one IMMEDIATE transaction with a writer; commits if it resolves,
    * rolls back if it throws. Async so that an import can stream its file in between.
    */
-  async bulk<T>(now: number, work: (writer: RuleWriter) => Promise<T>): Promise<T> {
+  /** The import is audited as one entry (`label`, the count it returns), not a million. */
+  async bulk(now: number, label: string, work: (writer: RuleWriter) => Promise<number>): Promise<number> {
     // A bigger page cache while one transaction touches a large part of the rules index.
     const cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
     this.db.pragma('cache_size = -65536');
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      const result = await work(new RuleWriter(this.db, now));
+      const result = await work(new RuleWriter(this.db, now, this.audit));
+      this.audit.record('import', 'rule', label, null, { rules: result });
       bumpGeneration(this.db);
       this.db.exec('COMMIT');
       // Fold the big write into the database file now, so that a running agent's next small
@@ -142,7 +167,7 @@ export class RuleStore {
 
   private inTransaction<T>(now: number, work: (writer: RuleWriter) => T): T {
     return this.db.transaction(() => {
-      const result = work(new RuleWriter(this.db, now));
+      const result = work(new RuleWriter(this.db, now, this.audit));
       bumpGeneration(this.db);
       return result;
     }).immediate();
@@ -182,7 +207,12 @@ export class RuleStore {
   removeIds(ids: readonly number[]): number {
     return this.db.transaction(() => {
       const remove = this.db.prepare('DELETE FROM rules WHERE id = ?');
-      const removed = ids.reduce((sum, id) => sum + remove.run(id).changes, 0);
+      let removed = 0;
+      for (const id of ids) {
+        const before = this.byId(id);
+        removed += remove.run(id).changes;
+        if (before) this.audit.record('remove', 'rule', `#${id}`, before, null);
+      }
       bumpGeneration(this.db);
       return removed;
     }).immediate();
@@ -194,8 +224,10 @@ export class RuleStore {
 
   setListEnabled(name: string, enabled: boolean): void {
     this.db.transaction(() => {
-      const changed = this.db.prepare('UPDATE lists SET enabled = ? WHERE name = ?').run(enabled ? 1 : 0, name).changes;
-      if (changed === 0) throw new BadInput(`unknown list "${name}": lists are made by 'rules add --list ${name}' or 'rules import --list ${name}'`);
+      const before = this.db.prepare('SELECT enabled FROM lists WHERE name = ?').pluck().get(name) as number | undefined;
+      if (before === undefined) throw new BadInput(`unknown list "${name}": lists are made by 'rules add --list ${name}' or 'rules import --list ${name}'`);
+      this.db.prepare('UPDATE lists SET enabled = ? WHERE name = ?').run(enabled ? 1 : 0, name);
+      this.audit.record('change', 'list', name, { enabled: before === 1 }, { enabled });
       bumpGeneration(this.db);
     }).immediate();
   }

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { BadInput } from '../engine/bad-input';
 import { checkTenantName } from '../engine/scope';
 import type { E164 } from '../engine/types';
+import { AuditTrail } from './audit';
 import { bumpGeneration } from './generation';
 
 export interface TenantRow {
@@ -17,7 +18,14 @@ export interface DidRow {
 
 /** Tenants and the DIDs they own. */
 export class TenantStore {
-  constructor(private readonly db: Database) {}
+  private readonly audit: AuditTrail;
+
+  constructor(
+    private readonly db: Database,
+    actor = 'system',
+  ) {
+    this.audit = new AuditTrail(db, actor);
+  }
 
   exists(name: string): boolean {
     return !!this.db.prepare('SELECT 1 FROM tenants WHERE name = ?').get(name);
@@ -34,6 +42,7 @@ export class TenantStore {
     this.db.transaction(() => {
       if (this.exists(name)) throw new BadInput(`tenant "${name}" already exists`);
       this.db.prepare('INSERT INTO tenants (name, created_at) VALUES (?, ?)').run(name, Date.now());
+      this.audit.record('add', 'tenant', name, null, { name });
       bumpGeneration(this.db);
     }).immediate();
   }
@@ -69,6 +78,7 @@ export class TenantStore {
       this.db.prepare('DELETE FROM category_policies WHERE scope = ?').run(`tenant:${name}`);
       this.db.prepare('DELETE FROM dids WHERE tenant = ?').run(name);
       this.db.prepare('DELETE FROM tenants WHERE name = ?').run(name);
+      this.audit.record('remove', 'tenant', name, { name, dids: didNumbers, rules }, null);
       bumpGeneration(this.db);
       return { dids: didNumbers.length, rules };
     }).immediate();
@@ -80,6 +90,7 @@ export class TenantStore {
       const owner = this.db.prepare('SELECT tenant FROM dids WHERE number = ?').pluck().get(number) as string | undefined;
       if (owner) throw new BadInput(`DID ${number} already belongs to tenant "${owner}": remove it first`);
       this.db.prepare('INSERT INTO dids (number, tenant, created_at) VALUES (?, ?, ?)').run(number, tenant, Date.now());
+      this.audit.record('add', 'did', number, null, { number, tenant });
       bumpGeneration(this.db);
     }).immediate();
   }
@@ -93,8 +104,10 @@ export class TenantStore {
 
   removeDid(number: E164): void {
     this.db.transaction(() => {
-      const removed = this.db.prepare('DELETE FROM dids WHERE number = ?').run(number).changes;
-      if (removed === 0) throw new BadInput(`DID ${number} is not registered`);
+      const tenant = this.db.prepare('SELECT tenant FROM dids WHERE number = ?').pluck().get(number) as string | undefined;
+      if (tenant === undefined) throw new BadInput(`DID ${number} is not registered`);
+      this.db.prepare('DELETE FROM dids WHERE number = ?').run(number);
+      this.audit.record('remove', 'did', number, { number, tenant }, null);
       bumpGeneration(this.db);
     }).immediate();
   }

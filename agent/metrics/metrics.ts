@@ -1,0 +1,78 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Decision } from '../engine/types';
+import type { ScreeningObserver } from '../screening/screener';
+
+/** From a cached exact-number hit (~10 µs) to a slow reputation lookup (~250 ms), in seconds. */
+const DECISION_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
+
+/**
+ * The agent's Prometheus metrics, in a registry of their own (never prom-client's global
+ * one, so tests and embedders can make several). Decisions are counted by the screener,
+ * which takes this as its observer. The PBX state and the calls in progress are pushed in
+ * by whoever knows them, through `setPbxUp` and `setCallsInProgress`: the drivers are
+ * built after the screener (and so after this), so there is nothing to pull from at
+ * construction.
+ *
+ * Labels stay bounded: action and kind are fixed sets and tenants are made by the
+ * operator; nothing is ever labelled by caller.
+ */
+export class Metrics implements ScreeningObserver {
+  private readonly registry = new Registry();
+  private readonly decisions = new Counter({
+    name: 'callguard_decisions_total',
+    help: 'Calls and texts decided, by action, tenant and kind (call or sms).',
+    labelNames: ['action', 'tenant', 'kind'] as const,
+    registers: [this.registry],
+  });
+  private readonly decisionSeconds = new Histogram({
+    name: 'callguard_decision_seconds',
+    help: 'Time to decide one call or text, reputation lookup included.',
+    buckets: DECISION_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly failovers = new Counter({
+    name: 'callguard_failovers_total',
+    help: 'Decisions that failed and fell back to the fail mode.',
+    registers: [this.registry],
+  });
+  private readonly pbxUp = new Gauge({
+    name: 'callguard_pbx_up',
+    help: '1 while the agent is connected to the PBX, else 0.',
+    registers: [this.registry],
+  });
+  private readonly callsInProgress = new Gauge({
+    name: 'callguard_calls_in_progress',
+    help: 'Calls being screened or carried out right now.',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  decided(decision: Decision, seconds: number): void {
+    this.decisions.inc({ action: decision.action, tenant: decision.tenant, kind: decision.kind });
+    this.decisionSeconds.observe(seconds);
+  }
+
+  failedOver(): void {
+    this.failovers.inc();
+  }
+
+  setPbxUp(up: boolean): void {
+    this.pbxUp.set(up ? 1 : 0);
+  }
+
+  setCallsInProgress(count: number): void {
+    this.callsInProgress.set(count);
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
