@@ -93,6 +93,10 @@ finish callguard-challenge.wav "$TMP/challenge.wav"
 speak "Sorry, we could not connect your call. Goodbye." "$TMP/goodbye.wav"
 finish callguard-goodbye.wav "$TMP/goodbye.wav"
 
+# Heard by the extension user who dials the block-last feature code (*32).
+speak "The last caller has been blocked." "$TMP/blocked.wav"
+finish callguard-blocked.wav "$TMP/blocked.wav"
+
 sit "$TMP/sit.wav"
 finish callguard-sit.wav "$TMP/sit.wav"
 
