@@ -145,7 +145,7 @@ describe('GET /v1/decide as JSON', () => {
       ['action', 'target', 'kind', 'tenant', 'did', 'caller', 'callerKind', 'scope', 'ruleId', 'category', 'categories', 'score', 'signals', 'flagged', 'reasons', 'callId'].sort(),
     );
     expect(body.reasons).toEqual(expect.arrayContaining([expect.stringContaining(`rule #${blockRule}`)]));
-    expect(body.callId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body.callId).toMatch(/^[0-9a-z]{9}-[0-9a-z]+-[0-9a-z]{4}$/);
     expect(logRow(body.callId as string)).toMatchObject({ source: 'hook', kind: 'call', action: 'block', ruleId: blockRule, tenant: 'acme', callerRaw: '(404) 555-1234' });
   });
 

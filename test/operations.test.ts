@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -184,6 +184,7 @@ describe('backup', () => {
     expect(opened.prepare('SELECT COUNT(*) FROM rules').pluck().get()).toBe(20_000);
     opened.close();
     expect(statSync(copy).mode & 0o077).toBe(0);
+    expect(readdirSync(dir.dir).filter((name) => name.startsWith('copy.db'))).toEqual(['copy.db']); // no -wal, -shm or partial file left
     expect(cli('backup', copy).status).toBe(2); // exists: needs --force
     expect(cli('backup', copy, '--force').status).toBe(0);
   });

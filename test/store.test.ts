@@ -8,6 +8,9 @@ import { parsePattern } from '../agent/engine/patterns';
 import { openDatabase } from '../agent/store/database';
 import { migrate, migrationsIn } from '../agent/store/migrate';
 import { RuleStore } from '../agent/store/rules';
+import { CALL_SQL, CallLog } from '../agent/store/call-log';
+import { LogWriter } from '../agent/store/log-writer';
+import pino from 'pino';
 
 let dir: string;
 beforeEach(() => {
@@ -97,6 +100,31 @@ describe('store', () => {
     ).rejects.toThrow(/line 2/);
     expect(db.prepare('SELECT COUNT(*) FROM rules').pluck().get()).toBe(0);
     expect(db.inTransaction).toBe(false);
+    db.close();
+  });
+});
+
+describe('call-log writer thread', () => {
+  it('writes rows handed to it in order, waits out a busy database, and drains on stop', async () => {
+    const path = join(dir, 'writer.db');
+    const db = openDatabase(path);
+    const writer = new LogWriter(path, CALL_SQL, pino({ level: 'silent' }));
+    const log = new CallLog(db, { writer, flushMs: 5 });
+    const locker = openDatabase(path);
+    locker.exec('BEGIN IMMEDIATE'); // another writer holds the lock for a while
+    const decision = { kind: 'call', tenant: 'default', did: null, caller: '+14045551234', action: 'challenge', target: null, ruleId: null, category: null, score: null, flagged: false, reasons: ['r'] } as never;
+    for (let i = 0; i < 50; i++) {
+      log.record({ uid: `u${i}`, at: i, source: 'test', channel: null, facts: { kind: 'call', from: '+14045551234', to: '1' }, decision, decidedUs: 1 });
+      log.finish(`u${i}`, { outcome: i % 2 ? 'passed' : 'failed', detail: null }, i);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(db.prepare('SELECT COUNT(*) FROM calls').pluck().get()).toBe(0);
+    locker.exec('COMMIT');
+    locker.close();
+    log.close();
+    await writer.stop();
+    expect(db.prepare("SELECT COUNT(*) FROM calls WHERE outcome IN ('passed', 'failed')").pluck().get()).toBe(50);
+    expect(writer.written).toBe(100);
     db.close();
   });
 });

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, renameSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import BetterSqlite3 from 'better-sqlite3';
 import { BadInput } from '../engine/bad-input';
@@ -19,9 +19,13 @@ export function registerBackup(program: Command): void {
         if (existsSync(file) && !flags.force) throw new BadInput(`${file} exists: pass --force to overwrite it`);
         const partial = `${file}.partial-${process.pid}`;
         try {
-          await ctx.db.backup(partial);
+          // Owner-only from the first byte: the copy holds every rule and call.
+          closeSync(openSync(partial, 'w', 0o600));
           chmodSync(partial, 0o600);
-          const copy = new BetterSqlite3(partial, { readonly: true });
+          await ctx.db.backup(partial);
+          const copy = new BetterSqlite3(partial);
+          // A backup is one self-contained file: no -wal or -shm beside it.
+          copy.pragma('journal_mode = DELETE');
           const check = copy.pragma('integrity_check', { simple: true });
           const rules = copy.prepare('SELECT COUNT(*) FROM rules').pluck().get() as number;
           const calls = copy.prepare('SELECT COUNT(*) FROM calls').pluck().get() as number;
@@ -30,7 +34,7 @@ export function registerBackup(program: Command): void {
           renameSync(partial, file);
           console.log(`backed up ${ctx.dbPath} to ${file} (${rules} rules, ${calls} call-log rows; integrity ok)`);
         } finally {
-          rmSync(partial, { force: true });
+          for (const leftover of [partial, `${partial}-wal`, `${partial}-shm`, `${partial}-journal`]) rmSync(leftover, { force: true });
         }
       }),
     );

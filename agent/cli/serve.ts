@@ -10,7 +10,8 @@ import type { PbxDriver } from '../pbx/driver';
 import { FreeSwitchInboundClient } from '../pbx/freeswitch/inbound-client';
 import { FreeSwitchOutboundServer } from '../pbx/freeswitch/outbound-server';
 import { Screener } from '../screening/screener';
-import { CallLog } from '../store/call-log';
+import { CALL_SQL, CallLog } from '../store/call-log';
+import { LogWriter } from '../store/log-writer';
 import { CallLogQueries } from '../store/call-log-queries';
 import { SqliteDecisionStore } from '../store/decision-view';
 import { isDatabaseWritable } from '../http/database-writable';
@@ -59,6 +60,7 @@ interface ServeFlags {
   voicemailArg?: string;
   voicemailContext?: string;
   failMode?: string;
+  decisionLimit?: string;
   challengeTimeout?: string;
   challengeTries?: string;
   challengeDigit?: string;
@@ -83,6 +85,7 @@ function flagOverrides(flags: ServeFlags): Record<string, unknown> {
     pbx: flags.pbx,
     logLevel: flags.logLevel,
     failMode: flags.failMode,
+    decisionLimitMs: wholeNumber(flags.decisionLimit),
     'freeswitch.mode': flags.mode,
     'freeswitch.listen': flags.listen,
     'freeswitch.esl': flags.esl,
@@ -131,25 +134,38 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const db = ctx.db;
   // The agent never waits on a lock: decisions only read (WAL), and the call log retries its batch.
   db.pragma('busy_timeout = 0');
-  const log = new CallLog(db);
+  // Call-log rows are written (and the WAL checkpointed) by a thread of their own: never on the call path.
+  const writer = new LogWriter(db.name, CALL_SQL, logger);
+  const log = new CallLog(db, { writer });
   const metrics = new Metrics();
-  const screener = new Screener(new SqliteDecisionStore(db), log, { country: ctx.country, failMode: config.failMode, actions }, logger, metrics);
-  const driver = createDriver(config, screener, logger);
-  const hook = config.http.enabled ? createHook(config, { ctx, screener, metrics, driver, logger }) : null;
-  logger.info({ config }, 'starting');
+  const screener = new Screener(
+    new SqliteDecisionStore(db),
+    log,
+    { country: ctx.country, failMode: config.failMode, decisionLimitMs: config.decisionLimitMs, actions },
+    logger,
+    metrics,
+  );
+  let driver: PbxDriver | undefined;
+  let hook: HookServer | null = null;
   try {
+    driver = createDriver(config, screener, logger);
+    hook = config.http.enabled ? createHook(config, { ctx, screener, metrics, driver, logger }) : null;
+    logger.info({ config }, 'starting');
     await driver.start();
     await hook?.start();
   } catch (error) {
-    // A wrong password or a port in use: the operator must fix it; exit 1 rather than loop.
-    logger.fatal({ err: error }, 'cannot start');
-    await driver.stop(0);
+    // Bad settings, a wrong password or a port in use: the operator must fix it; exit rather than loop.
+    if (!(error instanceof BadInput)) logger.fatal({ err: error }, 'cannot start');
+    await hook?.stop();
+    await driver?.stop(0);
     log.close();
+    await writer.stop();
     throw error;
   }
+  const running = driver;
   const gauges = setInterval(() => {
-    metrics.setPbxUp(driver.connected);
-    metrics.setCallsInProgress(driver.inProgress);
+    metrics.setPbxUp(running.connected);
+    metrics.setCallsInProgress(running.inProgress);
   }, GAUGE_EVERY_MS);
   const pruneOld = () => {
     try {
@@ -165,9 +181,10 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   clearInterval(pruning);
   clearInterval(gauges);
   await hook?.stop();
-  logger.info({ signal, inProgress: driver.inProgress }, 'stopping: no new calls; waiting for calls in progress');
-  await driver.stop(STOP_GRACE_MS);
+  logger.info({ signal, inProgress: running.inProgress }, 'stopping: no new calls; waiting for calls in progress');
+  await running.stop(STOP_GRACE_MS);
   log.close();
+  await writer.stop();
   logger.info('stopped');
 }
 
@@ -190,6 +207,7 @@ export function registerServe(program: Command): void {
     .option('--voicemail-arg <arg>', 'FreeSWITCH: argument of the voicemail application, {box} is the mailbox')
     .option('--voicemail-context <context>', 'Asterisk: the context voicemail continues in')
     .option('--fail-mode <mode>', 'when no decision can be made: open (let calls through, default) or closed')
+    .option('--decision-limit <ms>', 'a decision slower than this follows the fail mode (default 250)')
     .option('--challenge-timeout <ms>', 'how long to wait for the key (default 5000)')
     .option('--challenge-tries <n>', 'how many times to ask (default 2)')
     .option('--challenge-digit <key>', 'the key that lets the caller through (default 1)')

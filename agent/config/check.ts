@@ -23,6 +23,7 @@ const CHECKS: Record<string, Check> = {
   country: (value) => (typeof value === 'string' && isSupportedCountry(value.toUpperCase()) ? null : 'expected an ISO country code such as US or GB'),
   logLevel: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   failMode: oneOf('open', 'closed'),
+  decisionLimitMs: integer(10, 10_000),
   pbx: oneOf('freeswitch', 'asterisk', null),
   'freeswitch.mode': oneOf('outbound', 'inbound', null),
   'freeswitch.listen': hostPort,

@@ -11,6 +11,8 @@ export const CONFIG_DEFAULTS = {
   country: 'US',
   logLevel: 'info',
   failMode: 'open' as 'open' | 'closed',
+  /** A decision slower than this follows the fail mode instead. */
+  decisionLimitMs: 250,
   pbx: null as 'freeswitch' | 'asterisk' | null,
   freeswitch: {
     mode: null as 'outbound' | 'inbound' | null,

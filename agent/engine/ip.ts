@@ -24,7 +24,12 @@ export function parseIpPattern(text: string): IpNetwork {
   const trimmed = text.trim();
   try {
     if (trimmed.includes('/')) {
-      const [address, bits] = ipaddr.parseCIDR(trimmed);
+      let [address, bits] = ipaddr.parseCIDR(trimmed);
+      // Callers' IPv4-mapped IPv6 addresses are read as IPv4 (coveringNetworkKeys): a mapped network must be keyed so too.
+      if (address.kind() === 'ipv6' && bits >= 96 && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
+        address = (address as ipaddr.IPv6).toIPv4Address();
+        bits -= 96;
+      }
       const width = address.kind() === 'ipv4' ? 32 : 128;
       return { key: keyOf(address, bits), bits, exact: bits === width };
     }

@@ -13,6 +13,7 @@ const ALL_ZERO = /^\+?[0\s().\-\/]+$/;
 const SEPARATORS = /[\s().\-\/]/g;
 /** A NANP number in its everyday forms: area code and exchange both start 2-9. */
 const NANP = /^(?:\+?1)?([2-9]\d{2}[2-9]\d{6})$/;
+const E164_FORM = /^\+[1-9]\d{1,14}$/;
 
 export function checkCountry(country: string): CountryCode {
   const upper = country.toUpperCase();
@@ -71,7 +72,17 @@ export function readNumber(raw: string, country: string): CallerIdentity {
   const parsed = parsePhoneNumberFromString(text, country as CountryCode);
   if (!parsed || !parsed.isPossible()) return { kind: 'invalid', why: 'caller number has no possible length for its country' };
   if (/^0+$/.test(parsed.nationalNumber)) return { kind: 'anonymous', why: 'caller number is all zeros' };
+  // E.164 has at most 15 digits, and the form kept must read back as itself: a national form the country
+  // allows may not (`0000008` in AU, `1000000` in CA). Text already in that form needs no second parse.
+  if (!E164_FORM.test(parsed.number) || (compact !== parsed.number && !readsBackAs(parsed.number))) {
+    return { kind: 'invalid', why: 'caller number has no E.164 form' };
+  }
   return { kind: 'number', e164: parsed.number as E164 };
+}
+
+function readsBackAs(e164: string): boolean {
+  const again = parsePhoneNumberFromString(e164);
+  return !!again && again.isPossible() && again.number === e164;
 }
 
 const countries = new Map<string, string | undefined>();

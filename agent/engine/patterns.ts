@@ -18,7 +18,8 @@ export interface MatchSpec {
 
 const PATTERN_HELP =
   'expected a number (404-555-1234, +14045551234), a prefix (404, 404-555, +1 312*, +44 20*), anonymous, an IP or CIDR (203.0.113.0/24) or a SIP URI (user@example.com, *@example.com)';
-const NUMBERISH = /^\+?[\d\s().\-]+\*?$/;
+/** The separators people write, `/` too (`089/1234567`), as the caller-ID reader takes them. */
+const NUMBERISH = /^\+?[\d\s().\-\/]+\*?$/;
 const MAX_PREFIX_DIGITS = 15;
 
 export function parsePattern(text: string, country: string): MatchSpec {
@@ -62,6 +63,8 @@ function prefixKey(text: string, country: string): string | null {
   else if (digits.startsWith('00')) full = digits.slice(2);
   else if (code === '1') full = digits.startsWith('1') ? digits : `1${digits}`;
   else full = code + digits.replace(/^0/, '');
+  // `00*` is the international access code alone: as `+` it would match every caller.
+  if (full === '') throw new BadInput(`bad prefix "${text}": a prefix needs at least one digit after the international code`);
   if (full.length > MAX_PREFIX_DIGITS) throw new BadInput(`bad prefix "${text}": longer than a phone number`);
   return `+${full}`;
 }

@@ -25,7 +25,8 @@ export const SCORE_DEFAULTS = {
   passed_challenge: -25,
   /** Optional reputation service: `{number}` is the E.164 caller; it answers a score 0-100. */
   reputation_url: '',
-  reputation_timeout_ms: 300,
+  /** Inside the screener's decision limit (250 ms), so that a slow service costs its signal, not the decision. */
+  reputation_timeout_ms: 200,
   /** Share of the service's score that is added (0.5: a reputation of 80 adds 40 points). */
   reputation_weight: 0.5,
 } as const;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CallControl } from '../actions/call-control';
 import { carryOut } from '../actions/carry-out';
 import type { Outcome } from '../actions/outcome';
@@ -7,6 +6,7 @@ import type { DecisionStore } from '../engine/decision-store';
 import type { CallFacts, Decision } from '../engine/types';
 import type { Logger } from '../log/logger';
 import type { CallLog } from '../store/call-log';
+import { callUid } from '../store/call-uid';
 import { decideWithReputation } from './decide-with-reputation';
 import { ReputationClient } from './reputation';
 
@@ -17,6 +17,18 @@ export interface ScreenerSettings {
   readonly country: string;
   readonly failMode: FailMode;
   readonly actions: ActionSettings;
+  /** How long a decision may take before the fail mode applies instead (default 250 ms). */
+  readonly decisionLimitMs?: number;
+}
+
+export const DEFAULT_DECISION_LIMIT_MS = 250;
+
+/** A decision that did not come within its limit. */
+export class DecisionTooSlow extends Error {
+  override readonly name = 'DecisionTooSlow';
+  constructor(limitMs: number) {
+    super(`no decision within ${limitMs} ms`);
+  }
 }
 
 /** Told about every decision, e.g. to count it in the metrics. */
@@ -70,13 +82,19 @@ export class Screener {
 
   async decide(facts: CallFacts): Promise<{ decision: Decision; decidedUs: number }> {
     const start = process.hrtime.bigint();
+    const limitMs = this.settings.decisionLimitMs ?? DEFAULT_DECISION_LIMIT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    // Started first, so the limit counts from the call's arrival; the engine itself is synchronous and cannot be cut short.
+    const tooSlow = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DecisionTooSlow(limitMs)), limitMs)));
     let decision: Decision;
     try {
-      decision = await decideWithReputation(facts, this.store, { country: this.settings.country, now: Date.now() }, this.reputation);
+      decision = await Promise.race([decideWithReputation(facts, this.store, { country: this.settings.country, now: Date.now() }, this.reputation), tooSlow]);
     } catch (error) {
-      this.logger.error({ err: error }, 'decision failed; applying the fail mode');
+      this.logger.warn({ err: error, limitMs }, 'no decision (failed or too slow); applying the fail mode');
       this.observer?.failedOver();
       decision = fallback(facts, this.settings.failMode, error instanceof Error ? error.message : String(error));
+    } finally {
+      clearTimeout(timer);
     }
     const decidedUs = Number(process.hrtime.bigint() - start) / 1000;
     this.observer?.decided(decision, decidedUs / 1e6);
@@ -85,14 +103,14 @@ export class Screener {
 
   /** A verdict only (the HTTP hook): decided and logged; the dialplan that asked carries it out. */
   async verdict(facts: CallFacts, source: string): Promise<{ uid: string; decision: Decision }> {
-    const uid = randomUUID();
+    const uid = callUid();
     const { decision, decidedUs } = await this.decide(facts);
     this.log.record({ uid, at: Date.now(), source, channel: null, facts, decision, decidedUs });
     return { uid, decision };
   }
 
   async screen(call: CallControl, facts: CallFacts, source: string, channel: string | null): Promise<Screened> {
-    const uid = randomUUID();
+    const uid = callUid();
     const { decision, decidedUs } = await this.decide(facts);
     this.log.record({ uid, at: Date.now(), source, channel, facts, decision, decidedUs });
     let outcome: Outcome;

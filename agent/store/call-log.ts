@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Outcome } from '../actions/outcome';
 import type { CallFacts, Decision } from '../engine/types';
+import type { LogWriter, WriteItem } from './log-writer';
 
 /** One screened call or text as the agent hands it to the log. */
 export interface CallEntry {
@@ -15,12 +16,30 @@ export interface CallEntry {
 
 type Pending = { readonly kind: 'decision'; readonly entry: CallEntry } | { readonly kind: 'outcome'; readonly uid: string; readonly outcome: Outcome; readonly at: number };
 
+/** The two statements of the log, by index (the writer thread is given the same list). */
+const INSERT = 0;
+const UPDATE = 1;
+export const CALL_SQL: readonly [string, string] = [
+  `INSERT INTO calls (uid, at, kind, source, channel, tenant, did, caller, caller_raw, caller_name, ip, sip_from,
+     action, target, rule_id, category, score, flagged, reasons, decided_us)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  'UPDATE calls SET outcome = ?, outcome_detail = ?, ended_at = ? WHERE uid = ?',
+];
+
 const TEXT_LIMIT = 256;
+/**
+ * Rows written per transaction by the timer. A row costs tens of microseconds (its caller,
+ * tenant and DID index entries land on pages all over a large log): small slices with
+ * calls answered in between keep every pause around a millisecond.
+ */
+const SLICE = 32;
 const cut = (text: string | undefined) => (text === undefined ? null : text.slice(0, TEXT_LIMIT));
 
 export interface CallLogOptions {
   /** How often queued rows are written. */
   readonly flushMs?: number;
+  /** Hand the rows to this writer thread instead of writing them on the event loop (the agent). */
+  readonly writer?: LogWriter;
   /** Past this many queued rows the oldest are dropped (and counted) rather than grow without bound. */
   readonly maxQueued?: number;
 }
@@ -32,22 +51,27 @@ export interface CallLogOptions {
 export class CallLog {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Set while the rest of a long queue is being written, slice by slice. */
+  private next: NodeJS.Immediate | undefined;
   private readonly insert: Statement;
   private readonly update: Statement;
   private readonly flushMs: number;
   private readonly maxQueued: number;
+  private readonly writer: LogWriter | undefined;
   /** Rows lost to a full queue since start. */
   dropped = 0;
   /** Flushes that found the database busy and will try again. */
   retries = 0;
+  /** Flushes that failed otherwise (disk full, I/O error) and will try again; the rows are kept. */
+  failures = 0;
+  lastError: unknown = null;
 
   constructor(private readonly db: Database, options: CallLogOptions = {}) {
     this.flushMs = options.flushMs ?? 50;
     this.maxQueued = options.maxQueued ?? 20_000;
-    this.insert = db.prepare(`INSERT INTO calls (uid, at, kind, source, channel, tenant, did, caller, caller_raw, caller_name, ip, sip_from,
-        action, target, rule_id, category, score, flagged, reasons, decided_us)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.update = db.prepare('UPDATE calls SET outcome = ?, outcome_detail = ?, ended_at = ? WHERE uid = ?');
+    this.writer = options.writer;
+    this.insert = db.prepare(CALL_SQL[INSERT]);
+    this.update = db.prepare(CALL_SQL[UPDATE]);
   }
 
   record(entry: CallEntry): void {
@@ -68,23 +92,48 @@ export class CallLog {
       this.dropped++;
     }
     this.queue.push(item);
-    this.timer ??= setTimeout(() => this.flushSoon(), this.flushMs);
+    if (!this.next) this.timer ??= setTimeout(() => this.flushSoon(), this.flushMs);
   }
 
   private flushSoon(): void {
     this.timer = undefined;
-    if (!this.flush() && this.queue.length > 0) this.timer = setTimeout(() => this.flushSoon(), this.flushMs);
+    this.next = undefined;
+    if (this.writer) {
+      this.writer.post(this.queue.map((item) => this.writeItem(item)));
+      this.queue = [];
+      return;
+    }
+    const written = this.tryFlush(SLICE);
+    if (this.queue.length === 0) return;
+    // More to write: straight after the I/O that is waiting (setImmediate), unless the database was busy.
+    if (written) this.next = setImmediate(() => this.flushSoon());
+    else this.timer = setTimeout(() => this.flushSoon(), this.flushMs);
   }
 
-  /** Writes everything queued in one transaction; false (rows kept) when the database is busy. */
-  flush(): boolean {
+  /** flush() off the call path: an error thrown from a timer would take the agent down, so it is counted and retried. */
+  private tryFlush(max = Infinity): boolean {
+    try {
+      return this.flush(max);
+    } catch (error) {
+      this.failures++;
+      this.lastError = error;
+      return false;
+    }
+  }
+
+  /**
+   * Writes the oldest `max` queued rows (all by default) in one transaction; false (rows
+   * kept) when the database is busy. The timer writes in slices so that a burst of calls
+   * never holds the event loop for long.
+   */
+  flush(max = Infinity): boolean {
     if (this.queue.length === 0) return true;
-    const batch = this.queue; // flush is synchronous: nothing is queued while it runs
+    const batch = this.queue.length > max ? this.queue.slice(0, max) : this.queue; // synchronous: nothing is queued meanwhile
     try {
       this.db.transaction(() => {
         for (const item of batch) {
-          if (item.kind === 'decision') this.insertEntry(item.entry);
-          else this.update.run(item.outcome.outcome, item.outcome.detail, item.at, item.uid);
+          const [statement, parameters] = this.writeItem(item);
+          (statement === INSERT ? this.insert : this.update).run(...parameters);
         }
       }).immediate();
     } catch (error) {
@@ -94,12 +143,15 @@ export class CallLog {
       }
       throw error;
     }
-    this.queue = [];
+    this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
     return true;
   }
 
-  private insertEntry({ uid, at, source, channel, facts, decision, decidedUs }: CallEntry): void {
-    this.insert.run(
+  /** A queued row as a statement and its parameters: written here, or by the writer thread. */
+  private writeItem(item: Pending): WriteItem {
+    if (item.kind === 'outcome') return [UPDATE, [item.outcome.outcome, item.outcome.detail, item.at, item.uid]];
+    const { uid, at, source, channel, facts, decision, decidedUs } = item.entry;
+    return [INSERT, [
       uid,
       at,
       decision.kind,
@@ -120,14 +172,21 @@ export class CallLog {
       decision.flagged ? 1 : 0,
       JSON.stringify(decision.reasons),
       Math.round(decidedUs),
-    );
+    ]];
   }
 
-  /** Writes what is left, waiting out a busy database for up to `waitMs`. */
-  close(waitMs = 5000): void {
-    if (this.timer) clearTimeout(this.timer);
+  private cancelTimer(): void {
+    clearTimeout(this.timer);
+    clearImmediate(this.next);
     this.timer = undefined;
+    this.next = undefined;
+  }
+
+  /** Writes what is left (or hands it to the writer thread), waiting out a busy (or failing) database for up to `waitMs`. */
+  close(waitMs = 5000): void {
+    this.cancelTimer();
+    if (this.writer) return this.flushSoon();
     const deadline = Date.now() + waitMs;
-    while (!this.flush() && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    while (!this.tryFlush() && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
   }
 }

@@ -7,7 +7,8 @@ import { createHookServer } from '../../agent/http/hook-server';
 import { createLogger } from '../../agent/log/logger';
 import { Metrics } from '../../agent/metrics/metrics';
 import { Screener } from '../../agent/screening/screener';
-import { CallLog } from '../../agent/store/call-log';
+import { CALL_SQL, CallLog } from '../../agent/store/call-log';
+import { LogWriter } from '../../agent/store/log-writer';
 import { CallLogQueries } from '../../agent/store/call-log-queries';
 import { openDatabase } from '../../agent/store/database';
 import { SqliteDecisionStore } from '../../agent/store/decision-view';
@@ -16,7 +17,8 @@ const dbPath = process.argv[2];
 if (!dbPath) throw new Error('usage: node hook-agent.js <database>');
 const db = openDatabase(dbPath);
 db.pragma('busy_timeout = 0');
-const log = new CallLog(db);
+const writer = new LogWriter(db.name, CALL_SQL, createLogger('warn'));
+const log = new CallLog(db, { writer });
 const logger = createLogger('warn');
 const metrics = new Metrics();
 const screener = new Screener(new SqliteDecisionStore(db), log, { country: 'US', failMode: 'open', actions: DEFAULT_ACTION_SETTINGS }, logger, metrics);
@@ -34,10 +36,13 @@ const server = createHookServer(
 );
 
 process.once('SIGTERM', () => {
-  void server.stop().finally(() => {
-    log.close();
-    db.close();
-    process.exit(0);
-  });
+  void server
+    .stop()
+    .then(() => log.close())
+    .then(() => writer.stop())
+    .finally(() => {
+      db.close();
+      process.exit(0);
+    });
 });
 void server.start().then(() => process.stdout.write(`${server.port}\n`));

@@ -31,6 +31,8 @@ const ignore = () => undefined;
  */
 export class AriCall implements CallControl, InboundLeg {
   private hasLeft = false;
+  /** A request that ends our hold on the channel (continue, hangup) was answered. */
+  private handedBack = false;
   /** Set when events can no longer be trusted to arrive: waits fail with it (the screener then fails open). */
   private waitsRefused: Error | null = null;
   /** Waits under way, with what each is part of (for CallerGone). */
@@ -52,6 +54,11 @@ export class AriCall implements CallControl, InboundLeg {
 
   get left(): boolean {
     return this.hasLeft;
+  }
+
+  /** Still waiting in our application as far as we know: neither gone nor handed back. */
+  get inStasis(): boolean {
+    return !this.hasLeft && !this.handedBack;
   }
 
   /** Resolves when the driver may forget the call: at once, or when a bridged forward has ended. */
@@ -85,16 +92,19 @@ export class AriCall implements CallControl, InboundLeg {
 
   async hangup(cause: HangupCause): Promise<void> {
     await this.request('hangup', (client) => client.channels.hangup({ channelId: this.id, reason: HANGUP_REASONS[cause] }));
+    this.handedBack = true;
   }
 
   /** Back to the dialplan at the priority after Stasis(): the normal route. */
   async continueRoute(): Promise<void> {
     await this.request('continue', (client) => client.channels.continueInDialplan({ channelId: this.id }));
+    this.handedBack = true;
   }
 
   async voicemail(box: string | null): Promise<void> {
     const location = voicemailLocation(this.deps.settings, box ?? this.channel.dialplan.exten);
     await this.request('voicemail', (client) => client.channels.continueInDialplan({ channelId: this.id, ...location }));
+    this.handedBack = true;
   }
 
   forward(number: E164): Promise<'answered' | 'failed'> {

@@ -7,6 +7,7 @@ import { loadAriClient, type AriChannel, type AriClient, type AriEvent, type Ari
 import { AriCall } from './ari-call';
 import type { CallDeps } from './call-deps';
 import { channelFacts, variablesRead } from './channel-facts';
+import { guardAriMessages } from './ari-guard';
 import { AriCredentialsRejected, openAriClient, type AriEndpoint } from './connect';
 import { EventRouter } from './event-router';
 import { isForwardLeg } from './forward';
@@ -179,6 +180,7 @@ class AriDriver implements AsteriskDriver {
     if (this.stopping) return;
     this.current = client;
     this.router.attach(client); // before the WebSocket opens: the first StasisStart may follow at once
+    guardAriMessages(client, (error) => this.logger.warn({ err: error }, 'ignored an ARI event that could not be read'));
     try {
       await client.start(this.options.app);
     } catch (error) {
@@ -255,7 +257,7 @@ class AriDriver implements AsteriskDriver {
 
   private onNewChannel(event: AriEvent): void {
     const channel = event.channel;
-    if (!channel) return;
+    if (typeof channel !== 'object' || channel === null || typeof channel.id !== 'string') return;
     if (isForwardLeg(channel.id)) this.hangUpOrphanLeg(channel.id); // answered after its call gave up on it
     else if (this.stopping) this.continueUnscreened(channel.id, 'arrived while stopping');
     else void this.screen(channel);
@@ -273,6 +275,9 @@ class AriDriver implements AsteriskDriver {
     } finally {
       call.dispose();
       this.calls.delete(channel.id);
+      // Its fail-open continue failed (Asterisk unreachable), maybe after a reconnect already looked for such
+      // channels: sent on now if connected, else by the next reconnect (it is no longer ours then).
+      if (call.inStasis && this.isConnected && !this.stopping) this.continueUnscreened(channel.id, 'left in Stasis by a screening that could not hand it back');
       if (this.calls.size === 0) for (const wake of [...this.whenIdle]) wake();
     }
   }

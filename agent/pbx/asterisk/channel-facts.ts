@@ -26,14 +26,19 @@ function addressOnly(value: string): string {
  * channel variables ari.conf puts into every channel snapshot (no extra round trip).
  */
 export function channelFacts(channel: AriChannel, settings: AsteriskSettings): CallFacts {
-  const vars = channel.channelvars ?? {};
-  const read = (name: string | null) => (name ? vars[name]?.trim() || undefined : undefined);
+  const vars: Readonly<Record<string, unknown>> = channel.channelvars ?? {};
+  const read = (name: string | null) => {
+    const value = name ? vars[name] : undefined;
+    return typeof value === 'string' ? value.trim() || undefined : undefined;
+  };
+  // A snapshot missing a part is read as not saying it (an anonymous caller, no DID), never as a crash.
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
   const ip = read(settings.sourceIpVariable);
   return {
     kind: 'call',
-    from: channel.caller.number,
-    to: channel.dialplan.exten,
-    callerName: channel.caller.name || undefined,
+    from: text(channel.caller?.number),
+    to: text(channel.dialplan?.exten),
+    callerName: text(channel.caller?.name) || undefined,
     ip: ip && addressOnly(ip),
     sipFrom: read(settings.sipFromVariable),
     carrier: read(settings.carrierVariable),

@@ -19,15 +19,15 @@ export class EventRouter {
   private readonly playbacks = new Map<string, Handler>();
   private client: AriClient | null = null;
   private readonly onChannelEvent: Handler = (event) => {
-    const id = event.channel?.id;
-    if (id === undefined) return;
+    const id = event?.channel?.id;
+    if (typeof id !== 'string') return;
     const route = this.channels.get(id);
     if (route) route(event);
     else if (event.type === 'StasisStart') this.onNewChannel(event);
   };
   private readonly onPlaybackFinished: Handler = (event) => {
-    const id = event.playback?.id;
-    if (id !== undefined) this.playbacks.get(id)?.(event);
+    const id = event?.playback?.id;
+    if (typeof id === 'string') this.playbacks.get(id)?.(event);
   };
 
   /** `onNewChannel` gets the StasisStart of every channel nobody has routed. */

@@ -32,7 +32,7 @@ const PARK_WAIT_MS = 2000;
  */
 export class EslCall implements CallControl {
   private goneReason: string | null = null;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Set<(error?: Error) => void>();
   private bridged = false;
   private prompts = 0;
 
@@ -46,16 +46,25 @@ export class EslCall implements CallControl {
     return this.goneReason !== null;
   }
 
+  /** The caller has been connected to a forward target. */
+  get isBridged(): boolean {
+    return this.bridged;
+  }
+
   /** Pending application waits: zero when the call is over (tests count it). */
   get pendingWaits(): number {
     return this.waiters.size;
   }
 
-  /** The channel hung up, its socket closed, or control was handed back. */
-  gone(reason: string): void {
+  /**
+   * The channel hung up, its socket closed, or control was handed back. With `error`, the
+   * waits end with it instead of CallerGone: the caller may still be there (the inbound
+   * event socket was lost), and the screener then applies the fail mode.
+   */
+  gone(reason: string, error?: Error): void {
     if (this.goneReason !== null) return;
     this.goneReason = reason;
-    for (const reject of this.waiters) reject();
+    for (const reject of this.waiters) reject(error);
     this.waiters.clear();
     this.conn.removeAllListeners(`esl::event::CHANNEL_EXECUTE_COMPLETE::${this.uuid}`);
   }
@@ -69,7 +78,7 @@ export class EslCall implements CallControl {
     if (this.goneReason !== null) return Promise.reject(new CallerGone(app));
     commandArg(arg);
     return new Promise((resolve, reject) => {
-      const onGone = () => reject(new CallerGone(app));
+      const onGone = (error?: Error) => reject(error ?? new CallerGone(app));
       this.waiters.add(onGone);
       this.conn.execute(app, arg, this.uuid, (complete) => {
         this.waiters.delete(onGone);

@@ -11,9 +11,11 @@ export function commandArg(text: string): string {
   return text;
 }
 
-/** A caller name to be shown: one line, no expansion syntax, bounded. */
+/** A caller name to be shown: one line (no control characters, C1 and line separators included), no expansion syntax, bounded. */
 export function displayName(text: string | undefined): string {
-  return (text ?? '').replace(/[\u0000-\u001f\u007f$\\{}]/g, '').slice(0, 80);
+  const clean = (text ?? '').replace(/[\p{Cc}\u2028\u2029$\\{}]/gu, '');
+  // Cut to 80 UTF-16 units without leaving half a surrogate pair.
+  return clean.length <= 80 ? clean : clean.slice(0, /[\ud800-\udbff]/.test(clean[79]!) ? 79 : 80);
 }
 
 /** A dialplan destination or context taken from the channel: only if plainly safe, else null. */

@@ -1,8 +1,8 @@
-import { Connection } from 'modesl';
-import type { Event } from 'modesl';
+import { Connection, Event } from 'modesl';
 import type { PbxDriver } from '../driver';
 import { guardModesl } from './modesl-guard';
 import type { EslCall } from './esl-call';
+import { routeToken } from './esl-text';
 import { screenChannel } from './screen-channel';
 import type { ChannelDeps } from './screen-channel';
 
@@ -21,6 +21,30 @@ const HEARTBEAT_MS = 5000;
 
 const FIRST_RETRY_MS = 1000;
 const LAST_RETRY_MS = 30_000;
+/** A FreeSWITCH that takes the connection but does not finish the handshake in this time is given up on (and retried). */
+const HANDSHAKE_MS = 5000;
+/** How long stopping waits for FreeSWITCH to take the heartbeat down. */
+const GOODBYE_MS = 1000;
+
+/** A channel as `show channels as json` lists it: the columns read here. */
+interface ChannelRow {
+  readonly uuid?: unknown;
+  readonly application?: unknown;
+  readonly dest?: unknown;
+  readonly context?: unknown;
+  readonly cid_num?: unknown;
+  readonly cid_name?: unknown;
+  readonly ip_addr?: unknown;
+}
+
+const CHANNEL_UUID = /^[0-9A-Fa-f-]{1,64}$/;
+/**
+ * Where a call waits for nobody once its screening connection is gone: in park, or back in
+ * park after one of the applications screening runs (`show channels` names the last one),
+ * a forward that had not connected included. A call in voicemail is left to it.
+ */
+const WAITING_IN = new Set(['park', 'pre_answer', 'answer', 'playback', 'play_and_get_digits', 'set', 'bridge']);
+const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
 export class BadCredentials extends Error {
   override readonly name = 'BadCredentials';
@@ -34,7 +58,11 @@ export class BadCredentials extends Error {
  */
 export class FreeSwitchInboundClient implements PbxDriver {
   private conn: Connection | null = null;
+  /** The connection still shaking hands, if any: stop() must be able to end it too. */
+  private connecting: { readonly conn: Connection; readonly settle: (result: 'unreachable') => void } | null = null;
   private readonly active = new Map<string, { readonly call: EslCall; readonly conn: Connection; readonly done: Promise<void> }>();
+  /** Calls whose screening a lost connection cut off: once back, they go on unscreened. */
+  private readonly cutOff = new Set<string>();
   private retryTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private retryMs = FIRST_RETRY_MS;
@@ -70,11 +98,18 @@ export class FreeSwitchInboundClient implements PbxDriver {
     return new Promise((resolve) => {
       let settled = false;
       const settle = (result: 'ready' | 'bad-credentials' | 'unreachable') => {
+        clearTimeout(handshake);
+        if (this.connecting?.conn === conn) this.connecting = null;
         if (!settled) {
           settled = true;
           resolve(result);
         }
       };
+      const handshake = setTimeout(() => {
+        this.deps.logger.warn({ host, port, waitedMs: HANDSHAKE_MS }, 'FreeSWITCH did not finish the event-socket handshake');
+        settle('unreachable');
+        this.lost(conn);
+      }, HANDSHAKE_MS);
       const conn = new Connection(host, port, password, () => {
         conn.socket?.setNoDelay(true);
         // Only marked channels' events reach us; everything else on the switch is filtered out there.
@@ -86,6 +121,7 @@ export class FreeSwitchInboundClient implements PbxDriver {
             this.beat();
             this.deps.logger.info({ host, port }, 'connected to FreeSWITCH event socket');
             settle('ready');
+            this.takeOverParked(conn);
           });
         });
       });
@@ -104,6 +140,7 @@ export class FreeSwitchInboundClient implements PbxDriver {
         this.lost(conn);
       });
       conn.on('esl::event::CHANNEL_PARK::*', (event: Event) => this.onPark(conn, event));
+      this.connecting = { conn, settle };
     });
   }
 
@@ -114,10 +151,18 @@ export class FreeSwitchInboundClient implements PbxDriver {
     this.heartbeat = setTimeout(() => this.beat(), HEARTBEAT_MS);
   }
 
-  /** The connection is over: its calls lose their control (they stay parked in FreeSWITCH), and a retry is scheduled. */
+  /**
+   * The connection is over: its calls lose their control (they stay parked in FreeSWITCH
+   * until takeOverParked sends them on), and a retry is scheduled.
+   */
   private lost(conn: Connection): void {
     conn.removeAllListeners('esl::event::CHANNEL_PARK::*');
-    for (const entry of this.active.values()) if (entry.conn === conn) entry.call.gone('event socket lost');
+    for (const [uuid, entry] of this.active) {
+      if (entry.conn !== conn) continue;
+      entry.call.gone('event socket lost', new Error('the FreeSWITCH event socket was lost'));
+      // A call already bridged to its forward target stays with it; any other waits to be sent on.
+      if (!entry.call.isBridged) this.cutOff.add(uuid);
+    }
     if (this.conn === conn) {
       this.conn = null;
       this.ready = false;
@@ -133,6 +178,67 @@ export class FreeSwitchInboundClient implements PbxDriver {
     this.retryMs = Math.min(LAST_RETRY_MS, this.retryMs * 2);
   }
 
+  /**
+   * After every (re)connection. FreeSWITCH replays no CHANNEL_PARK, so a call the dialplan
+   * parked for screening that nobody screens would wait in park for good: one whose
+   * screening a lost connection cut off goes on unscreened (fail open; it is logged
+   * already), one parked while callguard was away is screened now, on the caller ID that
+   * `show channels` gives.
+   */
+  private takeOverParked(conn: Connection): void {
+    conn.api('show', 'channels as json', (reply) => {
+      let rows: ChannelRow[];
+      try {
+        rows = (JSON.parse(reply.getBody() ?? '') as { rows?: ChannelRow[] }).rows ?? [];
+      } catch {
+        rows = [];
+      }
+      const channels = (Array.isArray(rows) ? rows : []).filter(
+        (row): row is ChannelRow & { uuid: string } => typeof row?.uuid === 'string' && CHANNEL_UUID.test(row.uuid),
+      );
+      for (const uuid of this.cutOff) if (!channels.some((row) => row.uuid === uuid && WAITING_IN.has(text(row.application)))) this.cutOff.delete(uuid);
+      for (const row of channels) {
+        if (this.active.get(row.uuid)?.conn === conn) continue;
+        if (!this.cutOff.has(row.uuid) && row.application !== 'park') continue;
+        conn.api('uuid_getvar', `${row.uuid} ${SCREEN_MARK}`, (mark) => {
+          if (mark.getBody()?.trim() !== 'true') return;
+          conn.api('uuid_getvar', `${row.uuid} ${SCREENED_MARK}`, (screened) => {
+            if (this.conn !== conn || this.active.get(row.uuid)?.conn === conn) return;
+            // Cut off between `set callguard_screened=true` and its transfer, it is marked screened and still ours.
+            if (this.cutOff.delete(row.uuid)) {
+              this.sendOn(conn, row.uuid, routeToken(text(row.dest)), routeToken(text(row.context)));
+              return;
+            }
+            if (screened.getBody()?.trim() === 'true') return;
+            this.onPark(
+              conn,
+              new Event({
+                'Unique-ID': row.uuid,
+                'Caller-Caller-ID-Number': text(row.cid_num),
+                'Caller-Caller-ID-Name': text(row.cid_name),
+                'Caller-Destination-Number': text(row.dest),
+                'Caller-Context': text(row.context),
+                'Caller-Network-Addr': text(row.ip_addr),
+                [`variable_${SCREEN_MARK}`]: 'true',
+              }),
+            );
+          });
+        });
+      }
+    });
+  }
+
+  /** Through to the normal route unscreened, as allow would; cleared if its destination is not plainly safe to transfer to. */
+  private sendOn(conn: Connection, uuid: string, destination: string | null, context: string | null): void {
+    this.deps.logger.warn({ channel: uuid }, 'call left parked by the lost event socket: continuing it unscreened');
+    if (!destination || !context) {
+      conn.api('uuid_kill', `${uuid} NORMAL_CLEARING`);
+      return;
+    }
+    conn.api('uuid_setvar', `${uuid} ${SCREENED_MARK} true`);
+    conn.api('uuid_transfer', `${uuid} ${destination} XML ${context}`);
+  }
+
   private onPark(conn: Connection, event: Event): void {
     const uuid = event.getHeader('Unique-ID');
     if (!uuid || this.stopping || this.active.has(uuid)) return;
@@ -145,6 +251,11 @@ export class FreeSwitchInboundClient implements PbxDriver {
     this.stopping = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    const pending = this.connecting;
+    if (pending) {
+      pending.settle('unreachable');
+      this.lost(pending.conn);
+    }
     await Promise.race([Promise.allSettled([...this.active.values()].map((entry) => entry.done)), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     clearTimeout(this.heartbeat);
     const conn = this.conn;
@@ -152,7 +263,14 @@ export class FreeSwitchInboundClient implements PbxDriver {
     this.ready = false;
     if (!conn?.socket) return;
     // New calls stop being parked for screening at once, rather than when the heartbeat runs out.
-    await new Promise<void>((resolve) => conn.api('global_setvar', `${ALIVE_UNTIL}=0`, () => resolve()));
-    conn.disconnect();
+    // Bounded: a FreeSWITCH that no longer answers must not keep the agent from stopping.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, GOODBYE_MS);
+      conn.api('global_setvar', `${ALIVE_UNTIL}=0`, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    if (conn.socket) conn.disconnect();
   }
 }
