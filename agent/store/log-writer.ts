@@ -13,6 +13,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 2000');
+// It only appends: a small page cache keeps the agent's memory down.
+db.pragma('cache_size = -2048');
 db.pragma('synchronous = NORMAL');
 const statements = workerData.sql.map((sql) => db.prepare(sql));
 const pending = [];
@@ -61,7 +63,12 @@ export class LogWriter {
   lastFailure: string | null = null;
 
   constructor(path: string, sql: readonly string[], logger: Logger) {
-    this.worker = new Worker(WORKER, { eval: true, workerData: { path, sql, driver: require.resolve('better-sqlite3') } });
+    // A small young generation: the writer's garbage is short-lived batches, and every MB is resident.
+    this.worker = new Worker(WORKER, {
+      eval: true,
+      workerData: { path, sql, driver: require.resolve('better-sqlite3') },
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
     this.worker.unref();
     this.worker.on('message', (message: { written?: number; failed?: string; kept?: number }) => {
       if (message.written) this.written += message.written;

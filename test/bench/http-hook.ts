@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { EXACT_RULES, TENANTS, benchNumber, didOf } from './dataset';
+import { decidePath } from './hook-requests';
 import { spread } from './measure';
 import type { Row } from './measure';
 
@@ -29,7 +29,6 @@ interface CannonRun extends PromiseLike<CannonResult> {
 type Autocannon = (options: {
   url: string;
   connections: number;
-  overallRate?: number;
   duration: number;
   warmup: { connections: number; duration: number };
   requests: CannonRequest[];
@@ -42,16 +41,12 @@ interface Load {
   readonly failures: number;
 }
 
-/**
- * Keep-alive load, flat out or paced at `rate` requests per second; p99 from every
- * response's own time (autocannon's histogram keeps whole milliseconds).
- */
-async function load(port: number, request: CannonRequest, rate?: number): Promise<Load> {
+/** Keep-alive load flat out; p99 from every response's own time (autocannon's histogram keeps whole milliseconds). */
+async function load(port: number, request: CannonRequest): Promise<Load> {
   const times: number[] = [];
   const run = autocannon({
     url: `http://127.0.0.1:${port}`,
     connections: CONNECTIONS,
-    ...(rate ? { overallRate: rate } : {}),
     duration: DURATION_S,
     warmup: { connections: CONNECTIONS, duration: WARMUP_S },
     requests: [request],
@@ -61,17 +56,13 @@ async function load(port: number, request: CannonRequest, rate?: number): Promis
   return { perSecond: result.requests.average, p99Ms: spread(times).p99, failures: result.errors + result.timeouts + result.non2xx };
 }
 
-/**
- * A third of the callers have a rule of their own (in the million-rule database), the rest
- * are anyone; one request in five is a text, and every other one asks for the text answer.
- */
-function decidePath(i: number): string {
-  const n = (i * 7919) % EXACT_RULES;
-  const listed = i % 3 === 0;
-  const from = listed ? benchNumber(n) : benchNumber(EXACT_RULES + ((i * 31) % 400_000));
-  const to = didOf(listed ? n % TENANTS : i % TENANTS);
-  const kind = i % 5 === 4 ? 'sms' : 'call';
-  return `/v1/decide?kind=${kind}&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}${i % 2 ? '&format=text' : ''}`;
+
+/** Latency at PACED_RATE, evenly spaced, from test/bench/paced-load in a process of its own. */
+async function pacedLoad(port: number, kind: 'decide' | 'healthz'): Promise<Load> {
+  const child = spawn(process.execPath, [join(__dirname, 'paced-load.js'), String(port), String(PACED_RATE), String(DURATION_S), kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+  const { p99, count, failures } = JSON.parse(line) as { p99: number; count: number; failures: number };
+  return { perSecond: count / DURATION_S, p99Ms: p99, failures };
 }
 
 /** Starts test/bench/hook-agent in its own process and reads the port it prints. */
@@ -109,8 +100,8 @@ export async function benchHook(dbPath: string): Promise<Row[]> {
     // Throughput flat out; latency at the rate the target names, as a PBX would load it.
     const baseline = await load(port, healthz);
     const decide = await load(port, decideRequest);
-    const pacedBaseline = await load(port, healthz, PACED_RATE);
-    const paced = await load(port, decideRequest, PACED_RATE);
+    const pacedBaseline = await pacedLoad(port, 'healthz');
+    const paced = await pacedLoad(port, 'decide');
     console.log(`hook: ${sequence.toLocaleString('en-US')} /v1/decide requests sent, ${decide.failures + paced.failures} failed; /healthz ${baseline.failures + pacedBaseline.failures} failed`);
     const healthy = decide.failures + paced.failures === 0 && baseline.failures + pacedBaseline.failures === 0;
     return [
