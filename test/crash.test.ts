@@ -5,8 +5,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +13,7 @@ import { makeTempDir } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
 import { FreeSwitchSim } from './sim/freeswitch';
 import type { CallResult } from './sim/freeswitch';
+import { freePort } from './helpers/free-port';
 
 const IMPORT_ROWS = 200_000;
 
@@ -123,15 +122,6 @@ describe('SIGKILL during a large import', () => {
   }, 30_000);
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('SIGKILL during live calls', () => {
   it('the calls in flight take their normal route, the log keeps every row it wrote whole, and a restarted agent serves again', async () => {

@@ -36,6 +36,7 @@ import { makeTempDir } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
 import { startAsteriskSim } from './sim/asterisk';
 import { FreeSwitchSim } from './sim/freeswitch';
+import { freePort } from './helpers/free-port';
 
 interface Agent {
   readonly dir: TempDir;
@@ -260,15 +261,6 @@ describe('a database locked before the agent starts', () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('the FreeSWITCH inbound event socket lost while calls wait in park', () => {
   it('once back: the call whose screening was cut off goes on unscreened, the call parked meanwhile is screened; each logged once', async () => {

@@ -3,8 +3,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import ts from 'typescript';
@@ -16,6 +14,7 @@ import { makeTempDir } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
 import { startAsteriskSim } from './sim/asterisk';
 import { FreeSwitchSim } from './sim/freeswitch';
+import { freePort } from './helpers/free-port';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -28,15 +27,6 @@ function tempDir(): TempDir {
   return dir;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Serving {
   readonly child: ChildProcessByStdio<null, Readable, Readable>;
