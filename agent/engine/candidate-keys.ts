@@ -24,7 +24,7 @@ export function candidateKeys(caller: CallerKeys, shape: RuleShape): string[] {
     }
   }
   if (caller.anonymous && shape.hasAnonymous) keys.push('anonymous');
-  if (caller.ip) keys.push(...coveringNetworkKeys(caller.ip, [...shape.networkBits, 32, 128]));
+  if (caller.ip) keys.push(...coveringNetworkKeys(caller.ip, shape.networkBits));
   if (caller.sipFrom && shape.hasSip) keys.push(...sipKeys(caller.sipFrom));
   return keys;
 }

@@ -6,7 +6,7 @@ import type { ActiveRule, Category, E164, PolicyAction } from './types';
 export interface RuleShape {
   /** Lengths of prefix keys (`+1404` is 5). */
   readonly prefixLengths: readonly number[];
-  /** CIDR sizes of network rules (exact addresses are always probed). */
+  /** Network sizes to probe: those of the network rules, and 32 and 128 for exact addresses. */
   readonly networkBits: readonly number[];
   readonly hasSip: boolean;
   readonly hasAnonymous: boolean;

@@ -124,7 +124,8 @@ export class SqliteDecisionStore implements DecisionStore {
       .prepare("SELECT DISTINCT kind, span FROM rules WHERE kind <> 'number'")
       .all() as { kind: string; span: number | null }[];
     const prefixLengths = new Set<number>();
-    const networkBits = new Set<number>();
+    // Exact addresses (/32, /128) are always probed; the CIDR sizes rules use, besides.
+    const networkBits = new Set<number>([32, 128]);
     for (const { kind, span } of shapeRows) {
       if (kind === 'prefix' && span !== null) prefixLengths.add(span + 1);
       if (kind === 'ip' && span !== null) networkBits.add(span);

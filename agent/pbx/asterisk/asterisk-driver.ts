@@ -1,6 +1,7 @@
 import { BadInput } from '../../engine/bad-input';
 import type { Logger } from '../../log/logger';
 import type { Screener } from '../../screening/screener';
+import { Backoff } from '../backoff';
 import type { PbxDriver } from '../driver';
 import type { AsteriskSettings } from '../settings';
 import { loadAriClient, type AriChannel, type AriClient, type AriEvent, type AriModule } from './ari-api';
@@ -43,8 +44,6 @@ export interface AsteriskDriver extends PbxDriver {
   debugCounts(): AsteriskDebugCounts;
 }
 
-const FIRST_RETRY_MS = 1000;
-const MAX_RETRY_MS = 30_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 const DEFAULT_GRACE_MS = 10_000;
 
@@ -156,7 +155,9 @@ class AriDriver implements AsteriskDriver {
   private async keepTrying(failure: unknown): Promise<void> {
     if (this.retrying) return;
     this.retrying = true;
-    for (let attempt = 1, delay = FIRST_RETRY_MS; !this.stopping; attempt++, delay = Math.min(delay * 2, MAX_RETRY_MS)) {
+    const backoff = new Backoff();
+    for (let attempt = 1; !this.stopping; attempt++) {
+      const delay = backoff.next();
       const reason = failure instanceof Error ? failure.message : String(failure);
       const level = failure instanceof AriCredentialsRejected ? 'error' : 'warn';
       this.logger[level]({ attempt, retryInMs: delay, reason }, `cannot connect to Asterisk ARI at ${this.options.url}; retrying in ${delay / 1000} s`);

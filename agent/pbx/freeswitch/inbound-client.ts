@@ -2,6 +2,7 @@ import { Connection, Event } from 'modesl';
 import type { PbxDriver } from '../driver';
 import { guardModesl } from './modesl-guard';
 import type { EslCall } from './esl-call';
+import { Backoff } from '../backoff';
 import { routeToken } from './esl-text';
 import { screenChannel } from './screen-channel';
 import type { ChannelDeps } from './screen-channel';
@@ -19,8 +20,6 @@ export const ALIVE_UNTIL = 'callguard_alive_until';
 const ALIVE_FOR_S = 15;
 const HEARTBEAT_MS = 5000;
 
-const FIRST_RETRY_MS = 1000;
-const LAST_RETRY_MS = 30_000;
 /** A FreeSWITCH that takes the connection but does not finish the handshake in this time is given up on (and retried). */
 const HANDSHAKE_MS = 5000;
 /** How long stopping waits for FreeSWITCH to take the heartbeat down. */
@@ -65,7 +64,7 @@ export class FreeSwitchInboundClient implements PbxDriver {
   private readonly cutOff = new Set<string>();
   private retryTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  private retryMs = FIRST_RETRY_MS;
+  private readonly backoff = new Backoff();
   private stopping = false;
   private ready = false;
 
@@ -117,7 +116,7 @@ export class FreeSwitchInboundClient implements PbxDriver {
           conn.events('plain', ['CHANNEL_PARK', 'CHANNEL_HANGUP', 'CHANNEL_BRIDGE'], () => {
             this.conn = conn;
             this.ready = true;
-            this.retryMs = FIRST_RETRY_MS;
+            this.backoff.reset();
             this.beat();
             this.deps.logger.info({ host, port }, 'connected to FreeSWITCH event socket');
             settle('ready');
@@ -170,12 +169,12 @@ export class FreeSwitchInboundClient implements PbxDriver {
     }
     conn.socket?.destroy();
     if (this.stopping || this.retryTimer || this.conn) return;
-    this.deps.logger.warn({ retryInMs: this.retryMs }, 'FreeSWITCH event socket lost; retrying');
+    const retryInMs = this.backoff.next();
+    this.deps.logger.warn({ retryInMs }, 'FreeSWITCH event socket lost; retrying');
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       void this.connect();
-    }, this.retryMs);
-    this.retryMs = Math.min(LAST_RETRY_MS, this.retryMs * 2);
+    }, retryInMs);
   }
 
   /**
