@@ -7,7 +7,8 @@ import { DEFAULT_ACTION_SETTINGS } from '../agent/actions/settings';
 import type { CallControl } from '../agent/actions/call-control';
 import type { CallFacts, Decision } from '../agent/engine/types';
 import { factsFromChannel } from '../agent/pbx/freeswitch/channel-facts';
-import { ALIVE_UNTIL, BadCredentials, FreeSwitchInboundClient } from '../agent/pbx/freeswitch/inbound-client';
+import { BadCredentials, FreeSwitchInboundClient } from '../agent/pbx/freeswitch/inbound-client';
+import { ALIVE_UNTIL } from '../agent/pbx/freeswitch/screen-marks';
 import { FreeSwitchOutboundServer } from '../agent/pbx/freeswitch/outbound-server';
 import type { ChannelDeps } from '../agent/pbx/freeswitch/screen-channel';
 import { DEFAULT_FREESWITCH } from '../agent/pbx/settings';
@@ -246,7 +247,13 @@ describe('inbound mode (callguard connects to FreeSWITCH and screens parked call
     const result = await park('+12125551234').done;
     expect(result.outcome).toBe('transferred');
     expect(result.transfer).toMatchObject({ destination: DID, context: 'public' });
-    expect(apps(result).slice(-2)).toEqual(['set callguard_screened=true', `transfer ${DID} XML public`]);
+    // Through the API: the variable is set at once, the transfer taken on the parked channel's next turn.
+    expect(result.transfer?.via).toBe('uuid_transfer');
+    expect(apps(result)).toEqual([]);
+    expect(result.commands.filter((command) => command.kind === 'api').map((command) => `${command.command} ${command.args}`)).toEqual([
+      `uuid_setvar ${result.variables.uuid} callguard_screened true`,
+      `uuid_transfer ${result.variables.uuid} ${DID} XML public`,
+    ]);
     expect(result.variables.callguard_screened).toBe('true');
   });
 
@@ -288,8 +295,10 @@ describe('inbound mode (callguard connects to FreeSWITCH and screens parked call
     expect(perChannel).toEqual([]);
   });
 
-  it('keeps a heartbeat the dialplan checks before parking, cleared when it stops', async () => {
-    await eventually(() => Number(sim.globals.get(ALIVE_UNTIL)) > Date.now() / 1000 + 5);
+  it('keeps a heartbeat the dialplan checks before parking, refreshed every second and cleared when it stops', async () => {
+    await eventually(() => Number(sim.globals.get(ALIVE_UNTIL)) >= Math.floor(Date.now() / 1000) + 3, 30_000);
+    const first = sim.globals.get(ALIVE_UNTIL);
+    await eventually(() => sim.globals.get(ALIVE_UNTIL) !== first, 30_000);
     await client.stop(10);
     expect(sim.globals.get(ALIVE_UNTIL)).toBe('0');
   });

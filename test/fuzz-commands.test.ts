@@ -109,13 +109,24 @@ describe('FreeSWITCH: the event-socket command stream', () => {
 
   /** The commands for one call, each with generated ids and the flagged name's value blanked out. */
   function skeleton(result: CallResult): string[] {
-    return result.commands.map((command) => command.raw.replace(UUID, '{uuid}').replace(/^(execute-app-arg: effective_caller_id_name=)[^\n]*$/m, '$1…'));
+    return result.commands.map((command) =>
+      command.raw
+        .replace(UUID, '{uuid}')
+        .replace(/^(execute-app-arg: effective_caller_id_name=)[^\n]*$/m, '$1…')
+        .replace(/^(api uuid_setvar \{uuid\} effective_caller_id_name )[^\n]*$/m, '$1…'),
+    );
   }
 
-  /** The value set as the caller's name, if the call was flagged. */
+  /**
+   * The name as sent for the caller, if the call was flagged: a `set` application's
+   * argument (outbound), or uuid_setvar's value (inbound), where each single quote is
+   * escaped for FreeSWITCH's argument splitter and nothing else.
+   */
   function nameSet(result: CallResult): string | undefined {
     const set = result.apps.find((app) => app.app === 'set' && app.arg.startsWith('effective_caller_id_name='));
-    return set?.arg.slice('effective_caller_id_name='.length);
+    if (set) return set.arg.slice('effective_caller_id_name='.length);
+    const api = result.commands.find((command) => command.command === 'uuid_setvar' && command.args?.split(' ')[1] === 'effective_caller_id_name');
+    return api?.args?.split(' ').slice(2).join(' ').replace(/\\'/g, "'");
   }
 
   async function outbound(decision: Partial<Decision>, number: string, name: string): Promise<CallResult> {
@@ -131,7 +142,7 @@ describe('FreeSWITCH: the event-socket command stream', () => {
     const result = await call.done;
     await waitFor(() => client.inProgress === 0);
     // The shared connection's commands (heartbeat, subscriptions) are not this call's.
-    return { ...result, commands: result.commands.filter((command) => command.uuid === call.uuid) };
+    return { ...result, commands: result.commands.filter((command) => command.uuid === call.uuid || (command.kind === 'api' && command.args?.startsWith(call.uuid))) };
   }
 
   for (const [mode, place] of [

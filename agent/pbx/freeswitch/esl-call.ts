@@ -4,7 +4,8 @@ import type { CallControl, HangupCause, Prompt } from '../../actions/call-contro
 import type { E164 } from '../../engine/types';
 import { fillTemplate } from '../driver';
 import type { FreeSwitchSettings } from '../settings';
-import { commandArg, displayName } from './esl-text';
+import { apiValue, commandArg, displayName } from './esl-text';
+import { SCREENED_MARK } from './screen-marks';
 
 export interface EslCallOptions {
   readonly mode: 'outbound' | 'inbound';
@@ -26,13 +27,23 @@ const PARK_WAIT_MS = 2000;
 
 /**
  * One FreeSWITCH channel under callguard's control, over modesl, in either event-socket
- * mode. Applications run with `sendmsg … execute` and are awaited through their
- * CHANNEL_EXECUTE_COMPLETE; once the channel is gone every pending wait rejects with
- * CallerGone and modesl's per-channel listeners are removed.
+ * mode. Applications run with `sendmsg … execute`; FreeSWITCH runs them in the order sent.
+ * A parked channel only looks for such work on a 20 ms turn and then runs everything
+ * queued, so steps whose result nothing waits for (early media, answer, a prompt) are
+ * sent at once and only the step that yields something is awaited, through its
+ * CHANNEL_EXECUTE_COMPLETE. In inbound mode the hand-back uses the API (uuid_setvar takes
+ * effect at once, uuid_transfer on the channel's next turn), so letting a call through
+ * costs one turn. Once the channel is gone every pending wait rejects with CallerGone and
+ * modesl's per-channel listeners are removed.
  */
 export class EslCall implements CallControl {
   private goneReason: string | null = null;
   private readonly waiters = new Set<(error?: Error) => void>();
+  /** Applications sent and not yet complete, oldest first: the first is what the caller was in when they left. */
+  private readonly inFlight: string[] = [];
+  private leftDuring: string | null = null;
+  /** Hangup-Cause of the channel's CHANNEL_HANGUP, once seen. */
+  private endCause: string | null = null;
   private bridged = false;
   private prompts = 0;
 
@@ -64,6 +75,7 @@ export class EslCall implements CallControl {
   gone(reason: string, error?: Error): void {
     if (this.goneReason !== null) return;
     this.goneReason = reason;
+    this.leftDuring = this.inFlight[0] ?? null;
     for (const reject of this.waiters) reject(error);
     this.waiters.clear();
     this.conn.removeAllListeners(`esl::event::CHANNEL_EXECUTE_COMPLETE::${this.uuid}`);
@@ -73,16 +85,50 @@ export class EslCall implements CallControl {
     this.bridged = true;
   }
 
+  /** CHANNEL_HANGUP: the channel is over, cleared with `cause`. */
+  noteHangup(cause: string | undefined): void {
+    this.endCause = cause ?? null;
+    this.gone('hangup');
+  }
 
   private execute(app: string, arg = ''): Promise<Event> {
     if (this.goneReason !== null) return Promise.reject(new CallerGone(app));
     commandArg(arg);
+    this.inFlight.push(app);
     return new Promise((resolve, reject) => {
       const onGone = (error?: Error) => reject(error ?? new CallerGone(app));
       this.waiters.add(onGone);
       this.conn.execute(app, arg, this.uuid, (complete) => {
         this.waiters.delete(onGone);
+        this.inFlight.splice(this.inFlight.indexOf(app), 1);
         resolve(complete);
+      });
+    });
+  }
+
+  /**
+   * Sends an application without waiting for it: FreeSWITCH runs it before anything sent
+   * later, and a caller who leaves meanwhile is reported by the next awaited step.
+   */
+  private queue(app: string, arg = ''): Promise<void> {
+    if (this.goneReason !== null) return Promise.reject(new CallerGone(app));
+    this.execute(app, arg).catch(() => undefined);
+    return Promise.resolve();
+  }
+
+  /** An API command about this channel (inbound mode); rejects unless FreeSWITCH answers +OK. */
+  private api(command: string, args: string): Promise<string> {
+    if (this.goneReason !== null) return Promise.reject(new CallerGone(command));
+    commandArg(args);
+    return new Promise((resolve, reject) => {
+      const onGone = (error?: Error) => reject(error ?? new CallerGone(command));
+      this.waiters.add(onGone);
+      this.conn.api(command, `${this.uuid} ${args}`, (reply) => {
+        this.waiters.delete(onGone);
+        const body = reply.getBody()?.trim() ?? '';
+        if (body.startsWith('+OK')) resolve(body);
+        else if (/No such channel/i.test(body)) reject(new CallerGone(command));
+        else reject(new Error(`FreeSWITCH refused ${command}: ${body.slice(0, 120)}`));
       });
     });
   }
@@ -91,16 +137,16 @@ export class EslCall implements CallControl {
     return `${this.options.settings.promptDir}/callguard-${prompt}.wav`;
   }
 
-  async earlyMedia(): Promise<void> {
-    await this.execute('pre_answer');
+  earlyMedia(): Promise<void> {
+    return this.queue('pre_answer');
   }
 
-  async answer(): Promise<void> {
-    await this.execute('answer');
+  answer(): Promise<void> {
+    return this.queue('answer');
   }
 
-  async play(prompt: Prompt): Promise<void> {
-    await this.execute('playback', this.promptFile(prompt));
+  play(prompt: Prompt): Promise<void> {
+    return this.queue('playback', this.promptFile(prompt));
   }
 
   async promptForDigit(prompt: Prompt, timeoutMs: number): Promise<string | null> {
@@ -115,8 +161,10 @@ export class EslCall implements CallControl {
     try {
       await this.execute('hangup', cause);
     } catch (error) {
-      // The hangup itself ends the channel: its completion may never be reported.
       if (!(error instanceof CallerGone)) throw error;
+      // The hangup itself ends the channel: its completion may never be reported. Any
+      // other end means the caller left first, during whatever was still running.
+      if (this.endCause !== null && this.endCause !== cause) throw new CallerGone(this.leftDuring ?? 'hangup');
     }
   }
 
@@ -137,8 +185,8 @@ export class EslCall implements CallControl {
       await this.hangup('NORMAL_CLEARING');
       throw new Error('the call has no destination that can be transferred to safely; it was cleared');
     }
-    await this.execute('set', 'callguard_screened=true');
-    await this.execute('transfer', `${route.destination} XML ${route.context}`);
+    // Sent together: the variable is set at once, and the transfer is taken on the next turn.
+    await Promise.all([this.api('uuid_setvar', `${SCREENED_MARK} true`), this.api('uuid_transfer', `${route.destination} XML ${route.context}`)]);
     this.gone('transferred');
   }
 
@@ -157,8 +205,8 @@ export class EslCall implements CallControl {
   }
 
   async forward(number: E164): Promise<'answered' | 'failed'> {
-    await this.execute('set', 'continue_on_fail=true');
-    await this.execute('set', 'hangup_after_bridge=true');
+    await this.queue('set', 'continue_on_fail=true');
+    await this.queue('set', 'hangup_after_bridge=true');
     try {
       const complete = await this.execute('bridge', fillTemplate(this.options.settings.forwardDialString, { number }));
       return this.bridged || complete.getHeader('variable_originate_disposition') === 'SUCCESS' ? 'answered' : 'failed';
@@ -171,7 +219,13 @@ export class EslCall implements CallControl {
 
   async markSuspected(namePrefix: string, variable: string): Promise<void> {
     // Set as plain text, never as `${caller_id_name}`: FreeSWITCH would expand what the caller sent.
-    await this.execute('set', `effective_caller_id_name=${displayName(namePrefix + (this.options.callerName ?? ''))}`);
+    const name = displayName(namePrefix + (this.options.callerName ?? ''));
+    if (this.options.mode === 'inbound') {
+      // At once, ahead of the hand-back's transfer; a `set` would wait for a turn of its own.
+      await Promise.all([this.api('uuid_setvar', `effective_caller_id_name ${apiValue(name)}`), this.api('uuid_setvar', `${variable} true`)]);
+      return;
+    }
+    await this.execute('set', `effective_caller_id_name=${name}`);
     await this.execute('set', `${variable}=true`);
   }
 }

@@ -18,7 +18,18 @@ export function displayName(text: string | undefined): string {
   return clean.length <= 80 ? clean : clean.slice(0, /[\ud800-\udbff]/.test(clean[79]!) ? 79 : 80);
 }
 
+/** What a destination or context must look like to be handed to transfer: the inbound snippet parks only these. */
+export const ROUTE_TOKEN = /^[A-Za-z0-9+*#_.@-]{1,64}$/;
+
 /** A dialplan destination or context taken from the channel: only if plainly safe, else null. */
 export function routeToken(text: string | undefined): string | null {
-  return text !== undefined && /^[A-Za-z0-9+*#_.@-]{1,64}$/.test(text) ? text : null;
+  return text !== undefined && ROUTE_TOKEN.test(text) ? text : null;
+}
+
+/**
+ * Text as the last argument of an API command (uuid_setvar's value): FreeSWITCH's argument
+ * splitter drops single quotes there unless each is escaped.
+ */
+export function apiValue(text: string): string {
+  return commandArg(text).replace(/'/g, "\\'");
 }

@@ -6,19 +6,15 @@ import { Backoff } from '../backoff';
 import { routeToken } from './esl-text';
 import { screenChannel } from './screen-channel';
 import type { ChannelDeps } from './screen-channel';
-
-/** The channel variable the dialplan snippet sets before `park`, and the one set once screened. */
-export const SCREEN_MARK = 'callguard_screen';
-export const SCREENED_MARK = 'callguard_screened';
+import { ALIVE_UNTIL, FAIL_OPEN_TASK, SCREEN_MARK, SCREENED_MARK } from './screen-marks';
 
 /**
- * Global variable holding the epoch second until which callguard counts as alive. Parked
- * calls never fail open in FreeSWITCH, so the dialplan parks a call for screening only
- * while this lies in the future; it is refreshed well before it runs out.
+ * The heartbeat: refreshed every second, good for a few. A parked call never fails open in
+ * FreeSWITCH by itself, so the dialplan parks calls only while it is fresh; calls parked
+ * just before callguard died are sent on by the transfer each schedules for itself.
  */
-export const ALIVE_UNTIL = 'callguard_alive_until';
-const ALIVE_FOR_S = 15;
-const HEARTBEAT_MS = 5000;
+const ALIVE_FOR_S = 4;
+const HEARTBEAT_MS = 1000;
 
 /** A FreeSWITCH that takes the connection but does not finish the handshake in this time is given up on (and retried). */
 const HANDSHAKE_MS = 5000;
@@ -60,6 +56,8 @@ export class FreeSwitchInboundClient implements PbxDriver {
   /** The connection still shaking hands, if any: stop() must be able to end it too. */
   private connecting: { readonly conn: Connection; readonly settle: (result: 'unreachable') => void } | null = null;
   private readonly active = new Map<string, { readonly call: EslCall; readonly conn: Connection; readonly done: Promise<void> }>();
+  /** Parked calls whose fail-open transfer is being cancelled, before their screening starts. */
+  private readonly claiming = new Set<string>();
   /** Calls whose screening a lost connection cut off: once back, they go on unscreened. */
   private readonly cutOff = new Set<string>();
   private retryTimer: NodeJS.Timeout | undefined;
@@ -156,6 +154,8 @@ export class FreeSwitchInboundClient implements PbxDriver {
    */
   private lost(conn: Connection): void {
     conn.removeAllListeners('esl::event::CHANNEL_PARK::*');
+    // A claim cut off here is retried from takeOverParked, if its fail-open has not sent the call on by then.
+    this.claiming.clear();
     for (const [uuid, entry] of this.active) {
       if (entry.conn !== conn) continue;
       entry.call.gone('event socket lost', new Error('the FreeSWITCH event socket was lost'));
@@ -199,29 +199,28 @@ export class FreeSwitchInboundClient implements PbxDriver {
       for (const row of channels) {
         if (this.active.get(row.uuid)?.conn === conn) continue;
         if (!this.cutOff.has(row.uuid) && row.application !== 'park') continue;
-        conn.api('uuid_getvar', `${row.uuid} ${SCREEN_MARK}`, (mark) => {
-          if (mark.getBody()?.trim() !== 'true') return;
-          conn.api('uuid_getvar', `${row.uuid} ${SCREENED_MARK}`, (screened) => {
-            if (this.conn !== conn || this.active.get(row.uuid)?.conn === conn) return;
-            // Cut off between `set callguard_screened=true` and its transfer, it is marked screened and still ours.
-            if (this.cutOff.delete(row.uuid)) {
-              this.sendOn(conn, row.uuid, routeToken(text(row.dest)), routeToken(text(row.context)));
-              return;
-            }
-            if (screened.getBody()?.trim() === 'true') return;
-            this.onPark(
-              conn,
-              new Event({
-                'Unique-ID': row.uuid,
-                'Caller-Caller-ID-Number': text(row.cid_num),
-                'Caller-Caller-ID-Name': text(row.cid_name),
-                'Caller-Destination-Number': text(row.dest),
-                'Caller-Context': text(row.context),
-                'Caller-Network-Addr': text(row.ip_addr),
-                [`variable_${SCREEN_MARK}`]: 'true',
-              }),
-            );
-          });
+        const read = (name: string) => new Promise<string>((resolve) => conn.api('uuid_getvar', `${row.uuid} ${name}`, (reply) => resolve(reply.getBody()?.trim() ?? '')));
+        void Promise.all([read(SCREEN_MARK), read(SCREENED_MARK), read(FAIL_OPEN_TASK)]).then(([mark, screened, failOpenTask]) => {
+          if (mark !== 'true' || this.conn !== conn || this.active.get(row.uuid)?.conn === conn) return;
+          // Cut off between `uuid_setvar callguard_screened true` and its transfer, it is marked screened and still ours.
+          if (this.cutOff.delete(row.uuid)) {
+            this.sendOn(conn, row.uuid, routeToken(text(row.dest)), routeToken(text(row.context)));
+            return;
+          }
+          if (screened !== '_undef_' && screened !== '') return;
+          this.onPark(
+            conn,
+            new Event({
+              'Unique-ID': row.uuid,
+              'Caller-Caller-ID-Number': text(row.cid_num),
+              'Caller-Caller-ID-Name': text(row.cid_name),
+              'Caller-Destination-Number': text(row.dest),
+              'Caller-Context': text(row.context),
+              'Caller-Network-Addr': text(row.ip_addr),
+              [`variable_${SCREEN_MARK}`]: 'true',
+              ...(failOpenTask !== '_undef_' ? { [`variable_${FAIL_OPEN_TASK}`]: failOpenTask } : {}),
+            }),
+          );
         });
       }
     });
@@ -238,10 +237,33 @@ export class FreeSwitchInboundClient implements PbxDriver {
     conn.api('uuid_transfer', `${uuid} ${destination} XML ${context}`);
   }
 
+  /**
+   * A call the dialplan parked for screening. Its fail-open transfer is cancelled first
+   * (sched_del); if it has already run (callguard was too late), the call is on its way
+   * to its normal route and is left alone.
+   */
   private onPark(conn: Connection, event: Event): void {
     const uuid = event.getHeader('Unique-ID');
-    if (!uuid || this.stopping || this.active.has(uuid)) return;
-    if (event.getHeader(`variable_${SCREEN_MARK}`) !== 'true' || event.getHeader(`variable_${SCREENED_MARK}`) === 'true') return;
+    if (!uuid || this.stopping || this.active.has(uuid) || this.claiming.has(uuid)) return;
+    if (event.getHeader(`variable_${SCREEN_MARK}`) !== 'true' || event.getHeader(`variable_${SCREENED_MARK}`)) return;
+    const task = event.getHeader(`variable_${FAIL_OPEN_TASK}`);
+    if (!task || !/^\d{1,10}$/.test(task)) {
+      this.screen(conn, uuid, event);
+      return;
+    }
+    this.claiming.add(uuid);
+    conn.api('sched_del', task, (reply) => {
+      this.claiming.delete(uuid);
+      if (/^\+OK Deleted: [1-9]/.test(reply.getBody() ?? '')) {
+        this.screen(conn, uuid, event);
+        return;
+      }
+      this.deps.logger.warn({ channel: uuid }, 'the parked call was already failing open to its normal route: left unscreened');
+    });
+  }
+
+  private screen(conn: Connection, uuid: string, event: Event): void {
+    if (this.stopping || this.active.has(uuid)) return;
     const { call, done } = screenChannel(conn, event, 'inbound', this.deps);
     this.active.set(uuid, { call, conn, done: done.finally(() => this.active.delete(uuid)) });
   }

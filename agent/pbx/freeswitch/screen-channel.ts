@@ -39,7 +39,7 @@ export function screenChannel(
   });
   const hangup = `esl::event::CHANNEL_HANGUP::${uuid}`;
   const bridge = `esl::event::CHANNEL_BRIDGE::${uuid}`;
-  const onHangup = () => call.gone('hangup');
+  const onHangup = (event: Event) => call.noteHangup(event.getHeader('Hangup-Cause'));
   const onBridge = () => call.noteBridged();
   conn.on(hangup, onHangup);
   conn.on(bridge, onBridge);

@@ -6,6 +6,7 @@ import type { SimChannel } from './channel';
 import { parseCause } from './causes';
 import { localStamp } from './events';
 import { separateString } from './expand';
+import type { SimScheduler } from './scheduler';
 
 export interface ApiHost {
   liveCalls(): SimChannel[];
@@ -16,6 +17,7 @@ export interface ApiHost {
   sessionsSinceStartup(): number;
   /** Extra API commands a test registered. */
   readonly extraApis: Map<string, (args: string, from: SimChannel | undefined) => string>;
+  readonly scheduler: SimScheduler;
 }
 
 const NO_CHANNEL = '-ERR No such channel!\n';
@@ -125,9 +127,52 @@ export function runApi(host: ApiHost, name: string, args: string, from?: SimChan
     }
     case 'show':
       return show(host, args);
+    case 'sched_del': {
+      const target = args.trim();
+      if (!target) return '-ERR Invalid syntax\n';
+      const deleted = /^\d+$/.test(target) ? host.scheduler.deleteId(Number(target)) : host.scheduler.deleteGroup(target);
+      return `+OK Deleted: ${deleted}\n`;
+    }
+    case 'strepoch':
+      return String(args.trim() ? Math.floor(Date.parse(args.trim()) / 1000) || 0 : Math.floor(Date.now() / 1000));
+    case 'cond':
+      return cond(args);
     default:
       return undefined;
   }
+}
+
+/**
+ * mod_commands' cond: `<a> <op> <b> ? <true> [: <false>]`. The operator must be followed by
+ * a space and each operand by a space; numbers compare as numbers, other text by its
+ * length (== and != compare the text itself). Anything it cannot parse, an empty operand
+ * included (`1700000000 <  ? yes : no`), gives "-ERR".
+ */
+function cond(args: string): string {
+  const match = /^('(?:[^'\\]|\\.)*'|[^ ]+) +(==|!=|>=|<=|>|<) +('(?:[^'\\]|\\.)*'|[^ ?][^ ]*) +\?(.*)$/.exec(args);
+  if (!match) return '-ERR';
+  const [, rawA, op, rawB, branches] = match as unknown as [string, string, string, string, string];
+  const side = (raw: string) => {
+    const quoted = raw.startsWith("'");
+    const text = quoted ? raw.slice(1, -1) : raw;
+    const numeric = !quoted && /^[-+]?(\d+\.?\d*|\.\d+)$/.test(text);
+    return { text, numeric, value: numeric ? Number(text) : text.length };
+  };
+  const a = side(rawA);
+  const b = side(rawB);
+  const byText = !a.numeric && !b.numeric;
+  const truth = {
+    '==': byText ? a.text === b.text : a.value === b.value,
+    '!=': byText ? a.text !== b.text : a.value !== b.value,
+    '>': a.value > b.value,
+    '>=': a.value >= b.value,
+    '<': a.value < b.value,
+    '<=': a.value <= b.value,
+  }[op as '==' | '!=' | '>' | '>=' | '<' | '<='];
+  const colon = branches.indexOf(':');
+  const whenTrue = (colon < 0 ? branches : branches.slice(0, colon)).trim();
+  const whenFalse = colon < 0 ? '' : branches.slice(colon + 1).trim();
+  return truth ? whenTrue : whenFalse;
 }
 
 function live(host: ApiHost, uuid: string): SimChannel | undefined {

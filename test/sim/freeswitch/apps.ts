@@ -361,6 +361,14 @@ const schedHangup: AppHandler = ({ ch, arg }) => {
   ch.later(ch.scaled(secs * 1000), () => ch.hangup(parseCause(cause)));
 };
 
+/** sched_transfer [+]<time> <extension> [<dialplan>] [<context>]: a core scheduler task (mod_dptools). */
+const schedTransfer: AppHandler = ({ ch, arg }) => {
+  const [when, extension, dialplan, context] = separateString(arg, 4);
+  if (!when || !extension) return; // "Invalid Args"
+  const runtime = when.startsWith('+') ? Math.floor(Date.now() / 1000) + int(when.slice(1)) : int(when);
+  ch.setVar('last_sched_id', String(ch.scheduleTransfer(runtime, extension, dialplan || undefined, context || undefined)));
+};
+
 const noop: AppHandler = () => undefined;
 
 export const BUILTIN_APPS: Readonly<Record<string, AppHandler>> = {
@@ -387,6 +395,7 @@ export const BUILTIN_APPS: Readonly<Record<string, AppHandler>> = {
   info,
   echo,
   sched_hangup: schedHangup,
+  sched_transfer: schedTransfer,
   event: noop,
   send_display: noop,
   record_session: noop,

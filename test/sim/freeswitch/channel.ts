@@ -10,6 +10,7 @@ import type {
   AnswerState,
   AppRecord,
   BridgeOutcome,
+  TransferVia,
   CallOutcome,
   CallResult,
   CallSpec,
@@ -88,6 +89,11 @@ export class SimChannel {
   private queue: Promise<void> = Promise.resolve();
   private running: Promise<void> | undefined;
   private parked = false;
+  private parkedAt = 0;
+  /** sendmsg work queued and not finished yet. */
+  private pendingMessages = 0;
+  /** The park loop is working through its queue on this turn: later arrivals join in. */
+  private passOpen = false;
   private outer: { app: string; data: string; uuid: string } | undefined;
   private otherLeg: { uuid: string; dialstring: string } | undefined;
   private settleDone!: (r: CallResult) => void;
@@ -497,6 +503,7 @@ export class SimChannel {
   park(): void {
     if (this.down || this.parked) return;
     this.parked = true;
+    this.parkedAt = Date.now();
     this.fire('CHANNEL_PARK');
     for (const f of this.parkWaiters.splice(0)) f();
     this.openParkGate();
@@ -504,6 +511,31 @@ export class SimChannel {
 
   private openParkGate(): void {
     for (const f of this.parkGate.splice(0)) f();
+  }
+
+  /**
+   * switch_ivr_park looks for work once per turn: a 20 ms yield while the channel has no
+   * media, one 20 ms frame once it has. On a turn it runs every queued sendmsg, one after
+   * the other (switch_ivr_parse_all_events), and a transfer flagged from outside (the
+   * uuid_transfer API, a scheduled transfer) ends the loop. An API that only sets a
+   * variable (uuid_setvar) needs no turn.
+   */
+  private get inParkLoop(): boolean {
+    return this.parked && !this.down && this.turnMs > 0;
+  }
+
+  private get turnMs(): number {
+    return this.spec.parkTurnMs ?? PARK_TURN_MS;
+  }
+
+  /** Milliseconds from now to the park loop's next turn. */
+  private untilNextTurn(): number {
+    return this.turnMs - ((Date.now() - this.parkedAt) % this.turnMs);
+  }
+
+  /** switch_ivr_schedule_transfer: the scheduler sends this channel on at `runtime` (epoch s). */
+  scheduleTransfer(runtime: number, extension: string, dialplan: string | undefined, context: string | undefined): number {
+    return this.host.scheduler.add(runtime, this.uuid, () => this.transfer(extension, dialplan, context, 'sched_transfer'));
   }
 
   /** Resolves once the channel is parked (or immediately if it already is). */
@@ -662,12 +694,13 @@ export class SimChannel {
    * uuid_transfer / the transfer application: the call leaves park (or the
    * socket application) for another extension.
    */
-  transfer(destination: string, dialplan: string | undefined, context: string | undefined, via: 'uuid_transfer' | 'transfer' | 'execute_extension'): boolean {
+  transfer(destination: string, dialplan: string | undefined, context: string | undefined, via: TransferVia): boolean {
     if (this.down || this.breaking || this.detached) return false;
     this.breaking = true;
     this.detached = true;
     this.interruptAll();
-    const after = this.running ?? Promise.resolve();
+    // An idle parked channel notices a transfer from outside on its next turn.
+    const after = this.running ?? (this.inParkLoop ? new Promise<void>((resolve) => this.later(this.untilNextTurn(), resolve)) : Promise.resolve());
     void after.then(() =>
       setImmediate(() => {
         this.breaking = false;
@@ -732,7 +765,13 @@ export class SimChannel {
    * after the other. Resolves when this one has completed (or was dropped).
    */
   execute(msg: ExecuteMessage): Promise<void> {
-    const run = this.queue.then(() => this.runMessage(msg)).catch((err: unknown) => this.host.reportError(err));
+    this.pendingMessages++;
+    const run = this.queue
+      .then(() => this.runMessage(msg))
+      .catch((err: unknown) => this.host.reportError(err))
+      .finally(() => {
+        if (--this.pendingMessages === 0) this.passOpen = false;
+      });
     this.queue = run;
     return run;
   }
@@ -741,8 +780,15 @@ export class SimChannel {
     if (this.holdUntilParked && !this.parked && !this.down && !this.detached) {
       await new Promise<void>((r) => this.parkGate.push(r));
     }
-    const delay = this.spec.appDelayMs ?? DEFAULT_APP_DELAY_MS;
-    if (delay > 0) await new Promise<void>((r) => this.later(delay, r));
+    if (this.inParkLoop) {
+      if (!this.passOpen) {
+        await this.wait(this.untilNextTurn());
+        this.passOpen = true;
+      }
+    } else {
+      const delay = this.spec.appDelayMs ?? DEFAULT_APP_DELAY_MS;
+      if (delay > 0) await new Promise<void>((r) => this.later(delay, r));
+    }
     const loops = msg.loops && msg.loops > 0 ? msg.loops : 1;
     for (let i = 0; i < loops; i++) {
       if (this.down || this.detached) return;
@@ -752,6 +798,11 @@ export class SimChannel {
     }
     this.setVar('current_loop', undefined);
     this.setVar('total_loops', undefined);
+  }
+
+  /** An application the dialplan itself runs (not sent over a socket): same events, no queue. */
+  runDialplanApp(app: string, arg: string): Promise<void> {
+    return this.execApp(app, arg, randomUUID());
   }
 
   private execApp(app: string, rawArg: string, appUuid: string): Promise<void> {
@@ -831,4 +882,5 @@ export class SimChannel {
 }
 
 export const DEFAULT_APP_DELAY_MS = 2;
+export const PARK_TURN_MS = 20;
 export const DEFAULT_PLAYBACK_MS = 5;

@@ -39,6 +39,7 @@ export type {
   CallSpec,
   CommandKind,
   CommandRecord,
+  TransferVia,
 } from './types';
 export { CAUSES, parseCause, sipStatusToCause } from './causes';
 export type { Cause } from './causes';
@@ -47,3 +48,9 @@ export type { SimEvent } from './events';
 export * from './wire';
 export { parseTranscript, streamFrom } from './transcript';
 export type { TranscriptBlock } from './transcript';
+export { preprocess } from './preprocess';
+export type { PreprocessResult } from './preprocess';
+export { childrenNamed, hunt, locateContext, parseXml } from './xml-dialplan';
+export type { DialplanAction, Hunt, XmlNode } from './xml-dialplan';
+export type { RouteEnding, RouteResult } from './route';
+export { SimScheduler } from './scheduler';

@@ -9,9 +9,12 @@ import { SimChannel } from './channel';
 import { EventFactory, type SimEvent } from './events';
 import { InboundServer } from './inbound';
 import { runSocketApplication } from './outbound';
+import { routeCall, type RouteResult } from './route';
+import { SimScheduler } from './scheduler';
 import type { EslSession, SessionHost } from './session';
 import type { AppHandler, CallSpec, ChannelHost } from './types';
 import type { Command } from './wire';
+import type { XmlNode } from './xml-dialplan';
 
 export interface FreeSwitchSimOptions {
   /** event_socket.conf password (default ClueCon). */
@@ -73,6 +76,8 @@ export class FreeSwitchSim extends EventEmitter implements SessionHost, ChannelH
   readonly stats: SimStats = { inboundAccepted: 0, outboundConnected: 0, outboundFailed: 0, dropped: 0 };
   /** Internal errors (simulator bugs, throwing custom applications); tests can assert it stays empty. */
   readonly errors: Error[] = [];
+  /** The core task scheduler (sched_transfer, sched_del). */
+  readonly scheduler = new SimScheduler();
 
   private readonly apps = new Map<string, AppHandler>(Object.entries(BUILTIN_APPS));
   private readonly sessions = new Set<EslSession>();
@@ -153,6 +158,17 @@ export class FreeSwitchSim extends EventEmitter implements SessionHost, ChannelH
   }
 
   /**
+   * A call arriving in `context` (an XML `<context>` node, e.g. one assembled from the
+   * shipped snippets by the preprocessor): the dialplan is hunted and run as FreeSWITCH
+   * would, parking included, until the call reaches its normal route or ends.
+   */
+  routeInboundCall(spec: CallSpec, context: XmlNode): { call: SimChannel; routed: Promise<RouteResult> } {
+    const ch = this.newCall('inbound', spec);
+    ch.fire('CHANNEL_CREATE');
+    return { call: ch, routed: routeCall(ch, context) };
+  }
+
+  /**
    * Outbound mode: the dialplan runs `socket <agentHost>:<agentPort> async full`.
    * If nothing listens there, the call continues in the dialplan (outcome continued, reason refused).
    */
@@ -209,6 +225,7 @@ export class FreeSwitchSim extends EventEmitter implements SessionHost, ChannelH
   /** Close everything: calls still pending resolve (outcome parked/stranded), sockets get FreeSWITCH's shutdown notice. */
   async close(): Promise<void> {
     this.closing = true;
+    this.scheduler.stop();
     for (const c of this.calls) c.abandon();
     for (const s of [...this.sessions]) s.close('shutdown', 'The system is being shut down.\n');
     for (const s of this.connecting) s.destroy();

@@ -4,6 +4,7 @@
 
 import type { SimChannel } from './channel';
 import type { EventFactory, SimEvent } from './events';
+import type { SimScheduler } from './scheduler';
 
 export type CallOutcome = 'continued' | 'transferred' | 'hungup' | 'bridged' | 'voicemail' | 'stranded' | 'parked';
 
@@ -73,8 +74,13 @@ export interface CallSpec {
   playbackMs?: number;
   /** Per-file override of playbackMs. */
   playbackDurations?: Record<string, number>;
-  /** Delay before each queued application starts (park loop pick-up). */
+  /** Delay before each queued application starts (outside park; in park the 20 ms turn applies). */
   appDelayMs?: number;
+  /**
+   * How often a parked channel looks for work (switch_ivr_park: a 20 ms yield, or one 20 ms
+   * frame once media is up). Default 20; 0 turns the model off.
+   */
+  parkTurnMs?: number;
   /** The caller hangs up when this application starts. */
   hangupOn?: string | { app: string; cause?: string; afterMs?: number };
   /** What a `bridge` reaches. Default: answered, 10 ms conversation. */
@@ -87,7 +93,7 @@ export interface CallResult {
   outcome: CallOutcome;
   hangupCause?: string;
   hangupCauseCode?: number;
-  transfer?: { destination: string; dialplan?: string; context?: string; via: 'uuid_transfer' | 'transfer' | 'execute_extension' };
+  transfer?: { destination: string; dialplan?: string; context?: string; via: TransferVia };
   bridge?: { dialstring: string; answered: boolean; cause?: string; otherUuid?: string };
   /** respond <code>: the SIP status sent to the caller. */
   sipStatus?: number;
@@ -97,6 +103,8 @@ export interface CallResult {
   apps: AppRecord[];
   variables: Record<string, string>;
 }
+
+export type TransferVia = 'uuid_transfer' | 'transfer' | 'execute_extension' | 'sched_transfer';
 
 export type AnswerState = 'ringing' | 'early' | 'answered' | 'hungup';
 
@@ -110,6 +118,7 @@ export interface ChannelHost {
   app(name: string): AppHandler | undefined;
   /** A simulator bug or a throwing custom application: recorded, never thrown into sockets. */
   reportError(err: unknown): void;
+  readonly scheduler: SimScheduler;
 }
 
 export interface AppContext {

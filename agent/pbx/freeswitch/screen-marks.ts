@@ -1,0 +1,16 @@
+/**
+ * The names callguard and the inbound-mode dialplan snippet (dialplan/freeswitch/
+ * callguard-inbound.xml) share: a test reads the snippet and checks it uses these.
+ */
+
+/** Set by the dialplan before `park`: the call has been handed to screening (the agent's event filter). */
+export const SCREEN_MARK = 'callguard_screen';
+/** `true` once callguard let the call through; `fail-open` when the dialplan sent it on without callguard. */
+export const SCREENED_MARK = 'callguard_screened';
+/**
+ * Global variable holding the epoch second until which callguard counts as alive: the
+ * dialplan parks a call for screening only while it lies in the future.
+ */
+export const ALIVE_UNTIL = 'callguard_alive_until';
+/** The id of the scheduled transfer that sends a parked call on if callguard never takes it. */
+export const FAIL_OPEN_TASK = 'callguard_fail_open_task';
