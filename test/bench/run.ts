@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { benchDecisions, benchExplain, benchProtection, buildDatabase } from './core';
 import { benchAsterisk } from './asterisk';
 import { benchFreeSwitch } from './freeswitch';
+import { benchFreeSwitchInbound } from './freeswitch-inbound';
 import { benchHook } from './http-hook';
 import { printTable } from './measure';
 import type { Row } from './measure';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     rows.push(...benchDecisions(dbPath));
     rows.push(...benchExplain(dbPath, dir));
     rows.push(...(await benchFreeSwitch(dbPath)));
+    rows.push(...(await benchFreeSwitchInbound(dbPath)));
     rows.push(...(await benchAsterisk(dbPath)));
     rows.push(...(await benchHook(dbPath)));
     rows.push(...benchProtection(dbPath));

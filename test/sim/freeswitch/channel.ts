@@ -94,6 +94,8 @@ export class SimChannel {
   private pendingMessages = 0;
   /** The park loop is working through its queue on this turn: later arrivals join in. */
   private passOpen = false;
+  /** The turn the open pass belongs to. */
+  private passTurn = 0;
   private outer: { app: string; data: string; uuid: string } | undefined;
   private otherLeg: { uuid: string; dialstring: string } | undefined;
   private settleDone!: (r: CallResult) => void;
@@ -528,6 +530,11 @@ export class SimChannel {
     return this.spec.parkTurnMs ?? PARK_TURN_MS;
   }
 
+  /** The number of the park loop's next turn (1 = the first, one turn after the park). */
+  private nextTurnNumber(): number {
+    return Math.floor((Date.now() - this.parkedAt) / this.turnMs) + 1;
+  }
+
   /** Milliseconds from now to the park loop's next turn. */
   private untilNextTurn(): number {
     return this.turnMs - ((Date.now() - this.parkedAt) % this.turnMs);
@@ -700,13 +707,14 @@ export class SimChannel {
     this.detached = true;
     this.interruptAll();
     // An idle parked channel notices a transfer from outside on its next turn.
+    const parkTurn = this.inParkLoop ? (this.running ? this.passTurn : this.nextTurnNumber()) : undefined;
     const after = this.running ?? (this.inParkLoop ? new Promise<void>((resolve) => this.later(this.untilNextTurn(), resolve)) : Promise.resolve());
     void after.then(() =>
       setImmediate(() => {
         this.breaking = false;
         if (this.down) return;
         this.times.transfer = nowMicros();
-        this.transferInfo = { destination, ...(dialplan ? { dialplan } : {}), ...(context ? { context } : {}), via };
+        this.transferInfo = { destination, ...(dialplan ? { dialplan } : {}), ...(context ? { context } : {}), via, ...(parkTurn ? { parkTurn } : {}) };
         this.setVar('transfer_source', `${Math.floor(this.times.transfer / 1e6)}:${this.uuid}:${via}:${destination}/${context ?? this.context}/${dialplan ?? this.dialplan}`);
         this.leaveOuter();
         this.destinationNumber = destination;
@@ -782,6 +790,7 @@ export class SimChannel {
     }
     if (this.inParkLoop) {
       if (!this.passOpen) {
+        this.passTurn = this.nextTurnNumber();
         await this.wait(this.untilNextTurn());
         this.passOpen = true;
       }
@@ -825,7 +834,8 @@ export class SimChannel {
       return;
     }
     const expanded = rawArg ? this.expand(rawArg) : '';
-    const rec: AppRecord = { app: name, arg: rawArg, expandedArg: expanded, uuid: appUuid, startedAt: this.elapsed() };
+    const parkTurn = this.inParkLoop && this.passOpen ? this.passTurn : undefined;
+    const rec: AppRecord = { app: name, arg: rawArg, expandedArg: expanded, uuid: appUuid, startedAt: this.elapsed(), ...(parkTurn ? { parkTurn } : {}) };
     this.apps.push(rec);
     this.setVar('current_application', name);
     this.setVar('current_application_data', expanded || undefined);

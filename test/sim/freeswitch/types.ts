@@ -45,6 +45,8 @@ export interface AppRecord {
   uuid: string;
   response?: string;
   startedAt: number;
+  /** Started by a parked channel's park loop: on which of its 20 ms turns (1 = the first). */
+  parkTurn?: number;
   endedAt?: number;
 }
 
@@ -93,7 +95,7 @@ export interface CallResult {
   outcome: CallOutcome;
   hangupCause?: string;
   hangupCauseCode?: number;
-  transfer?: { destination: string; dialplan?: string; context?: string; via: TransferVia };
+  transfer?: { destination: string; dialplan?: string; context?: string; via: TransferVia; parkTurn?: number };
   bridge?: { dialstring: string; answered: boolean; cause?: string; otherUuid?: string };
   /** respond <code>: the SIP status sent to the caller. */
   sipStatus?: number;
