@@ -9,7 +9,7 @@ import { DEFAULT_ACTION_SETTINGS } from '../agent/actions/settings';
 import { parsePattern } from '../agent/engine/patterns';
 import type { ActionName, CallFacts, Decision } from '../agent/engine/types';
 import type { Logger } from '../agent/log/logger';
-import { channelFacts } from '../agent/pbx/asterisk/channel-facts';
+import { channelFacts, channelvarsAdvice } from '../agent/pbx/asterisk/channel-facts';
 import { createAsteriskDriver, type AsteriskDriver } from '../agent/pbx/asterisk/asterisk-driver';
 import { voicemailLocation, forwardEndpoint } from '../agent/pbx/asterisk/dialplan-targets';
 import { DEFAULT_ASTERISK } from '../agent/pbx/settings';
@@ -602,10 +602,10 @@ describe('channel facts and dialplan values (pure)', () => {
   it('takes caller and DID as signalled, and IP, From, carrier, attestation and privacy from channelvars', () => {
     const settings = { ...DEFAULT_ASTERISK, carrierVariable: 'CARRIER' };
     const channelvars = {
-      'CHANNEL(pjsip,remote_addr)': '203.0.113.7:5060',
-      'PJSIP_HEADER(read,From)': '"Alice" <sip:alice@spam.example>;tag=as1',
+      CALLGUARD_SOURCE_IP: '203.0.113.7:5060',
+      CALLGUARD_SIP_FROM: '"Alice" <sip:alice@spam.example>;tag=as1',
       CARRIER: 'Bandwidth, Inc.',
-      'PJSIP_HEADER(read,P-Asserted-Identity)': '<sip:+14045551234@carrier.example;user=phone;verstat=TN-Validation-Passed-C>',
+      CALLGUARD_PAI: '<sip:+14045551234@carrier.example;user=phone;verstat=TN-Validation-Passed-C>',
       'CALLERID(pres)': 'prohib_not_screened',
     };
     expect(channelFacts({ ...channel, channelvars }, settings)).toEqual({
@@ -619,9 +619,40 @@ describe('channel facts and dialplan values (pure)', () => {
       attestation: 'C',
       privacy: true,
     });
-    const v6 = channelFacts({ ...channel, channelvars: { 'CHANNEL(pjsip,remote_addr)': '[2001:db8::1]:5061', 'CALLERID(pres)': 'allowed' } }, settings);
+    const v6 = channelFacts({ ...channel, channelvars: { CALLGUARD_SOURCE_IP: '[2001:db8::1]:5061', 'CALLERID(pres)': 'allowed' } }, settings);
     expect(v6).toMatchObject({ ip: '2001:db8::1', carrier: undefined, attestation: 'none', privacy: false });
     expect(channelFacts(channel, settings)).toMatchObject({ ip: undefined, attestation: 'none', privacy: false });
+    // A call the dialplan set nothing for (not PJSIP): Asterisk sends the names empty.
+    const iax = { CALLGUARD_SOURCE_IP: '', CALLGUARD_SIP_FROM: '', CALLGUARD_PAI: '', 'CALLERID(pres)': 'allowed_not_screened' };
+    expect(channelFacts({ ...channel, channelvars: iax }, DEFAULT_ASTERISK)).toMatchObject({ ip: undefined, sipFrom: undefined, attestation: 'none', privacy: false });
+  });
+
+  it('still reads the PJSIP functions an older ari.conf lists, by default and when configured by name', () => {
+    const former = {
+      'CHANNEL(pjsip,remote_addr)': '203.0.113.8:5060',
+      'PJSIP_HEADER(read,From)': '<sip:bob@carrier.example>;tag=1',
+      'PJSIP_HEADER(read,P-Asserted-Identity)': '<sip:+14045551234@carrier.example;verstat=TN-Validation-Passed-B>',
+      'CALLERID(pres)': 'allowed',
+    };
+    const expected = { ip: '203.0.113.8', sipFrom: '<sip:bob@carrier.example>;tag=1', attestation: 'B' };
+    expect(channelFacts({ ...channel, channelvars: former }, DEFAULT_ASTERISK)).toMatchObject(expected);
+    const byName = { ...DEFAULT_ASTERISK, sourceIpVariable: 'CHANNEL(pjsip,remote_addr)', sipFromVariable: 'PJSIP_HEADER(read,From)', attestationVariable: 'PJSIP_HEADER(read,P-Asserted-Identity)' };
+    expect(channelFacts({ ...channel, channelvars: former }, byName)).toMatchObject(expected);
+    // The plain name wins when a snapshot carries both.
+    expect(channelFacts({ ...channel, channelvars: { ...former, CALLGUARD_SOURCE_IP: '' } }, DEFAULT_ASTERISK).ip).toBeUndefined();
+  });
+
+  it('says what is wrong with the channelvars Asterisk sends', () => {
+    const shipped = { CALLGUARD_SOURCE_IP: '', CALLGUARD_SIP_FROM: '', CALLGUARD_PAI: '', 'CALLERID(pres)': '' };
+    expect(channelvarsAdvice(shipped, DEFAULT_ASTERISK)).toEqual([]);
+    expect(channelvarsAdvice(undefined, DEFAULT_ASTERISK)).toEqual([expect.stringMatching(/^Asterisk sends no channelvars/)]);
+    expect(channelvarsAdvice({ CALLGUARD_SOURCE_IP: '', 'CALLERID(pres)': '' }, { ...DEFAULT_ASTERISK, carrierVariable: 'CALLGUARD_CARRIER' })).toEqual([
+      'ari.conf [general] channelvars does not list CALLGUARD_SIP_FROM, CALLGUARD_CARRIER, CALLGUARD_PAI: callguard does not see what they carry',
+    ]);
+    const former = { 'CHANNEL(pjsip,remote_addr)': '', 'PJSIP_HEADER(read,From)': '', 'PJSIP_HEADER(read,P-Asserted-Identity)': '', 'CALLERID(pres)': '' };
+    expect(channelvarsAdvice(former, DEFAULT_ASTERISK)).toEqual([
+      expect.stringMatching(/^ari\.conf \[general\] channelvars lists CHANNEL\(pjsip,remote_addr\), PJSIP_HEADER\(read,From\), PJSIP_HEADER\(read,P-Asserted-Identity\): Asterisk logs an ERROR/),
+    ]);
   });
 
   it('refuses an ARI URL that is not http(s)://host:port before connecting anywhere', () => {

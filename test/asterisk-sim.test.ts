@@ -10,6 +10,8 @@ import { WebSocket } from 'ws';
 import {
   API_DECLARATIONS,
   RESOURCE_LISTING,
+  dialplanFromConf,
+  parseAsteriskConf,
   startAsteriskSim,
   type AsteriskSim,
   type AsteriskSimOptions,
@@ -451,6 +453,112 @@ describe('originate and bridge', () => {
     expect(ok.id).toBe('leg');
     expect(sim.liveChannelIds()).toEqual(expect.arrayContaining(['leg', 'leg-2']));
     expect(await restError(client.channels.originate({ endpoint: 'PJSIP/x', app: 'callguard', channelId: 'le' }))).toEqual(err);
+  });
+});
+
+describe('channelvars and the dialplan, evaluated as Asterisk does', () => {
+  const problems = (s: AsteriskSim) => s.asteriskLog.filter((l) => l.level === 'ERROR' || l.level === 'WARNING').map((l) => `${l.level} ${l.channel?.split('/')[0]}: ${l.message}`);
+  const channelvarsOf = (e: any) => e.channel.channelvars as Record<string, string> | undefined;
+
+  it('snapshots carry channelvars evaluated on each channel: a PJSIP function fails on others, with an ERROR each time', async () => {
+    const { sim, client } = await setup({ channelvars: ['CALLGUARD_X', 'PJSIP_HEADER(read,From)', 'CALLERID(pres)'] });
+    const started = nextEvent(client, 'StasisStart');
+    const inbound = sim.placeCall({ callerNumber: '+14045551234', exten: '+18005550100', sipHeaders: { From: '"A, B" <sip:+14045551234@carrier.example>;tag=1' } });
+    expect(channelvarsOf(await started)).toEqual({ CALLGUARD_X: '', 'PJSIP_HEADER(read,From)': '"A, B" <sip:+14045551234@carrier.example>;tag=1', 'CALLERID(pres)': 'allowed_not_screened' });
+    expect(sim.asteriskLog).toEqual([]);
+    // A plain variable shows in the next snapshot; unset it is "" and costs no log line.
+    const varset = nextEvent(client, 'ChannelVarset', (e) => e.variable === 'CALLGUARD_X');
+    await client.channels.setChannelVar({ channelId: inbound.channelId, variable: 'CALLGUARD_X', value: 'x' });
+    expect(channelvarsOf(await varset)?.CALLGUARD_X).toBe('x');
+    expect(sim.asteriskLog).toEqual([]);
+
+    // A Local leg the application originates: every snapshot of it logs the failing function.
+    const localStarted = nextEvent(client, 'StasisStart', (e) => e.channel.name.startsWith('Local/'));
+    await client.channels.originate({ endpoint: 'Local/100@from-internal', app: 'callguard' });
+    expect(channelvarsOf(await localStarted)).toEqual({ CALLGUARD_X: '', 'PJSIP_HEADER(read,From)': '', 'CALLERID(pres)': 'allowed_not_screened' });
+    expect(new Set(problems(sim))).toEqual(new Set(['ERROR Local: This function requires a PJSIP channel.', 'ERROR Local: Error invoking function PJSIP_HEADER(read,From)']));
+    // An outbound PJSIP leg received no INVITE: the header read fails too (quietly), and channel.c still says so.
+    const before = sim.asteriskLog.length;
+    const pjsipStarted = nextEvent(client, 'StasisStart', (e) => e.channel.name.startsWith('PJSIP/') && e.channel.id !== inbound.channelId);
+    await client.channels.originate({ endpoint: 'PJSIP/+15125550100@trunk', app: 'callguard' });
+    await pjsipStarted;
+    expect(new Set(sim.asteriskLog.slice(before).map((l) => l.message))).toEqual(new Set(['Error invoking function PJSIP_HEADER(read,From)']));
+  });
+
+  it('without channelvars in ari.conf, snapshots carry none', async () => {
+    const { sim, client } = await setup();
+    const started = nextEvent(client, 'StasisStart');
+    sim.placeCall({ callerNumber: '100', exten: '200' });
+    expect((await started).channel).not.toHaveProperty('channelvars');
+  });
+
+  it('without chan_pjsip, PJSIP_HEADER is not registered', async () => {
+    const { sim, client } = await setup({ channelvars: ['PJSIP_HEADER(read,From)'], pjsipLoaded: false });
+    const started = nextEvent(client, 'StasisStart');
+    sim.placeCall({ callerNumber: '100', exten: '200', endpoint: 'IAX2/provider' });
+    expect(channelvarsOf(await started)).toEqual({ 'PJSIP_HEADER(read,From)': '' });
+    expect(new Set(problems(sim))).toEqual(new Set(['ERROR IAX2: Function PJSIP_HEADER not registered', 'ERROR IAX2: Error invoking function PJSIP_HEADER(read,From)']));
+  });
+
+  const DIALPLAN = dialplanFromConf(
+    parseAsteriskConf(
+      [
+        '[in]',
+        'exten => _X.,1,ExecIf($["${CHANNEL(channeltype)}" = "PJSIP"]?Set(GUARDED=${PJSIP_HEADER(read,From)}))',
+        ' same => n,GotoIf($["${CHANNEL(channeltype)}" != "PJSIP"]?go)',
+        ' same => n,Set(SKIPPED=${PJSIP_HEADER(read,From)})',
+        ' same => n(go),Stasis(callguard,${CHANNEL(channeltype)},${EXTEN:1:3})',
+        ' same => n,Set(AFTER=a,b\\;"c")',
+        ' same => n,Dial(PJSIP/reception,30)',
+        '[box]',
+        'exten => _[a-z]!,1,VoiceMail(${EXTEN}@default,u)',
+      ].join('\n'),
+      'test.conf',
+    ),
+  );
+
+  it('runs the dialplan to Stasis(): a whole priority is expanded first, so ExecIf() does not keep a PJSIP function off an IAX2 call; GotoIf() does', async () => {
+    const { sim, client } = await setup({ dialplan: DIALPLAN, continuedHangupAfterMs: null });
+    const started = nextEvent(client, 'StasisStart');
+    const call = sim.placeCall({ callerNumber: '100', exten: '2001', context: 'in', endpoint: 'IAX2/provider' });
+    const start = await started;
+    expect(start.args).toEqual(['IAX2', '001']);
+    expect(start.channel.dialplan).toMatchObject({ context: 'in', exten: '2001', priority: 4, app_name: 'Stasis' });
+    expect(problems(sim)).toEqual(['ERROR IAX2: This function requires a PJSIP channel.']);
+    expect([call.variable('GUARDED'), call.variable('SKIPPED')]).toEqual([undefined, undefined]);
+    await client.channels.continueInDialplan({ channelId: call.channelId });
+    const result = await call.done;
+    // Set() keeps commas, a literal (escaped) semicolon and quotes in the value.
+    expect(call.variable('AFTER')).toBe('a,b;"c"');
+    expect(result.dialplanStop).toEqual({ how: 'application', context: 'in', exten: '2001', priority: 6, app: 'Dial', data: 'PJSIP/reception,30' });
+  });
+
+  it('a PJSIP call runs the guarded lines; continuing to a label, or to an extension that does not exist', async () => {
+    const { sim, client } = await setup({ dialplan: DIALPLAN, continuedHangupAfterMs: null });
+    const from = '"Doe, John" <sip:+14045551234@carrier.example>;tag=x';
+    const started = nextEvent(client, 'StasisStart');
+    const call = sim.placeCall({ callerNumber: '100', exten: '2001', context: 'in', sipHeaders: { From: from } });
+    await started;
+    expect([call.variable('GUARDED'), call.variable('SKIPPED')]).toEqual([from, from]);
+    await client.channels.continueInDialplan({ channelId: call.channelId, context: 'box', extension: 'sales' });
+    expect((await call.done).dialplanStop).toMatchObject({ how: 'application', app: 'VoiceMail', data: 'sales@default,u' });
+
+    const second = nextEvent(client, 'StasisStart');
+    const lost = sim.placeCall({ callerNumber: '100', exten: '2002', context: 'in' });
+    await second;
+    await client.channels.continueInDialplan({ channelId: lost.channelId, context: 'box', extension: '42' });
+    expect((await lost.done).dialplanStop).toMatchObject({ how: 'invalid', context: 'box', exten: '42' });
+    expect(problems(sim)).toEqual([`WARNING PJSIP: Channel '${lost.snapshot()!.name}' sent to invalid extension but no invalid handler: context,exten,priority=box,42,1`]);
+  });
+
+  it('with no application connected, Stasis() fails and the shipped dialplan takes the normal route, with its warning', async () => {
+    const extensions = fs.readFileSync(path.resolve(__dirname, '../dialplan/asterisk/extensions.conf'), 'utf8');
+    sim = await startAsteriskSim({ dialplan: dialplanFromConf(parseAsteriskConf(extensions, 'extensions.conf')), continuedHangupAfterMs: null });
+    const call = sim.placeCall({ callerNumber: '100', exten: '+18005550100', context: 'callguard-inbound' });
+    const result = await call.done;
+    expect(result).toMatchObject({ outcome: 'stasis_failed', stasisStatus: 'FAILED' });
+    expect(result.dialplanStop).toMatchObject({ how: 'application', context: 'callguard-normal', exten: '+18005550100', app: 'Dial' });
+    expect(problems(sim)).toEqual(['WARNING PJSIP: callguard is not connected: the call to +18005550100 goes through unscreened']);
   });
 });
 

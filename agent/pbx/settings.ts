@@ -9,7 +9,13 @@ export interface FreeSwitchSettings {
   readonly voicemailArg: string;
   /** Channel variable carrying the carrier name, when the operator sets one. */
   readonly carrierVariable: string | null;
-  /** Channel variables tried in turn for STIR/SHAKEN: an attestation level, or a header with `verstat`. */
+  /**
+   * Channel variables tried in turn for STIR/SHAKEN, the first stating a level winning: an
+   * attestation level or verstat value, or a whole header with `;verstat=`. The defaults:
+   * FreeSWITCH's own verification (`sofia_stir_shaken_vs`: sip_verstat_detailed names the
+   * level, sip_verstat says Passed only for A), P-Asserted-Identity (whole only with the
+   * profile's `p-asserted-id-parse` set to `verbatim`), then the whole From header.
+   */
   readonly attestationVariables: readonly string[];
 }
 
@@ -19,7 +25,7 @@ export const DEFAULT_FREESWITCH: FreeSwitchSettings = {
   voicemailApp: 'voicemail',
   voicemailArg: 'default ${domain_name} {box}',
   carrierVariable: null,
-  attestationVariables: ['sip_verstat', 'sip_P-Asserted-Identity'],
+  attestationVariables: ['sip_verstat_detailed', 'sip_verstat', 'sip_P-Asserted-Identity', 'sip_full_from'],
 };
 
 export interface AsteriskSettings {
@@ -32,7 +38,10 @@ export interface AsteriskSettings {
   readonly voicemailExtension: string;
   /**
    * Channel variables for source IP, SIP From, carrier and attestation, read from every
-   * channel snapshot: ari.conf's `channelvars` must list them.
+   * channel snapshot: ari.conf's `channelvars` must list them. The defaults are plain
+   * variables the shipped dialplan sets on PJSIP calls only (from CHANNEL(pjsip,remote_addr),
+   * PJSIP_HEADER(read,From) and PJSIP_HEADER(read,P-Asserted-Identity)); a function name
+   * works too, but Asterisk then logs an ERROR for it on every channel that is not PJSIP.
    */
   readonly sourceIpVariable: string | null;
   readonly sipFromVariable: string | null;
@@ -45,8 +54,8 @@ export const DEFAULT_ASTERISK: AsteriskSettings = {
   forwardEndpoint: 'PJSIP/{number}@trunk',
   voicemailContext: 'callguard-voicemail',
   voicemailExtension: '{box}',
-  sourceIpVariable: 'CHANNEL(pjsip,remote_addr)',
-  sipFromVariable: 'PJSIP_HEADER(read,From)',
+  sourceIpVariable: 'CALLGUARD_SOURCE_IP',
+  sipFromVariable: 'CALLGUARD_SIP_FROM',
   carrierVariable: null,
-  attestationVariable: 'PJSIP_HEADER(read,P-Asserted-Identity)',
+  attestationVariable: 'CALLGUARD_PAI',
 };

@@ -7,7 +7,7 @@ import type { AsteriskSettings } from '../settings';
 import { loadAriClient, type AriChannel, type AriClient, type AriEvent, type AriModule } from './ari-api';
 import { AriCall } from './ari-call';
 import type { CallDeps } from './call-deps';
-import { channelFacts, variablesRead } from './channel-facts';
+import { channelFacts, channelvarsAdvice, variablesRead } from './channel-facts';
 import { guardAriMessages } from './ari-guard';
 import { AriCredentialsRejected, openAriClient, type AriEndpoint } from './connect';
 import { EventRouter } from './event-router';
@@ -76,7 +76,7 @@ class AriDriver implements AsteriskDriver {
   private stopping = false;
   private retrying = false;
   private cancelRetryWait: (() => void) | null = null;
-  private warnedNoChannelvars = false;
+  private checkedChannelvars = false;
 
   constructor(
     private readonly options: AsteriskDriverOptions,
@@ -265,7 +265,7 @@ class AriDriver implements AsteriskDriver {
   }
 
   private async screen(channel: AriChannel): Promise<void> {
-    this.warnIfNoChannelvars(channel);
+    this.warnAboutChannelvars(channel);
     const call = new AriCall(channel, this.callDeps);
     this.calls.set(channel.id, call);
     try {
@@ -294,13 +294,14 @@ class AriDriver implements AsteriskDriver {
     this.rest.send('hang up', (client) => client.channels.hangup({ channelId, reason: 'normal' })).catch(() => undefined);
   }
 
-  private warnIfNoChannelvars(channel: AriChannel): void {
-    if (this.warnedNoChannelvars || channel.channelvars !== undefined) return;
-    this.warnedNoChannelvars = true;
-    this.logger.warn(
-      { expected: variablesRead(this.options.settings) },
-      'Asterisk sends no channelvars: source IP, carrier, attestation and privacy are not seen; list them in ari.conf [general] channelvars',
-    );
+  /** Once, on the first call screened: what ari.conf's channelvars lacks or should not list. */
+  private warnAboutChannelvars(channel: AriChannel): void {
+    if (this.checkedChannelvars) return;
+    this.checkedChannelvars = true;
+    const channelvars = typeof channel.channelvars === 'object' && channel.channelvars !== null ? channel.channelvars : undefined;
+    for (const advice of channelvarsAdvice(channelvars, this.options.settings)) {
+      this.logger.warn({ expected: variablesRead(this.options.settings) }, advice);
+    }
   }
 
   /** Resolves when no call is left, or after `ms`. */

@@ -12,6 +12,49 @@ export function variablesRead(settings: AsteriskSettings): string[] {
   return [...configured.filter((name): name is string => !!name), PRESENTATION_VARIABLE];
 }
 
+/**
+ * The dialplan functions ari.conf listed before the shipped [callguard-inbound] set plain
+ * variables from them: read in their place when a snapshot carries the function and not
+ * the plain name (an ari.conf not yet updated), so an upgrade loses no facts.
+ */
+const FORMER_NAMES: Readonly<Record<string, string>> = {
+  CALLGUARD_SOURCE_IP: 'CHANNEL(pjsip,remote_addr)',
+  CALLGUARD_SIP_FROM: 'PJSIP_HEADER(read,From)',
+  CALLGUARD_PAI: 'PJSIP_HEADER(read,P-Asserted-Identity)',
+};
+
+/** A channelvars entry by name, or by its former function name; undefined when the snapshot has neither. */
+function lookUp(vars: Readonly<Record<string, unknown>>, name: string): unknown {
+  if (Object.hasOwn(vars, name)) return vars[name];
+  const former = FORMER_NAMES[name];
+  return former !== undefined && Object.hasOwn(vars, former) ? vars[former] : undefined;
+}
+
+/** channelvars entries that only work on PJSIP channels: Asterisk logs an ERROR for each on every other channel. */
+const PJSIP_ONLY = /^\s*(PJSIP_[A-Z_]+\s*\(|CHANNEL\s*\(\s*pjsip\s*,)/i;
+
+/**
+ * What is wrong with the channelvars of a snapshot, one message each (none: all is well).
+ * Asterisk lists every configured name in every snapshot ("" when unset), so a name
+ * missing from it is one ari.conf does not list.
+ */
+export function channelvarsAdvice(channelvars: Readonly<Record<string, unknown>> | undefined, settings: AsteriskSettings): string[] {
+  if (channelvars === undefined) {
+    return ['Asterisk sends no channelvars: source IP, SIP From, carrier, attestation and privacy are not seen; list them in ari.conf [general] channelvars'];
+  }
+  const advice: string[] = [];
+  const missing = variablesRead(settings).filter((name) => lookUp(channelvars, name) === undefined);
+  if (missing.length > 0) advice.push(`ari.conf [general] channelvars does not list ${missing.join(', ')}: callguard does not see what they carry`);
+  const pjsipOnly = Object.keys(channelvars).filter((name) => PJSIP_ONLY.test(name));
+  if (pjsipOnly.length > 0) {
+    advice.push(
+      `ari.conf [general] channelvars lists ${pjsipOnly.join(', ')}: Asterisk logs an ERROR for each on every channel that is not PJSIP ` +
+        '(Local, IAX2, DAHDI, the forward legs); list the plain variables the shipped [callguard-inbound] sets instead',
+    );
+  }
+  return advice;
+}
+
 /** `203.0.113.7:5060` or `[2001:db8::1]:5060` (what CHANNEL(pjsip,remote_addr) gives) → the address. */
 function addressOnly(value: string): string {
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(value);
@@ -28,7 +71,7 @@ function addressOnly(value: string): string {
 export function channelFacts(channel: AriChannel, settings: AsteriskSettings): CallFacts {
   const vars: Readonly<Record<string, unknown>> = channel.channelvars ?? {};
   const read = (name: string | null) => {
-    const value = name ? vars[name] : undefined;
+    const value = name ? lookUp(vars, name) : undefined;
     return typeof value === 'string' ? value.trim() || undefined : undefined;
   };
   // A snapshot missing a part is read as not saying it (an anonymous caller, no DID), never as a crash.

@@ -1,4 +1,5 @@
 // Per-call records handed to tests: the request log, the events sent, and `done`.
+import type { DialplanStop } from './dialplan';
 import type { SentEvent } from './hub';
 import type { SimChannel } from './model';
 import type { ChannelJson, PlaybackState } from './shapes';
@@ -50,6 +51,8 @@ export interface CallResult {
   hangupBy?: 'ari' | 'caller' | 'network';
   continuedTo?: { context: string; extension: string; priority?: number; label?: string };
   stasisStatus?: 'SUCCESS' | 'FAILED';
+  /** With a simulated dialplan: where the channel's last dialplan run stopped (Stasis(), an application such as Dial or VoiceMail, an invalid extension). */
+  dialplanStop?: DialplanStop;
   bridgedWith: string[];
   playbacks: PlaybackRecord[];
   /** Variables the application set (last value wins; undefined = unset). */
@@ -83,8 +86,12 @@ export interface PlaceCallOptions {
   /** Extra Stasis() arguments (arrive as StasisStart.args). */
   args?: string[];
   channelId?: string;
-  /** Endpoint the call arrives on; names the channel (`PJSIP/trunk-0000000a`). */
+  /** Endpoint the call arrives on; names the channel (`PJSIP/trunk-0000000a`, `IAX2/provider`, `DAHDI/1`, `Local/100@from-internal`). Its technology is CHANNEL(channeltype). */
   endpoint?: string;
+  /** Headers of the INVITE of a PJSIP call (PJSIP_HEADER(read,...)); default a From with the caller's number. PJSIP only. */
+  sipHeaders?: Record<string, string>;
+  /** Signalling peer `address:port` of a PJSIP call (CHANNEL(pjsip,remote_addr)); default 192.0.2.10:5060. PJSIP only. */
+  remoteAddr?: string;
   callerHangup?: CallerHangupPlan;
 }
 
@@ -127,6 +134,7 @@ export class SimCall {
   /** @internal */ hangupCause: number | undefined;
   /** @internal */ continuedTo: CallResult['continuedTo'];
   /** @internal */ stasisStatus: CallResult['stasisStatus'];
+  /** @internal */ dialplanStop: DialplanStop | undefined;
   /** @internal */ readonly bridgedWith = new Set<string>();
   /** @internal */ readonly playbackRecords: PlaybackRecord[] = [];
   /** @internal */ readonly variablesSet: Record<string, string | undefined> = {};
@@ -197,6 +205,7 @@ export class SimCall {
     if (this.hangupBy !== undefined) r.hangupBy = this.hangupBy;
     if (this.continuedTo !== undefined) r.continuedTo = this.continuedTo;
     if (this.stasisStatus !== undefined) r.stasisStatus = this.stasisStatus;
+    if (this.dialplanStop !== undefined) r.dialplanStop = this.dialplanStop;
     this.result = r;
     this.resolveDone(r);
   }

@@ -11,6 +11,13 @@
  *   ari.stop();
  *   await sim.close();
  *
+ * With ari.conf's channelvars and a dialplan read from .conf files (conf.ts), calls run the
+ * dialplan up to Stasis() and on after a continue, snapshots carry the channelvars as
+ * Asterisk evaluates them per channel type, and sim.asteriskLog holds what Asterisk would
+ * log (see test/asterisk-channelvars.test.ts):
+ *   const sim = await startAsteriskSim({ channelvars: parseChannelvars('CALLGUARD_PAI,CALLERID(pres)'),
+ *     dialplan: dialplanFromConf(parseAsteriskConf(extensionsConfText, 'extensions.conf')) });
+ *
  * Pitfalls of ari-client 2.2 worth knowing (see test/asterisk-sim.test.ts):
  *  - wrong credentials make connect() reject with a string AND throw that string as an
  *    uncaught exception (swagger-client throws inside its HTTP callback);
@@ -20,6 +27,8 @@
  */
 import { EventHub, type SentEvent } from './hub';
 import type { OriginateInfo, OriginateOutcome, PlaceCallOptions, SimCall } from './call';
+import type { Dialplan } from './dialplan';
+import type { AsteriskLogLine } from './functions';
 import { Engine } from './model';
 import type { AriEventType } from './shapes';
 import { SimServer } from './server';
@@ -27,6 +36,11 @@ import { SimServer } from './server';
 export * from './shapes';
 export { HANGUP_REASON_CAUSES, causeText, SOFTHANGUP_EXPLICIT } from './causes';
 export type { SentEvent } from './hub';
+export type { AsteriskLogLine, AsteriskLogLevel } from './functions';
+export { channelType, parseChannelvars } from './functions';
+export type { Dialplan, DialplanStop } from './dialplan';
+export { SIM_TRUNK_ADDRESS } from './model';
+export { confValue, dialplanFromConf, parseAsteriskConf, type ConfProblem, type ParsedConf } from './conf';
 export type {
   CallOutcome,
   CallResult,
@@ -57,6 +71,20 @@ export interface AsteriskSimOptions {
   dtmfGapMs?: number;
   asteriskId?: string;
   maxBodyBytes?: number;
+  /**
+   * ari.conf `[general] channelvars` (names as Asterisk splits the line: see parseChannelvars).
+   * Every channel snapshot then carries them, evaluated on that channel as Asterisk does; a
+   * function that fails there gives "" and an ERROR in asteriskLog. Default: none.
+   */
+  channelvars?: string[];
+  /** chan_pjsip loaded (default true); without it PJSIP_HEADER is "not registered". */
+  pjsipLoaded?: boolean;
+  /**
+   * The dialplan (see dialplanFromConf): placeCall then runs the call from its context and
+   * priority 1 up to Stasis(), and continueInDialplan runs it on to the first application
+   * the simulator does not run (Dial, VoiceMail, ...; CallResult.dialplanStop).
+   */
+  dialplan?: Dialplan;
 }
 
 export class AsteriskSim {
@@ -84,6 +112,9 @@ export class AsteriskSim {
       continuedHangupAfterMs: opts.continuedHangupAfterMs === undefined ? 0 : opts.continuedHangupAfterMs,
       dtmfGapMs: opts.dtmfGapMs ?? 10,
       defaultApp: opts.app ?? 'callguard',
+      channelvars: opts.channelvars ?? null,
+      pjsipLoaded: opts.pjsipLoaded ?? true,
+      dialplan: opts.dialplan ?? null,
     });
     this.server = new SimServer(this.engine, this.hub, {
       username: this.username,
@@ -114,6 +145,11 @@ export class AsteriskSim {
   /** Handler exceptions the simulator turned into 500s; should stay empty. */
   get internalErrors(): unknown[] {
     return this.server.internalErrors;
+  }
+
+  /** Every line Asterisk would have logged (ERROR, WARNING, NOTICE, ...) from channelvars, the simulated dialplan and playbacks. */
+  get asteriskLog(): readonly AsteriskLogLine[] {
+    return this.engine.asteriskLog;
   }
 
   get authFailures(): number {

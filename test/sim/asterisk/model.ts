@@ -13,6 +13,8 @@ import {
   type PlaceCallOptions,
   type PlaybackRecord,
 } from './call';
+import { runDialplan, type Dialplan, type DialplanHost, type DialplanStop } from './dialplan';
+import { channelType, evaluateChannelvars, type AsteriskLogLine } from './functions';
 import type { EventHub } from './hub';
 import {
   asteriskTimestamp,
@@ -35,7 +37,16 @@ export interface EngineOptions {
   continuedHangupAfterMs: number | null;
   dtmfGapMs: number;
   defaultApp: string;
+  /** ari.conf `channelvars`, as Asterisk splits them; null: none configured (snapshots carry no `channelvars`). */
+  channelvars: string[] | null;
+  /** chan_pjsip and res_pjsip_header_funcs loaded. */
+  pjsipLoaded: boolean;
+  /** Dialplan that inbound calls run before Stasis() and after continueInDialplan; null: none simulated. */
+  dialplan: Dialplan | null;
 }
+
+/** Signalling peer of the simulated trunk, for PJSIP channels. */
+export const SIM_TRUNK_ADDRESS = '192.0.2.10:5060';
 
 interface Command {
   /** Runs the command; calls `done` when the channel may run the next one. */
@@ -65,6 +76,12 @@ export class SimChannel {
   outboundTimers: NodeJS.Timeout[] = [];
   /** Dial string of an originated channel (for Dial events). */
   dialstring = '';
+  /** Headers of the INVITE an inbound PJSIP channel came with; null for every other channel. */
+  sipHeaders: Record<string, string> | null = null;
+  /** Signalling peer of a PJSIP channel (CHANNEL(pjsip,remote_addr)). */
+  remoteAddr: string | null = null;
+  /** ari.conf channelvars, evaluated for this channel whenever a snapshot is made. */
+  channelvarsOf: ((ch: SimChannel) => Record<string, string> | undefined) | null = null;
 
   constructor(
     readonly id: string,
@@ -82,7 +99,9 @@ export class SimChannel {
   }
 
   toJson(): ChannelJson {
+    const channelvars = this.channelvarsOf?.(this);
     return {
+      ...(channelvars ? { channelvars } : {}),
       id: this.id,
       name: this.name,
       state: this.state,
@@ -163,6 +182,9 @@ export class Engine {
   readonly playbacks = new Map<string, SimPlayback>();
   readonly calls: SimCall[] = [];
   originateHandler: (info: OriginateInfo) => OriginateOutcome = () => ({ answer: true, afterMs: 5, ring: true });
+  /** What Asterisk would have written to its log (full), in order. */
+  readonly asteriskLog: AsteriskLogLine[] = [];
+  private readonly dialplanHost: DialplanHost;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly epoch = Math.floor(Date.now() / 1000);
   private idSeq = 0;
@@ -172,7 +194,42 @@ export class Engine {
   constructor(
     readonly hub: EventHub,
     readonly opts: EngineOptions,
-  ) {}
+  ) {
+    this.dialplanHost = {
+      pjsipLoaded: opts.pjsipLoaded,
+      log: (line) => this.asteriskLog.push(line),
+      setVariable: (ch, name, value) => {
+        const channel = ch as SimChannel;
+        if (name.includes('(')) {
+          if (!this.writeVariable(channel, name, value)) throw new Error(`the simulator cannot write ${name}`);
+          return;
+        }
+        channel.vars.set(name, value);
+        // ast_channel_publish_varset: with channelvars configured, a new snapshot (which evaluates them).
+        channel.channelvarsOf?.(channel);
+      },
+      position: (ch, at) => {
+        const channel = ch as SimChannel;
+        channel.dialplan = { context: at.context, exten: at.exten, priority: at.priority, app_name: at.app, app_data: at.data };
+      },
+    };
+  }
+
+  /** Gives a new channel its channelvars, as ari.conf lists them. */
+  private withChannelvars(ch: SimChannel): SimChannel {
+    const names = this.opts.channelvars;
+    if (names) ch.channelvarsOf = (c) => evaluateChannelvars(this.dialplanHost, c, names);
+    return ch;
+  }
+
+  /** Runs the simulated dialplan on a channel; records where it stopped on its call. */
+  private runDialplanOn(ch: SimChannel, from: { context: string; exten: string; priority?: number; label?: string }): DialplanStop | null {
+    const dialplan = this.opts.dialplan;
+    if (!dialplan) return null;
+    const stop = runDialplan(dialplan, this.dialplanHost, ch, from);
+    if (ch.call.channel === ch) ch.call.dialplanStop = stop;
+    return stop;
+  }
 
   // ---- lookups -------------------------------------------------------------------
 
@@ -299,8 +356,8 @@ export class Engine {
 
   placeCall(o: PlaceCallOptions): SimCall {
     if (this.closed) throw new Error('simulator is closed');
-    const app = o.app ?? this.opts.defaultApp;
-    const args = o.args ?? [];
+    let app = o.app ?? this.opts.defaultApp;
+    let args = o.args ?? [];
     const id = o.channelId ?? this.newChannelId();
     if (this.idConflicts(id)) throw new Error(`channel id ${id} conflicts with a live channel`);
     const call = new SimCall(this, 'inbound');
@@ -316,15 +373,34 @@ export class Engine {
       { context: o.context ?? 'from-trunk', exten: o.exten, priority: o.priority ?? 1, app_name: 'Stasis', app_data: [app, ...args].join(',') },
     );
     call.channel = ch;
+    this.withChannelvars(ch);
+    if (channelType(ch.name) === 'PJSIP') {
+      ch.remoteAddr = o.remoteAddr ?? SIM_TRUNK_ADDRESS;
+      const host = ch.remoteAddr.replace(/:\d+$/, '');
+      ch.sipHeaders = o.sipHeaders ?? {
+        From: `<sip:${o.callerNumber || 'anonymous'}@${host}>;tag=${ch.id}`,
+        To: `<sip:${o.exten}@${host}>`,
+      };
+    } else if (o.sipHeaders || o.remoteAddr) {
+      throw new Error(`a ${channelType(ch.name) || 'non-PJSIP'} channel has no SIP headers or signalling address`);
+    }
     call.hangupPlan = { ...(o.callerHangup ?? {}) };
     if (o.presentation) ch.presentation = o.presentation;
     for (const [k, v] of Object.entries(o.variables ?? {})) this.writeVariable(ch, k, v);
     this.calls.push(call);
 
+    if (this.opts.dialplan) {
+      const stop = this.runDialplanOn(ch, { context: ch.dialplan.context, exten: o.exten, priority: o.priority ?? 1 });
+      if (stop?.how !== 'stasis') throw new Error(`the simulated dialplan did not reach Stasis(): ${JSON.stringify(stop)}`);
+      app = stop.app;
+      args = stop.args;
+    }
+
     if (!this.hub.isActive(app)) {
       // Stasis() returns at once and the dialplan goes on without the application.
       ch.vars.set('STASISSTATUS', 'FAILED');
       call.stasisStatus = 'FAILED';
+      this.runDialplanOn(ch, { context: ch.dialplan.context, exten: ch.dialplan.exten, priority: ch.dialplan.priority + 1 });
       call.finish('stasis_failed');
       return call;
     }
@@ -442,6 +518,7 @@ export class Engine {
       call.stasisStatus = 'SUCCESS';
     }
     this.leaveStasis(ch);
+    this.runDialplanOn(ch, { context: to.context, exten: to.extension, ...(to.label !== undefined ? { label: to.label } : { priority: to.priority ?? 1 }) });
     if (call.channel === ch) call.finish('continued');
     const after = this.opts.continuedHangupAfterMs;
     if (after !== null) {
@@ -507,11 +584,16 @@ export class Engine {
       const playable = ['sound', 'recording', 'number', 'digits', 'characters', 'tone'];
       const missing = this.opts.missingMedia.has(media);
       const skip = !scheme || !playable.includes(scheme) || (missing && scheme !== 'sound') || (scheme === 'number' && !/^number:[+-]?\d/.test(media));
+      const log = (level: 'ERROR' | 'WARNING' | 'NOTICE', file: string, message: string) => this.asteriskLog.push({ level, file, message, channel: ch.name });
+      if (!scheme || !playable.includes(scheme)) log('ERROR', 'res_stasis_playback.c', `Attempted to play URI '${media}' on channel '${ch.name}' but scheme is unsupported`);
+      else if (missing && scheme === 'sound') log('WARNING', 'file.c', `File ${media.slice('sound:'.length)} does not exist in any format`);
       pb.finishItem = (ok: boolean) => {
         pb.finishItem = null;
         pb.timer = null;
         const last = pb.index >= pb.medias.length - 1;
+        if (!ok) log('WARNING', 'res_stasis_playback.c', `${ch.id}: Playback failed for ${media}`);
         if (pb.stopped) {
+          log('NOTICE', 'res_stasis_playback.c', `${ch.id}: Playback stopped for ${media}`);
           pb.state = 'done';
           this.playbackEvent(pb, 'PlaybackFinished');
           end();
@@ -653,7 +735,11 @@ export class Engine {
     const base = isLocal ? `Local/${p.resource}` : `${p.tech}/${p.resource.includes('@') ? p.resource.slice(p.resource.lastIndexOf('@') + 1) : p.resource}`;
     const name = this.nextName(base);
     const dialplan = (): DialplanCepJson => ({ context: 'default', exten: 's', priority: 1, app_name: '', app_data: '' });
-    const ch = new SimChannel(p.channelId, isLocal ? `${name};1` : name, isLocal ? '' : `${randomUUID()}@127.0.0.1`, 'outbound', call, 'Down', { ...p.caller }, dialplan());
+    const ch = this.withChannelvars(
+      new SimChannel(p.channelId, isLocal ? `${name};1` : name, isLocal ? '' : `${randomUUID()}@127.0.0.1`, 'outbound', call, 'Down', { ...p.caller }, dialplan()),
+    );
+    // An outbound PJSIP channel has its peer's address but no incoming INVITE (no PJSIP_HEADER(read,...)).
+    if (channelType(ch.name) === 'PJSIP') ch.remoteAddr = SIM_TRUNK_ADDRESS;
     ch.connected = { ...p.caller };
     call.channel = ch;
     // Variables are applied after callerId, so CALLERID(num) etc. pass through unchanged.
@@ -661,7 +747,7 @@ export class Engine {
     this.channels.set(ch.id, ch);
     if (isLocal) {
       const otherId = p.otherChannelId ?? `${p.channelId};2`;
-      const peer = new SimChannel(otherId, `${name};2`, '', 'outbound', call, 'Ring', { ...p.caller }, dialplan());
+      const peer = this.withChannelvars(new SimChannel(otherId, `${name};2`, '', 'outbound', call, 'Ring', { ...p.caller }, dialplan()));
       ch.peer = peer;
       peer.peer = ch;
       this.channels.set(peer.id, peer);
