@@ -1,6 +1,6 @@
 import { numberType } from './full-metadata';
 import { callingCodeOf, countryOf } from './numbers';
-import type { Attestation, CallerIdentity, Category, E164 } from './types';
+import type { AttestationFact, CallerIdentity, Category, E164 } from './types';
 
 /** NANP area code + exchange: `+1` and six digits. */
 function npaNxx(number: E164): string | null {
@@ -10,7 +10,8 @@ function npaNxx(number: E164): string | null {
 export interface CategoryInput {
   readonly caller: CallerIdentity;
   readonly did: E164 | null;
-  readonly attestation: Attestation;
+  /** An attestation that could not be seen never makes the caller unverified. */
+  readonly attestation: AttestationFact;
   readonly country: string;
 }
 
@@ -59,6 +60,6 @@ export function describeCategory(category: Category, input: CategoryInput): stri
     case 'neighbor':
       return 'neighbor (same area code and exchange as the number called)';
     case 'unverified':
-      return `unverified (attestation ${input.attestation})`;
+      return `unverified (attestation ${typeof input.attestation === 'string' ? input.attestation : 'not visible'})`;
   }
 }

@@ -1,3 +1,4 @@
+import { describeNotVisible } from './attestation';
 import { candidateKeys } from './candidate-keys';
 import { describeCategory, inCategory } from './categories';
 import type { CategoryInput } from './categories';
@@ -99,6 +100,7 @@ function decideSteps(facts: CallFacts, view: DecisionView, settings: EngineSetti
   const categories: Category[] = [];
   let verdict: { category: Category; action: ActionName; scope: string } | null = null;
   if (facts.kind === 'call') {
+    if (typeof input.attestation !== 'string') reasons.push(`Step 2: ${describeNotVisible(input.attestation)}; the unverified category cannot apply.`);
     for (const category of CATEGORIES) {
       const candidates = view.categoryPolicies(tenant, category);
       // Costly categories (number types) are looked at only when some policy could act on them.

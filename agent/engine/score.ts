@@ -1,9 +1,10 @@
+import { describeNotVisible } from './attestation';
 import { inCategory } from './categories';
 import type { CategoryInput } from './categories';
 import type { CallerHistory } from './decision-store';
 import { isValidNumber } from './full-metadata';
 import type { ScoreSettings } from './score-settings';
-import type { Attestation, Reputation, ScoreSignal } from './types';
+import type { Attestation, AttestationFact, Reputation, ScoreSignal } from './types';
 
 export interface ScoreInput {
   readonly category: CategoryInput;
@@ -12,7 +13,9 @@ export interface ScoreInput {
   readonly settings: ScoreSettings;
 }
 
-const ATTESTATION: Record<Attestation, { key: 'attestation_a' | 'attestation_b' | 'attestation_c' | 'attestation_failed' | 'attestation_missing'; why: string }> = {
+type AttestationKey = 'attestation_a' | 'attestation_b' | 'attestation_c' | 'attestation_failed' | 'attestation_missing';
+
+const ATTESTATION: Record<Attestation, { key: AttestationKey; why: string }> = {
   A: { key: 'attestation_a', why: 'STIR/SHAKEN full attestation (A): the carrier vouches for the caller' },
   B: { key: 'attestation_b', why: 'STIR/SHAKEN partial attestation (B): the carrier knows the customer, not the number' },
   C: { key: 'attestation_c', why: 'STIR/SHAKEN gateway attestation (C): the carrier cannot vouch for the caller' },
@@ -20,13 +23,19 @@ const ATTESTATION: Record<Attestation, { key: 'attestation_a' | 'attestation_b' 
   none: { key: 'attestation_missing', why: 'no STIR/SHAKEN attestation on the call' },
 };
 
+/** An attestation that could not be seen scores as a missing one (as before it was told apart), and says why. */
+function attestationPoints(fact: AttestationFact): { key: AttestationKey; why: string } {
+  if (typeof fact === 'string') return ATTESTATION[fact];
+  return { key: 'attestation_missing', why: `${describeNotVisible(fact)}; scored as no attestation` };
+}
+
 /** The signals of the robocall risk score, each with its points and why. */
 export function scoreSignals({ category, history, reputation, settings }: ScoreInput): ScoreSignal[] {
   const signals: ScoreSignal[] = [];
   const add = (signal: string, points: number, why: string) => {
     if (points !== 0) signals.push({ signal, points, why });
   };
-  const attestation = ATTESTATION[category.attestation];
+  const attestation = attestationPoints(category.attestation);
   add('attestation', settings[attestation.key], attestation.why);
 
   const { caller } = category;

@@ -35,6 +35,20 @@ export type MessageKind = 'call' | 'sms';
 /** STIR/SHAKEN verdict on the caller's identity; `none` when the call carried none. */
 export type Attestation = 'A' | 'B' | 'C' | 'failed' | 'none';
 
+/**
+ * The PBX handed over the caller's asserted identity with its parameters stripped (FreeSWITCH's
+ * stock P-Asserted-Identity parsing keeps only the user part), so a `verstat` the call may have
+ * carried was lost: whether it was attested is unknown. Never makes a caller unverified.
+ */
+export interface AttestationNotVisible {
+  readonly kind: 'not_visible';
+  /** What the operator changes on the PBX to see it, for explain and the call log. */
+  readonly fix: string;
+}
+
+/** What the engine is told about STIR/SHAKEN on a call: a verdict, or that none could be seen. */
+export type AttestationFact = Attestation | AttestationNotVisible;
+
 /** What the PBX (or the operator, for explain) tells us about one inbound call or text. */
 export interface CallFacts {
   readonly kind: MessageKind;
@@ -49,7 +63,7 @@ export interface CallFacts {
   readonly sipFrom?: string | undefined;
   /** The PBX says the caller asked for privacy (number withheld). */
   readonly privacy?: boolean | undefined;
-  readonly attestation?: Attestation | undefined;
+  readonly attestation?: AttestationFact | undefined;
   readonly carrier?: string | undefined;
   /** What the optional reputation service said, looked up before the decision (the engine does no I/O). */
   readonly reputation?: Reputation | undefined;
