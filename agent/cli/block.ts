@@ -6,7 +6,7 @@ import { CallLogQueries } from '../store/call-log-queries';
 import type { LogRow } from '../store/call-log-queries';
 import { withContext } from './action';
 import type { CliContext } from './context';
-import { parseRuleOptions } from './rule-options';
+import { parseRuleOptions } from '../operations/rule-options';
 
 interface BlockFlags {
   by?: string;

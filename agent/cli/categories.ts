@@ -3,7 +3,7 @@ import { BadInput } from '../engine/bad-input';
 import { CATEGORIES, POLICY_ACTIONS } from '../engine/types';
 import type { Category, PolicyAction } from '../engine/types';
 import { withContext } from './action';
-import { parseWindow } from './rule-options';
+import { parseWindow } from '../operations/rule-options';
 import { printJson, printTable } from './print';
 
 function parseCategory(text: string): Category {

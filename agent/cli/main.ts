@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { BadInput } from '../engine/bad-input';
+import { Forbidden, NotFound } from '../operations/acting';
 import { registerAudit } from './audit';
 import { registerBackup } from './backup';
 import { registerBlock } from './block';
@@ -63,7 +64,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (error instanceof CommanderError) {
       // Commander has already printed its message; help and version are not failures.
       process.exitCode = error.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
-    } else if (error instanceof BadInput) {
+    } else if (error instanceof BadInput || error instanceof NotFound || error instanceof Forbidden) {
       fail(error.message, EXIT_BAD_INPUT);
     } else if (error instanceof Error && 'code' in error && String(error.code).startsWith('SQLITE_')) {
       fail(`database error (${String(error.code)}): ${error.message}`, EXIT_FAILED);

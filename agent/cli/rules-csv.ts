@@ -6,8 +6,8 @@ import { formatScope, parseScope } from '../engine/scope';
 import type { RuleOptions, RuleWriter } from '../store/rules';
 import type { CliContext } from './context';
 import { isoOrEmpty } from './print';
-import { parseRuleOptions } from './rule-options';
-import type { RuleFlags } from './rule-options';
+import { parseRuleOptions } from '../operations/rule-options';
+import type { RuleFlags } from '../operations/rule-options';
 
 /** The columns `rules export` writes and `rules import` reads, in this order when a file has no header. */
 export const CSV_COLUMNS = ['pattern', 'action', 'target', 'scope', 'sms', 'note', 'list', 'expires', 'when', 'tz'] as const;

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { BadInput } from '../engine/bad-input';
-import { parsePattern, parsePatternList } from '../engine/patterns';
+import { parsePattern } from '../engine/patterns';
 import { formatScope, parseScope } from '../engine/scope';
 import type { RuleRow } from '../store/rules';
 import { withContext } from './action';
 import type { CliContext } from './context';
 import { cell, isoOrEmpty, printJson, printTable } from './print';
-import { parseRuleOptions } from './rule-options';
-import type { RuleFlags } from './rule-options';
+import { cliActing } from '../operations/acting';
+import type { RuleFlags } from '../operations/rule-options';
+import { addRules, removeRules } from '../operations/rules';
 import { exportRules, importRules, parseImportFormat } from './rules-csv';
 
 interface ListFlags {
@@ -105,11 +106,7 @@ export function registerRules(program: Command): void {
     .option('--tz <zone>', 'IANA time zone of --when (default: this machine\'s)')
     .action(
       withContext((ctx, patterns: string, flags: RuleFlags) => {
-        const now = Date.now();
-        const options = parseRuleOptions(flags, ctx.country, now);
-        const specs = parsePatternList(patterns, ctx.country);
-        const ids = ctx.rules.add(specs.map((spec) => ({ ...spec, ...options })), now);
-        for (const id of ids) console.log(`added ${describeRule(ctx.rules.byId(id)!)}`);
+        for (const rule of addRules(ctx.db, cliActing(ctx.actor), { ...flags, patterns }, ctx.country)) console.log(`added ${describeRule(rule)}`);
       }),
     );
   rules
@@ -127,8 +124,7 @@ export function registerRules(program: Command): void {
     .action(
       withContext((ctx, selector: string, flags: { scope?: string }) => {
         const doomed = rulesToRemove(ctx, selector, flags.scope);
-        ctx.rules.removeIds(doomed.map((rule) => rule.id));
-        for (const rule of doomed) console.log(`removed ${describeRule(rule)}`);
+        for (const rule of removeRules(ctx.db, cliActing(ctx.actor), doomed.map((rule) => rule.id), ctx.country)) console.log(`removed ${describeRule(rule)}`);
       }),
     );
   rules

@@ -8,6 +8,15 @@ export interface LogFilter {
   readonly action?: string | undefined;
   readonly since?: number | undefined;
   readonly limit?: number | undefined;
+  /** Only these tenants' calls (someone who may see some tenants only). */
+  readonly tenants?: readonly string[] | undefined;
+  readonly did?: string | undefined;
+  readonly caller?: string | undefined;
+  readonly outcome?: string | undefined;
+  /** Calls before this moment (epoch ms). */
+  readonly until?: number | undefined;
+  /** The page after this call id: ids are time-ordered, so older calls. */
+  readonly beforeId?: number | undefined;
 }
 
 export interface LogRow {
@@ -74,6 +83,23 @@ export class CallLogQueries {
     if (filter.since !== undefined) {
       clauses.push('at >= ?');
       params.push(filter.since);
+    }
+    if (filter.tenants !== undefined) {
+      clauses.push(filter.tenants.length ? `tenant IN (${filter.tenants.map(() => '?').join(', ')})` : '0');
+      params.push(...filter.tenants);
+    }
+    for (const [column, value] of [['did', filter.did], ['caller', filter.caller], ['outcome', filter.outcome]] as const) {
+      if (value === undefined) continue;
+      clauses.push(`${column} = ?`);
+      params.push(value);
+    }
+    if (filter.until !== undefined) {
+      clauses.push('at < ?');
+      params.push(filter.until);
+    }
+    if (filter.beforeId !== undefined) {
+      clauses.push('id < ?');
+      params.push(filter.beforeId);
     }
     return { sql: clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '', params };
   }

@@ -36,6 +36,10 @@ export interface RuleFilter {
   readonly scope?: string | undefined;
   readonly list?: string | undefined;
   readonly limit?: number | undefined;
+  /** Only rules in one of these scopes (someone who may see some tenants only). */
+  readonly scopes?: readonly string[] | undefined;
+  /** The page after this rule id. */
+  readonly afterId?: number | undefined;
 }
 
 export interface ListRow {
@@ -195,6 +199,14 @@ export class RuleStore {
     if (filter.list !== undefined) {
       where.push('list = ?');
       params.push(filter.list);
+    }
+    if (filter.scopes !== undefined) {
+      where.push(filter.scopes.length ? `scope IN (${filter.scopes.map(() => '?').join(', ')})` : '0');
+      params.push(...filter.scopes);
+    }
+    if (filter.afterId !== undefined) {
+      where.push('id > ?');
+      params.push(filter.afterId);
     }
     let sql = `SELECT ${ROW_COLUMNS} FROM rules` + (where.length ? ` WHERE ${where.join(' AND ')}` : '') + ' ORDER BY id';
     if (filter.limit !== undefined) {

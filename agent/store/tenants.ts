@@ -102,6 +102,11 @@ export class TenantStore {
     return (tenant !== undefined ? statement.all(tenant) : statement.all()) as DidRow[];
   }
 
+  /** The tenant a DID belongs to: its registered one, else `default`. */
+  ownerOfDid(number: E164): string {
+    return (this.db.prepare('SELECT tenant FROM dids WHERE number = ?').pluck().get(number) as string | undefined) ?? 'default';
+  }
+
   removeDid(number: E164): void {
     this.db.transaction(() => {
       const tenant = this.db.prepare('SELECT tenant FROM dids WHERE number = ?').pluck().get(number) as string | undefined;

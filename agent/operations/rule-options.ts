@@ -1,4 +1,4 @@
-import { BadInput } from '../engine/bad-input';
+import { BadInput, inField } from '../engine/bad-input';
 import { parseExpiry } from '../engine/duration';
 import { parseSchedule, systemTimeZone } from '../engine/time-window';
 import { requireNumber } from '../engine/numbers';
@@ -79,21 +79,21 @@ function parseFlag(value: boolean | string | undefined): boolean {
  * carry rules that have expired since they were exported; a new rule may not.
  */
 export function parseRuleOptions(flags: RuleFlags, country: string, now: number, pastExpiryAllowed = false): RuleOptions {
-  const { action, target } = parseAction(flags.action, flags.to || undefined, country);
-  const scope = formatScope(parseScope(flags.scope || 'global', country));
-  const list = flags.list ? checkName(flags.list, 'list') : null;
-  const expiresAt = flags.expires ? parseExpiry(flags.expires, now) : null;
+  const { action, target } = inField('action', () => parseAction(flags.action, flags.to || undefined, country));
+  const scope = inField('scope', () => formatScope(parseScope(flags.scope || 'global', country)));
+  const list = flags.list ? inField('list', () => checkName(flags.list!, 'list')) : null;
+  const expiresAt = flags.expires ? inField('expires', () => parseExpiry(flags.expires!, now)) : null;
   if (expiresAt !== null && expiresAt <= now && !pastExpiryAllowed) {
-    throw new BadInput(`bad expiry "${flags.expires}": that moment has already passed`);
+    throw new BadInput(`bad expiry "${flags.expires}": that moment has already passed`, 'expires');
   }
   return {
     scope,
     action,
     target,
-    sms: parseFlag(flags.sms),
+    sms: inField('sms', () => parseFlag(flags.sms)),
     note: flags.note || null,
     list,
     expiresAt,
-    ...parseWindow(flags.when, flags.tz),
+    ...inField('when', () => parseWindow(flags.when, flags.tz)),
   };
 }

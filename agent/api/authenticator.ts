@@ -1,0 +1,20 @@
+import type { Acting } from '../operations/acting';
+
+/** A signed-in browser: who, and the secret its CSRF tokens are made from. */
+export interface BrowserSession {
+  readonly acting: Acting;
+  readonly csrfSecret: string;
+}
+
+/**
+ * How the API learns who is asking: machines by bearer token, browsers by a session
+ * cookie made at sign-in. The store behind it keeps only hashes of tokens, session ids
+ * and passwords.
+ */
+export interface Authenticator {
+  byToken(token: string): Acting | null;
+  bySession(sessionId: string): BrowserSession | null;
+  /** A new session for a right name and password; null otherwise (same cost either way). */
+  signIn(name: string, password: string): { sessionId: string; session: BrowserSession } | null;
+  signOut(sessionId: string): void;
+}

@@ -1,0 +1,84 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { inField } from '../../engine/bad-input';
+import { requireNumber } from '../../engine/numbers';
+import { CallLogQueries } from '../../store/call-log-queries';
+import type { Api, RouteContext } from '../server';
+import { actingOf } from '../server';
+
+export const Call = Type.Object({
+  id: Type.Integer(),
+  at: Type.Integer(),
+  kind: Type.String(),
+  source: Type.String(),
+  tenant: Type.String(),
+  did: Type.Union([Type.String(), Type.Null()]),
+  caller: Type.Union([Type.String(), Type.Null()]),
+  callerRaw: Type.Union([Type.String(), Type.Null()]),
+  callerName: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  sipFrom: Type.Union([Type.String(), Type.Null()]),
+  action: Type.String(),
+  target: Type.Union([Type.String(), Type.Null()]),
+  ruleId: Type.Union([Type.Integer(), Type.Null()]),
+  category: Type.Union([Type.String(), Type.Null()]),
+  score: Type.Union([Type.Number(), Type.Null()]),
+  flagged: Type.Boolean(),
+  reasons: Type.Array(Type.String()),
+  outcome: Type.Union([Type.String(), Type.Null()]),
+  outcomeDetail: Type.Union([Type.String(), Type.Null()]),
+});
+
+const Page = Type.Object({ calls: Type.Array(Call), next: Type.Union([Type.Integer(), Type.Null()]) });
+
+/** The call log, newest first, of the tenants the asker may see; and one caller's timeline. */
+export function callRoutes({ db, country }: RouteContext): FastifyPluginAsync {
+  return async (plain) => {
+    const app = plain as unknown as Api;
+    const queries = new CallLogQueries(db);
+    app.get(
+      '/v1/calls',
+      {
+        schema: {
+          summary: 'Calls and texts, newest first; pass `next` back as `before` for the following page',
+          querystring: Type.Object(
+            {
+              did: Type.Optional(Type.String({ maxLength: 64 })),
+              caller: Type.Optional(Type.String({ maxLength: 64 })),
+              action: Type.Optional(Type.String({ maxLength: 32 })),
+              outcome: Type.Optional(Type.String({ maxLength: 32 })),
+              tenant: Type.Optional(Type.String({ maxLength: 64 })),
+              rule: Type.Optional(Type.Integer({ minimum: 1 })),
+              since: Type.Optional(Type.Integer({ minimum: 0, description: 'epoch ms' })),
+              until: Type.Optional(Type.Integer({ minimum: 0, description: 'epoch ms' })),
+              before: Type.Optional(Type.Integer({ minimum: 1 })),
+              limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Page },
+        },
+      },
+      async (request) => {
+        const acting = actingOf(request);
+        const q = request.query;
+        const rows = queries.list({
+          tenants: acting.tenants ?? undefined,
+          tenant: q.tenant,
+          did: q.did === undefined ? undefined : inField('did', () => requireNumber(q.did!, country, 'DID')),
+          caller: q.caller === undefined ? undefined : inField('caller', () => requireNumber(q.caller!, country, 'caller')),
+          action: q.action,
+          outcome: q.outcome,
+          ruleId: q.rule,
+          since: q.since,
+          until: q.until,
+          beforeId: q.before,
+          limit: q.limit + 1,
+        });
+        const more = rows.length > q.limit;
+        if (more) rows.pop();
+        return { calls: rows, next: more ? rows[rows.length - 1]!.id : null };
+      },
+    );
+  };
+}

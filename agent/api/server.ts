@@ -1,0 +1,113 @@
+import cookie from '@fastify/cookie';
+import { Tokens } from '@fastify/csrf';
+import type { TokensSimple } from '@fastify/csrf';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Database } from 'better-sqlite3';
+import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { Logger } from '../log/logger';
+import { Forbidden } from '../operations/acting';
+import type { Acting } from '../operations/acting';
+import type { ReputationClient } from '../screening/reputation';
+import type { Authenticator } from './authenticator';
+import { Unauthenticated, errorHandler } from './errors';
+import { auditRoutes } from './routes/audit';
+import { callRoutes } from './routes/calls';
+import { explainRoutes } from './routes/explain';
+import { ruleRoutes } from './routes/rules';
+import { SESSION_COOKIE, sessionRoutes } from './routes/session';
+import { tenantRoutes } from './routes/tenants';
+
+export interface ApiDeps {
+  readonly db: Database;
+  readonly country: string;
+  readonly authenticator: Authenticator;
+  readonly reputation: ReputationClient;
+  readonly logger: Logger;
+  /** Served over TLS: cookies get the Secure flag. */
+  readonly secure: boolean;
+}
+
+export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is asking; null until authenticated (routes that need someone call `actingOf`). */
+    acting: Acting | null;
+    /** The browser session's CSRF secret, when the request came with a session cookie. */
+    csrfSecret: string | null;
+  }
+}
+
+/** The request's authenticated person or machine; 401 when there is none. */
+export function actingOf(request: FastifyRequest): Acting {
+  if (!request.acting) throw new Unauthenticated('sign in (POST /v1/session) or send Authorization: Bearer <token>');
+  return request.acting;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Bodies are small JSON documents; a CSV import is the largest and has its own limit. */
+const BODY_LIMIT = 1024 * 1024;
+
+/**
+ * The REST API under /v1/: the same operations the CLI calls, for the console and any
+ * other program. Machines send a bearer token; browsers a session cookie, and with it a
+ * CSRF token on every request that changes something. The OpenAPI document is generated
+ * from the schemas that validate the requests.
+ */
+export async function buildApi(deps: ApiDeps): Promise<Api> {
+  // Unknown properties are refused, not quietly dropped: a misspelt field must not go unnoticed.
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, trustProxy: false, ajv: { customOptions: { removeAdditional: false } } }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setErrorHandler(errorHandler(deps.logger));
+  await app.register(cookie);
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'callguard', version: '1', description: 'Inbound call screening: rules, call log and decisions. Authenticate with a bearer token (callguard tokens add) or a session cookie (POST /v1/session).' },
+      components: {
+        securitySchemes: {
+          token: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+        },
+      },
+      security: [{ token: [] }, { session: [] }],
+    },
+  });
+  const csrf = new Tokens({ userInfo: false });
+  app.decorateRequest('acting', null);
+  app.decorateRequest('csrfSecret', null);
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    if (header !== undefined) {
+      const token = /^Bearer (\S+)$/.exec(header)?.[1];
+      request.acting = token ? deps.authenticator.byToken(token) : null;
+      if (!request.acting) throw new Unauthenticated('unknown or revoked token');
+      return;
+    }
+    const sessionId = request.cookies[SESSION_COOKIE];
+    const session = sessionId ? deps.authenticator.bySession(sessionId) : null;
+    if (!session) return;
+    request.acting = session.acting;
+    request.csrfSecret = session.csrfSecret;
+    if (SAFE_METHODS.has(request.method)) return;
+    const sent = request.headers['x-csrf-token'];
+    if (typeof sent !== 'string' || !csrf.verify(session.csrfSecret, sent)) {
+      throw new Forbidden('missing or wrong x-csrf-token header: a browser session sends the one sign-in answered');
+    }
+  });
+  const context = { ...deps, csrf };
+  await app.register(sessionRoutes(context));
+  await app.register(tenantRoutes(context));
+  await app.register(ruleRoutes(context));
+  await app.register(explainRoutes(context));
+  await app.register(callRoutes(context));
+  await app.register(auditRoutes(context));
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+/** What every route module gets. */
+export type RouteContext = ApiDeps & { readonly csrf: TokensSimple };

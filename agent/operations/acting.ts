@@ -1,0 +1,49 @@
+import type { Database } from 'better-sqlite3';
+import { parseScope } from '../engine/scope';
+import { TenantStore } from '../store/tenants';
+
+/**
+ * Who is making a request, as every operation sees it, whichever face it came through:
+ * the name the audit trail records, the tenants they may see (null: every tenant), and
+ * whether they may change anything there.
+ */
+export interface Acting {
+  readonly actor: string;
+  readonly tenants: readonly string[] | null;
+  readonly mayChange: boolean;
+}
+
+/** The command line: whoever can run it owns the database file, so everything. */
+export function cliActing(actor: string): Acting {
+  return { actor, tenants: null, mayChange: true };
+}
+
+/** Refused: the request is well-formed, but not this person's to make (the API's 403). */
+export class Forbidden extends Error {
+  override readonly name = 'Forbidden';
+}
+
+/** Not there, or not the asker's to see (the API's 404: it does not tell which). */
+export class NotFound extends Error {
+  override readonly name = 'NotFound';
+}
+
+export function maySee(acting: Acting, tenant: string): boolean {
+  return acting.tenants === null || acting.tenants.includes(tenant);
+}
+
+/** The tenant a rule scope belongs to; null for global, which only someone with every tenant may change. */
+export function tenantOfScope(db: Database, scope: string, country: string): string | null {
+  const parsed = parseScope(scope, country);
+  if (parsed.kind === 'global') return null;
+  return parsed.kind === 'tenant' ? parsed.tenant : new TenantStore(db, '').ownerOfDid(parsed.did);
+}
+
+/** Throws Forbidden unless `acting` may change things in `scope`. */
+export function requireChange(db: Database, acting: Acting, scope: string, country: string): void {
+  if (!acting.mayChange) throw new Forbidden(`${acting.actor} may only look, not change`);
+  const tenant = tenantOfScope(db, scope, country);
+  if (acting.tenants === null) return;
+  if (tenant === null) throw new Forbidden(`only an administrator may change global rules`);
+  if (!acting.tenants.includes(tenant)) throw new Forbidden(`${acting.actor} may not change tenant ${tenant}`);
+}
