@@ -15,6 +15,8 @@ import { registerProtection } from './protection';
 import { registerRules } from './rules';
 import { registerServe } from './serve';
 import { registerDids, registerTenants } from './tenants';
+import { registerTokens } from './tokens';
+import { registerUsers } from './users';
 
 /** Exit codes: 0 done, 1 something failed that is not the operator's input, 2 bad input. */
 export const EXIT_FAILED = 1;
@@ -44,6 +46,8 @@ export function buildProgram(): Command {
   registerBackup(program);
   registerConfig(program);
   registerDemo(program);
+  registerUsers(program);
+  registerTokens(program);
   const inherit = (command: Command) => {
     command.exitOverride().configureOutput(program.configureOutput());
     command.commands.forEach(inherit);

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { TokenStore } from '../store/tokens';
+import { withContext } from './action';
+import { isoOrEmpty, printJson, printTable } from './print';
+import { collectTenant, refuseAdminTenants } from './users';
+
+const tenantsText = (tenants: readonly string[] | null) => (tenants === null ? '(all)' : tenants.join(','));
+
+export function registerTokens(program: Command): void {
+  const tokens = program.command('tokens').description('bearer tokens for machines calling the REST API');
+  tokens
+    .command('add <name>')
+    .requiredOption('--role <role>', 'admin, manager or viewer')
+    .option('--tenant <name>', 'a tenant a manager or viewer token may see (repeat for several)', collectTenant, [])
+    .description('add a token and print it once (only its hash is kept)')
+    .action(
+      withContext((ctx, name: string, options: { role: string; tenant: string[] }) => {
+        refuseAdminTenants(options.role, options.tenant);
+        const { token, row } = new TokenStore(ctx.db, ctx.actor).add(name, options.role, options.tenant);
+        process.stdout.write(`${token}\n`);
+        process.stderr.write(`added ${row.role} token ${row.name}: copy it now, it will not be shown again\n`);
+      }),
+    );
+  tokens
+    .command('list')
+    .option('--json', 'print JSON')
+    .description('list tokens with their role, tenants and last use (never the token)')
+    .action(
+      withContext((ctx, options: { json?: boolean }) => {
+        const rows = new TokenStore(ctx.db, ctx.actor).list();
+        if (options.json) return printJson(rows.map((row) => ({ name: row.name, role: row.role, tenants: row.tenants, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt })));
+        printTable(['TOKEN', 'ROLE', 'TENANTS', 'CREATED', 'LAST USED'], rows.map((row) => [row.name, row.role, tenantsText(row.tenants), isoOrEmpty(row.createdAt), isoOrEmpty(row.lastUsedAt)]));
+      }),
+    );
+  tokens
+    .command('remove <name>')
+    .description('remove a token: requests bearing it are refused from now on')
+    .action(
+      withContext((ctx, name: string) => {
+        new TokenStore(ctx.db, ctx.actor).remove(name);
+        console.log(`removed token ${name.toLowerCase()}`);
+      }),
+    );
+}
