@@ -7,45 +7,18 @@ import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Authenticator, BrowserSession } from '../agent/api/authenticator';
 import { buildApi } from '../agent/api/server';
 import type { Api } from '../agent/api/server';
 import type { E164 } from '../agent/engine/types';
-import type { Acting } from '../agent/operations/acting';
 import { ReputationClient } from '../agent/screening/reputation';
 import { AuditTrail } from '../agent/store/audit';
 import { CALL_SQL } from '../agent/store/call-log';
 import { openDatabase } from '../agent/store/database';
 import { RuleStore } from '../agent/store/rules';
 import { TenantStore } from '../agent/store/tenants';
+import { MemoryAuthenticator, PASSWORD, as } from './helpers/api';
 import { makeTempDir } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
-
-const ADMIN: Acting = { actor: 'token:ops', tenants: null, mayChange: true };
-const ACME_MANAGER: Acting = { actor: 'user:alice', tenants: ['acme'], mayChange: true };
-const ACME_VIEWER: Acting = { actor: 'token:wallboard', tenants: ['acme'], mayChange: false };
-const PASSWORD = 'correct horse battery staple';
-
-/** Tokens and one user, held in memory: enough to exercise every boundary the API draws. */
-class MemoryAuthenticator implements Authenticator {
-  readonly sessions = new Map<string, BrowserSession>();
-  byToken(token: string): Acting | null {
-    return ({ 'cg_admin': ADMIN, 'cg_acme': ACME_MANAGER, 'cg_viewer': ACME_VIEWER } as Record<string, Acting>)[token] ?? null;
-  }
-  bySession(sessionId: string): BrowserSession | null {
-    return this.sessions.get(sessionId) ?? null;
-  }
-  signIn(name: string, password: string) {
-    if (name !== 'alice' || password !== PASSWORD) return null;
-    const sessionId = randomBytes(32).toString('base64url');
-    const session = { acting: ACME_MANAGER, csrfSecret: randomBytes(18).toString('base64url') };
-    this.sessions.set(sessionId, session);
-    return { sessionId, session };
-  }
-  signOut(sessionId: string): void {
-    this.sessions.delete(sessionId);
-  }
-}
 
 let dir: TempDir;
 let db: Database;
@@ -70,7 +43,6 @@ afterEach(async () => {
   dir.remove();
 });
 
-const as = (token: string) => ({ authorization: `Bearer ${token}` });
 const rulePatterns = () => [...new RuleStore(db, 'test').iterate()].map((rule) => `${rule.scope} ${rule.key} ${rule.action}`);
 
 function logCall(tenant: string, did: string, caller: string, name: string, action = 'block'): void {

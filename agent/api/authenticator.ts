@@ -14,7 +14,7 @@ export interface BrowserSession {
 export interface Authenticator {
   byToken(token: string): Acting | null;
   bySession(sessionId: string): BrowserSession | null;
-  /** A new session for a right name and password; null otherwise (same cost either way). */
-  signIn(name: string, password: string): { sessionId: string; session: BrowserSession } | null;
+  /** A new session for a right name and password; null otherwise (same cost either way, off the event loop). */
+  signIn(name: string, password: string): Promise<{ sessionId: string; session: BrowserSession } | null>;
   signOut(sessionId: string): void;
 }

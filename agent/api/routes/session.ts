@@ -43,7 +43,7 @@ export function sessionRoutes({ authenticator, csrf, secure }: RouteContext): Fa
         },
       },
       async (request, reply) => {
-        const made = authenticator.signIn(request.body.name, request.body.password);
+        const made = await authenticator.signIn(request.body.name, request.body.password);
         if (!made) throw new Unauthenticated('wrong name or password');
         void reply.setCookie(SESSION_COOKIE, made.sessionId, { path: '/', httpOnly: true, sameSite: 'strict', secure });
         const { acting } = made.session;
