@@ -14,7 +14,8 @@ import { openDatabase } from '../agent/store/database';
 import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS, SessionStore } from '../agent/store/sessions';
 import { TenantStore } from '../agent/store/tenants';
 import { LAST_USED_RESOLUTION_MS, TokenStore } from '../agent/store/tokens';
-import { hashPassword, mayManage, mayRead, needsRehash, principalActor, principalOf, UserStore, verifyPassword } from '../agent/store/users';
+import { principalActing } from '../agent/operations/acting';
+import { hashPassword, needsRehash, principalActor, principalOf, UserStore, verifyPassword } from '../agent/store/users';
 import { assertBuilt, describeRun, jsonOf, runCli } from './helpers/run-cli';
 import type { CliResult } from './helpers/run-cli';
 import { tempDb, withDatabase } from './helpers/temp-db';
@@ -372,8 +373,10 @@ describe('users, tokens and sessions in the store', () => {
     expect(admin).toEqual({ kind: 'user', name: 'root', role: 'admin', tenants: null });
     expect(manager).toEqual({ kind: 'user', name: 'meg', role: 'manager', tenants: ['acme'] });
     expect(principalActor(manager)).toBe('user:meg');
-    expect([mayRead(admin, 'globex'), mayRead(manager, 'acme'), mayRead(manager, 'globex'), mayRead(viewer, 'globex')]).toEqual([true, true, false, true]);
-    expect([mayManage(admin), mayManage(manager), mayManage(manager, 'acme'), mayManage(manager, 'globex'), mayManage(viewer, 'acme')]).toEqual([true, false, true, false, false]);
+    // What every operation checks them by (agent/operations/acting.ts): tenants seen, and whether they may change anything.
+    expect(principalActing(admin)).toEqual({ actor: 'user:root', tenants: null, mayChange: true });
+    expect(principalActing(manager)).toEqual({ actor: 'user:meg', tenants: ['acme'], mayChange: true });
+    expect(principalActing(viewer)).toEqual({ actor: 'user:vic', tenants: ['acme', 'globex'], mayChange: false });
   });
 
   it('remembers the company picker choice only for a tenant the user may see', async () => {

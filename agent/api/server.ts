@@ -26,8 +26,12 @@ export interface ApiDeps {
   readonly authenticator: Authenticator;
   readonly reputation: ReputationClient;
   readonly logger: Logger;
-  /** Served over TLS: cookies get the Secure flag. */
+  /** Served over TLS (here or by a proxy in front): cookies get the Secure flag. */
   readonly secure: boolean;
+  /** TLS served by the agent itself. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** Behind a reverse proxy: the client's address (for rate limits) comes from X-Forwarded-For. */
+  readonly behindProxy?: boolean | undefined;
 }
 
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -59,7 +63,8 @@ const BODY_LIMIT = 1024 * 1024;
  */
 export async function buildApi(deps: ApiDeps): Promise<Api> {
   // Unknown properties are refused, not quietly dropped: a misspelt field must not go unnoticed.
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, trustProxy: false, ajv: { customOptions: { removeAdditional: false } } }).withTypeProvider<TypeBoxTypeProvider>();
+  const options = { logger: false, bodyLimit: BODY_LIMIT, trustProxy: deps.behindProxy ?? false, ajv: { customOptions: { removeAdditional: false } } } as const;
+  const app = (deps.tls ? Fastify({ ...options, https: { cert: deps.tls.cert, key: deps.tls.key } }) : Fastify(options)).withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;
   app.setErrorHandler(errorHandler(deps.logger));
   await app.register(cookie);
   await app.register(rateLimit, { global: false });

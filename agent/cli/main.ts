@@ -8,6 +8,7 @@ import { registerCarriers } from './carriers';
 import { registerCategories } from './categories';
 import { registerChallenge } from './challenge';
 import { registerConfig } from './config';
+import { registerConsole } from './console';
 import { registerDemo } from './demo';
 import { registerExplain } from './explain';
 import { registerLog } from './log';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerChallenge(program);
   registerAudit(program);
   registerServe(program);
+  registerConsole(program);
   registerBackup(program);
   registerConfig(program);
   registerDemo(program);

@@ -19,6 +19,8 @@ import { createHookServer } from '../http/hook-server';
 import type { HookServer } from '../http/hook-server';
 import { Metrics } from '../metrics/metrics';
 import { blockLastCaller } from '../operations/block-caller';
+import { startConsole } from '../api/console-server';
+import type { RunningConsole } from '../api/console-server';
 import { withContext } from './action';
 import type { CliContext } from './context';
 
@@ -68,6 +70,8 @@ interface ServeFlags {
   http?: boolean;
   httpListen?: string;
   httpToken?: string;
+  console?: boolean;
+  consoleListen?: string;
 }
 
 /** `host:port` as typed by an operator (already checked by the config). */
@@ -106,6 +110,8 @@ function flagOverrides(flags: ServeFlags): Record<string, unknown> {
     'http.enabled': flags.http === false ? false : undefined,
     'http.listen': flags.httpListen,
     'http.token': flags.httpToken,
+    'console.enabled': flags.console,
+    'console.listen': flags.consoleListen,
   };
 }
 
@@ -147,12 +153,14 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   );
   let driver: PbxDriver | undefined;
   let hook: HookServer | null = null;
+  let web: RunningConsole | null = null;
   try {
     driver = createDriver(config, screener, logger);
     hook = config.http.enabled ? createHook(config, { ctx, screener, metrics, driver, logger }) : null;
     logger.info({ config }, 'starting');
     await driver.start();
     await hook?.start();
+    web = config.console.enabled ? await startConsole(config.console, { db, country: ctx.country, logger }) : null;
   } catch (error) {
     // Bad settings, a wrong password or a port in use: the operator must fix it; exit rather than loop.
     if (!(error instanceof BadInput)) logger.fatal({ err: error }, 'cannot start');
@@ -180,6 +188,7 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const signal = await untilSignal();
   clearInterval(pruning);
   clearInterval(gauges);
+  await web?.stop();
   await hook?.stop();
   logger.info({ signal, inProgress: running.inProgress }, 'stopping: no new calls; waiting for calls in progress');
   await running.stop(STOP_GRACE_MS);
@@ -215,10 +224,12 @@ export function registerServe(program: Command): void {
     .option('--no-http', 'do not start the HTTP hook')
     .option('--http-listen <host:port>', 'where the HTTP hook listens (default 127.0.0.1:8095)')
     .option('--http-token <token>', 'bearer token the hook requires (better: CALLGUARD_HTTP_TOKEN); needed off loopback')
+    .option('--console', 'also serve the web console and REST API (see callguard console)')
+    .option('--console-listen <host:port>', 'where the console listens (default 127.0.0.1:8096)')
     .action(withContext(serve));
 }
 
-function untilSignal(): Promise<NodeJS.Signals> {
+export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const done = (signal: NodeJS.Signals) => {
       process.off('SIGTERM', done);

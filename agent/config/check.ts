@@ -55,6 +55,11 @@ const CHECKS: Record<string, Check> = {
   'http.enabled': oneOf(true, false),
   'http.listen': hostPort,
   'http.tokenName': (value) => (typeof value === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(value) ? null : 'expected a short name'),
+  'console.enabled': oneOf(true, false),
+  'console.listen': hostPort,
+  'console.behindProxy': oneOf(true, false),
+  'console.tlsCert': nullableText,
+  'console.tlsKey': nullableText,
   'http.token': (value) => (value === null || (typeof value === 'string' && /^[\x21-\x7e]{16,256}$/.test(value)) ? null : 'expected at least 16 printable characters, no spaces'),
 };
 

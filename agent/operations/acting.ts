@@ -1,6 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { parseScope } from '../engine/scope';
 import { TenantStore } from '../store/tenants';
+import { principalActor } from '../store/users';
+import type { Principal } from '../store/users';
 
 /**
  * Who is making a request, as every operation sees it, whichever face it came through:
@@ -16,6 +18,11 @@ export interface Acting {
 /** The command line: whoever can run it owns the database file, so everything. */
 export function cliActing(actor: string): Acting {
   return { actor, tenants: null, mayChange: true };
+}
+
+/** A signed-in user or a machine token: a viewer only looks. */
+export function principalActing(principal: Principal): Acting {
+  return { actor: principalActor(principal), tenants: principal.tenants, mayChange: principal.role !== 'viewer' };
 }
 
 /** Refused: the request is well-formed, but not this person's to make (the API's 403). */

@@ -39,17 +39,6 @@ export function principalActor(principal: Principal): string {
   return `${principal.kind}:${principal.name}`;
 }
 
-/** May this principal see the tenant's rules, log and settings? */
-export function mayRead(principal: Principal, tenant: string): boolean {
-  return principal.tenants === null || principal.tenants.includes(tenant);
-}
-
-/** May it change them? Only admins change global things; pass no tenant for those. */
-export function mayManage(principal: Principal, tenant?: string): boolean {
-  if (principal.role === 'admin') return true;
-  return principal.role === 'manager' && tenant !== undefined && mayRead(principal, tenant);
-}
-
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /** User and token names: case-insensitive, kept in lower case. */
