@@ -190,10 +190,10 @@ describe('explain, the call log and the audit trail', () => {
   it('the call log: newest first, a cursor, only the asker\'s tenants, caller text returned as data', async () => {
     for (let i = 0; i < 5; i++) logCall('acme', '+14045550100', `+1212555000${i}`, `<script>alert(${i})</script>`);
     logCall('globex', '+13125550100', '+12125559999', 'Globex caller');
-    const first = (await api.inject({ method: 'GET', url: '/v1/calls?limit=3', headers: as('cg_acme') })).json() as { calls: { caller: string; callerName: string; tenant: string }[]; next: number };
+    const first = (await api.inject({ method: 'GET', url: '/v1/calls?limit=3', headers: as('cg_acme') })).json() as { calls: { caller: string; callerName: string; tenant: string }[]; next: string };
     expect(first.calls.map((call) => call.caller)).toEqual(['+12125550004', '+12125550003', '+12125550002']);
     expect(first.calls[0]!.callerName).toBe('<script>alert(4)</script>');
-    const second = (await api.inject({ method: 'GET', url: `/v1/calls?limit=3&before=${first.next}`, headers: as('cg_acme') })).json() as { calls: { caller: string }[]; next: number | null };
+    const second = (await api.inject({ method: 'GET', url: `/v1/calls?limit=3&before=${first.next}`, headers: as('cg_acme') })).json() as { calls: { caller: string }[]; next: string | null };
     expect(second.calls.map((call) => call.caller)).toEqual(['+12125550001', '+12125550000']);
     expect(second.next).toBeNull();
     const admin = (await api.inject({ method: 'GET', url: '/v1/calls?caller=212-555-9999', headers: as('cg_admin') })).json() as { calls: { tenant: string }[] };

@@ -15,8 +15,8 @@ export interface LogFilter {
   readonly outcome?: string | undefined;
   /** Calls before this moment (epoch ms). */
   readonly until?: number | undefined;
-  /** The page after this call id: ids are time-ordered, so older calls. */
-  readonly beforeId?: number | undefined;
+  /** The page after this call (newest first: older ones), as its time and id. */
+  readonly before?: { readonly at: number; readonly id: number } | undefined;
 }
 
 export interface LogRow {
@@ -97,9 +97,10 @@ export class CallLogQueries {
       clauses.push('at < ?');
       params.push(filter.until);
     }
-    if (filter.beforeId !== undefined) {
-      clauses.push('id < ?');
-      params.push(filter.beforeId);
+    if (filter.before !== undefined) {
+      // The same order as the listing (at, then id), so a page never skips or repeats a call.
+      clauses.push('(at, id) < (?, ?)');
+      params.push(filter.before.at, filter.before.id);
     }
     return { sql: clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '', params };
   }

@@ -29,7 +29,14 @@ export const Call = Type.Object({
   outcomeDetail: Type.Union([Type.String(), Type.Null()]),
 });
 
-const Page = Type.Object({ calls: Type.Array(Call), next: Type.Union([Type.Integer(), Type.Null()]) });
+/** Where a page of the log ends: the last call's time and id, as `<at>.<id>`; opaque to clients. */
+const Cursor = Type.String({ pattern: '^[0-9]{1,16}\\.[0-9]{1,16}$', description: 'the `next` of the previous page' });
+const Page = Type.Object({ calls: Type.Array(Call), next: Type.Union([Cursor, Type.Null()]) });
+const cursorOf = (call: { at: number; id: number }) => `${call.at}.${call.id}`;
+function parseCursor(text: string): { at: number; id: number } {
+  const [at, id] = text.split('.').map(Number);
+  return { at: at!, id: id! };
+}
 
 /** The call log, newest first, of the tenants the asker may see; and one caller's timeline. */
 export function callRoutes({ db, country }: RouteContext): FastifyPluginAsync {
@@ -51,7 +58,7 @@ export function callRoutes({ db, country }: RouteContext): FastifyPluginAsync {
               rule: Type.Optional(Type.Integer({ minimum: 1 })),
               since: Type.Optional(Type.Integer({ minimum: 0, description: 'epoch ms' })),
               until: Type.Optional(Type.Integer({ minimum: 0, description: 'epoch ms' })),
-              before: Type.Optional(Type.Integer({ minimum: 1 })),
+              before: Type.Optional(Cursor),
               limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
             },
             { additionalProperties: false },
@@ -72,12 +79,12 @@ export function callRoutes({ db, country }: RouteContext): FastifyPluginAsync {
           ruleId: q.rule,
           since: q.since,
           until: q.until,
-          beforeId: q.before,
+          before: q.before === undefined ? undefined : parseCursor(q.before),
           limit: q.limit + 1,
         });
         const more = rows.length > q.limit;
         if (more) rows.pop();
-        return { calls: rows, next: more ? rows[rows.length - 1]!.id : null };
+        return { calls: rows, next: more ? cursorOf(rows[rows.length - 1]!) : null };
       },
     );
   };
