@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchDecisions, benchExplain, benchProtection, buildDatabase } from './core';
+import { benchApi } from './api';
 import { benchAsterisk } from './asterisk';
 import { benchFreeSwitch } from './freeswitch';
 import { benchFreeSwitchInbound } from './freeswitch-inbound';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     rows.push(...(await benchAsterisk(dbPath)));
     rows.push(...(await benchHook(dbPath)));
     rows.push(...benchProtection(dbPath));
+    rows.push(...(await benchApi(dbPath)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
