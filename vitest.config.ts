@@ -4,8 +4,11 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
+    // Hang detectors, not time budgets: a test on a slow or busy machine must never fail for
+    // taking longer (waits inside tests give up after PATIENCE_MS, test/helpers/patience.ts).
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    setupFiles: ['./test/helpers/yield-between-tests.ts'],
     reporters: ['default', './test/reporters/summary-line.ts'],
   },
 });

@@ -4,7 +4,7 @@
 // restarted agent serves again.
 import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import type { TempDir } from './helpers/temp-db';
 import { FreeSwitchSim } from './sim/freeswitch';
 import type { CallResult } from './sim/freeswitch';
 import { freePort } from './helpers/free-port';
+import { PATIENCE_MS, until } from './helpers/patience';
 
 const IMPORT_ROWS = 200_000;
 
@@ -40,13 +41,8 @@ function start(args: string[]): { child: Child; output: () => string; exited: Pr
   return { child, output: () => output, exited };
 }
 
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
+/** Minutes: each test waits on events (a lock, a file's size, bytes read, log lines), never on a time budget. */
+const TEST_TIMEOUT_MS = 10 * PATIENCE_MS;
 
 /** What a crashed database looks like once opened again (WAL recovery included). */
 function inspect(path: string): { integrity: unknown; rules: number; calls: { action: string | null; reasons: string; outcome: string | null; channel: string | null }[] } {
@@ -59,6 +55,29 @@ function inspect(path: string): { integrity: unknown; rules: number; calls: { ac
     };
   } finally {
     db.close();
+  }
+}
+
+/** Bytes a process has read so far (/proc/<pid>/io rchar): how far a streaming import has got into its file. */
+function bytesRead(pid: number): number {
+  try {
+    return Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0; // gone
+  }
+}
+
+/** Call-log rows committed so far (read beside the running agent: WAL readers do not block it). */
+function committedCalls(path: string): number {
+  try {
+    const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare('SELECT COUNT(*) FROM calls').pluck().get() as number;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0; // not created yet
   }
 }
 
@@ -93,18 +112,22 @@ describe('SIGKILL during a large import', () => {
     writeFileSync(csv, Array.from({ length: IMPORT_ROWS }, (_, i) => `+1404${2_000_000 + i}`).join('\n'));
     const outcomes: number[] = [];
     let db = '';
-    // Struck at different depths: just after it took the write lock, well into the transaction, and while
-    // its commit pours pages into the WAL (or just after, if the commit is too quick to catch).
-    for (const strike of [0, 400, 'commit'] as const) {
+    const csvBytes = statSync(csv).size;
+    // Struck at different depths, each on an event of the import itself (never after some time): just after it
+    // took the write lock, once it has streamed half its file into the open transaction, and while its commit
+    // pours pages into the WAL (its 64 MB page cache spills nothing before; or just after, if too quick to catch).
+    for (const strike of ['locked', 'half-read', 'commit'] as const) {
       db = dir.file(`strike-${strike}.db`); // each on its own database, so that "all" and "none" stay telling
       expect(runCli(['tenants', 'add', 'acme'], { db }).status).toBe(0);
       const importing = start(['--db', db, 'rules', 'import', csv, '--action', 'block', '--list', 'crash']);
-      await until(() => writeLocked(db) || importing.child.exitCode !== null, 10_000, 'the import to start writing');
-      if (strike === 'commit') {
+      const finished = () => importing.child.exitCode !== null;
+      await until(() => writeLocked(db) || finished(), 'the import to start writing', PATIENCE_MS, 2);
+      if (strike === 'half-read') {
+        const readAtLock = bytesRead(importing.child.pid!);
+        await until(() => bytesRead(importing.child.pid!) >= readAtLock + csvBytes / 2 || finished(), 'the import to read half its file', 5 * PATIENCE_MS, 2);
+      } else if (strike === 'commit') {
         const walAtStart = walSize(db);
-        await until(() => walSize(db) > walAtStart + 1_000_000 || importing.child.exitCode !== null, 10_000, 'the commit to begin');
-      } else {
-        await new Promise((resolve) => setTimeout(resolve, strike));
+        await until(() => walSize(db) > walAtStart + 1_000_000 || finished(), 'the commit to begin', 5 * PATIENCE_MS, 2);
       }
       importing.child.kill('SIGKILL');
       const { signal, code } = await importing.exited;
@@ -116,10 +139,11 @@ describe('SIGKILL during a large import', () => {
     }
     expect(outcomes.some((rules) => rules === 0), `a kill mid-transaction left ${outcomes.join(', ')} rules`).toBe(true);
     // The CLI works on the recovered database, and the import then goes through whole.
-    const again = runCli(['--db', db, 'rules', 'import', csv, '--action', 'block', '--list', 'crash'], { timeoutMs: 30_000 });
-    expect(again.status, again.stderr).toBe(0);
+    // Awaited, not spawnSync'd: however long it takes here, the test's event loop goes on turning.
+    const again = start(['--db', db, 'rules', 'import', csv, '--action', 'block', '--list', 'crash']);
+    expect((await again.exited).code, again.output()).toBe(0);
     expect(inspect(db)).toMatchObject({ integrity: 'ok', rules: IMPORT_ROWS });
-  }, 30_000);
+  }, TEST_TIMEOUT_MS);
 });
 
 
@@ -139,7 +163,8 @@ describe('SIGKILL during live calls', () => {
     const port = await freePort();
     const serveArgs = ['--db', db, '--config', config, 'serve', '--pbx', 'freeswitch', '--mode', 'outbound', '--listen', `127.0.0.1:${port}`];
     const agent = start(serveArgs);
-    await until(() => /listening for FreeSWITCH outbound sockets/.test(agent.output()), 8000, 'the agent to listen');
+    await until(() => /listening for FreeSWITCH outbound sockets/.test(agent.output()) || agent.child.exitCode !== null, 'the agent to listen');
+    expect(agent.output()).toMatch(/listening for FreeSWITCH outbound sockets/);
 
     const sim = new FreeSwitchSim({ callDefaults: { playbackMs: 30 } });
     cleanups.push(() => sim.close());
@@ -154,7 +179,9 @@ describe('SIGKILL during live calls', () => {
         results.push(await sim.placeOutboundCall('127.0.0.1', port, { callerIdNumber: callers[(placed + lane) % callers.length], digits: lane % 2 ? '1' : '', async: false }).done);
       }
     });
-    await until(() => results.length >= 200, 20_000, '200 calls');
+    // Killed once 200 calls are through and over 100 of their rows are committed (the log is written
+    // behind the calls, and what is still queued dies with the process): the rows checked below exist.
+    await until(() => results.length >= 200 && committedCalls(db) > 100, '200 calls and 100 committed call-log rows', PATIENCE_MS, 20);
     agent.child.kill('SIGKILL');
     expect((await agent.exited).signal).toBe('SIGKILL');
     placing = false;
@@ -174,7 +201,8 @@ describe('SIGKILL during live calls', () => {
 
     // Restarted on the same database: it opens, recovers, and screens the next call.
     const again = start(serveArgs);
-    await until(() => /listening for FreeSWITCH outbound sockets/.test(again.output()), 8000, 'the restarted agent to listen');
+    await until(() => /listening for FreeSWITCH outbound sockets/.test(again.output()) || again.child.exitCode !== null, 'the restarted agent to listen');
+    expect(again.output()).toMatch(/listening for FreeSWITCH outbound sockets/);
     const next = await sim.placeOutboundCall('127.0.0.1', port, { callerIdNumber: '+14045559999', async: false }).done;
     expect(next).toMatchObject({ outcome: 'hungup', hangupCause: 'CALL_REJECTED' });
     again.child.kill('SIGTERM');
@@ -182,5 +210,5 @@ describe('SIGKILL during live calls', () => {
     const after = inspect(db);
     expect(after.integrity).toBe('ok');
     expect(after.calls.at(-1)).toMatchObject({ action: 'block', outcome: 'rejected' });
-  }, 30_000);
+  }, TEST_TIMEOUT_MS);
 });

@@ -16,9 +16,10 @@ import type { AddressInfo } from 'node:net';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_ACTION_SETTINGS } from '../agent/actions/settings';
 import { parsePattern } from '../agent/engine/patterns';
+import { SCORE_DEFAULTS } from '../agent/engine/score-settings';
 import { createAsteriskDriver } from '../agent/pbx/asterisk/asterisk-driver';
 import { FreeSwitchInboundClient } from '../agent/pbx/freeswitch/inbound-client';
 import { FreeSwitchOutboundServer } from '../agent/pbx/freeswitch/outbound-server';
@@ -31,7 +32,7 @@ import { SqliteDecisionStore } from '../agent/store/decision-view';
 import { ProtectionStore } from '../agent/store/protection';
 import { RuleStore } from '../agent/store/rules';
 import { binPath, repoRoot } from './helpers/run-cli';
-import { eventually } from './helpers/screening';
+import { eventually, PATIENCE_MS } from './helpers/screening';
 import { makeTempDir } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
 import { startAsteriskSim } from './sim/asterisk';
@@ -99,9 +100,9 @@ async function startAgent(failMode: FailMode = 'open'): Promise<Agent> {
   };
 }
 
-/** An HTTP server that takes requests and never answers them. */
-async function hangingService(): Promise<string> {
-  const server = createServer(() => undefined);
+/** An HTTP server that takes requests and never answers them; `asked` counts the requests it got. */
+async function hangingService(asked: { count: number } = { count: 0 }): Promise<string> {
+  const server = createServer(() => void asked.count++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(
     () =>
@@ -113,30 +114,86 @@ async function hangingService(): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/reputation/{number}`;
 }
 
-/** Protection on for everyone, with a reputation service that hangs (and a client timeout far past the limit). */
-async function slowReputation(db: Database): Promise<void> {
+/**
+ * Protection on for everyone, with a reputation service that never answers, and a client timeout far past
+ * the limit (the maximum): a decision that asks it is slow for certain, not probably slower than the limit.
+ */
+async function slowReputation(db: Database, asked?: { count: number }): Promise<void> {
   const protection = new ProtectionStore(db);
   protection.set({ scope: 'global', enabled: true, threshold: 90, flagThreshold: null, action: 'block' });
-  protection.tune('reputation_url', await hangingService());
-  protection.tune('reputation_timeout_ms', '5000');
+  protection.tune('reputation_url', await hangingService(asked));
+  protection.tune('reputation_timeout_ms', '10000');
 }
 
 const warnings = (agent: Agent) => agent.lines.filter((line) => line.level === 40 && /fail mode/.test(String(line.msg)));
-const activeTimeouts = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+
+/**
+ * The timers armed with `delayMs` from now on, and whether each was cleared (setTimeout and clearTimeout
+ * watched, not replaced): the screener's limit timer, told apart from every other timer of this process
+ * by its delay.
+ */
+function watchTimers(delayMs: number): { armed(): NodeJS.Timeout[]; cleared(timer: NodeJS.Timeout): boolean } {
+  const arming = vi.spyOn(globalThis, 'setTimeout');
+  const clearing = vi.spyOn(globalThis, 'clearTimeout');
+  cleanups.push(() => {
+    arming.mockRestore();
+    clearing.mockRestore();
+  });
+  return {
+    armed: () => arming.mock.calls.flatMap((call, i) => (call[1] === delayMs ? [arming.mock.results[i]!.value as NodeJS.Timeout] : [])),
+    cleared: (timer) => clearing.mock.calls.some(([cleared]) => cleared === timer),
+  };
+}
+
+/**
+ * From now on, a timer armed with `delayMs` fires no earlier than `release()` (nor than its delay): a
+ * deadline the test lets run out only once what must come first has happened. `armed` counts them.
+ */
+function holdTimers(delayMs: number): { readonly armed: number; release(): void } {
+  const real = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const cancelled = new Set<unknown>();
+  let armed = 0;
+  const arming = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fire: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    if (ms !== delayMs) return real(fire, ms, ...args);
+    armed++;
+    const timer: NodeJS.Timeout = real(() => void released.then(() => cancelled.has(timer) || fire(...args)), ms);
+    return timer;
+  }) as typeof setTimeout);
+  const clearing = vi.spyOn(globalThis, 'clearTimeout').mockImplementation((timer) => {
+    cancelled.add(timer);
+    realClear(timer);
+  });
+  cleanups.push(() => {
+    release();
+    arming.mockRestore();
+    clearing.mockRestore();
+  });
+  return {
+    get armed() {
+      return armed;
+    },
+    release,
+  };
+}
 
 describe('a decision slower than its limit', () => {
   it(`fail mode open (the default): the call goes through after ${DEFAULT_DECISION_LIMIT_MS} ms, logged and counted`, async () => {
     const agent = await startAgent('open');
-    await slowReputation(agent.db);
+    const asked = { count: 0 };
+    await slowReputation(agent.db, asked);
     const call = await agent.call('+14045551234');
     expect(call.outcome).toBe('continued');
+    // Not before the limit (a timer may fire a millisecond early); how long after it is a figure for
+    // `npm run bench`, not a test. That the limit and nothing else ended the wait is the reason below.
     expect(call.ms).toBeGreaterThanOrEqual(DEFAULT_DECISION_LIMIT_MS - 5);
-    expect(call.ms).toBeLessThan(DEFAULT_DECISION_LIMIT_MS + 250);
+    await eventually(() => asked.count === 1, PATIENCE_MS, 'the service to be asked'); // what the decision waited on; never answered
     const [row] = agent.rows();
     expect(row).toMatchObject({ action: 'allow', outcome: 'continued' });
     expect(JSON.parse(row!.reasons)).toEqual([`No decision could be made (no decision within ${DEFAULT_DECISION_LIMIT_MS} ms); fail mode open lets the call through.`]);
     expect(row!.decided_us / 1000).toBeGreaterThanOrEqual(DEFAULT_DECISION_LIMIT_MS - 5);
-    expect(row!.decided_us / 1000).toBeLessThan(DEFAULT_DECISION_LIMIT_MS + 100);
     expect(agent.counts).toEqual({ decided: 1, failedOver: 1 });
     expect(warnings(agent)).toMatchObject([{ limitMs: DEFAULT_DECISION_LIMIT_MS, err: { type: 'DecisionTooSlow' } }]);
   });
@@ -151,30 +208,55 @@ describe('a decision slower than its limit', () => {
   });
 
   it('a reputation service that hangs, with its default timeout: the call is decided without it, inside the limit', async () => {
+    // Inside the limit by construction: the service's default timeout is shorter than the default limit.
+    expect(SCORE_DEFAULTS.reputation_timeout_ms).toBe(200);
+    expect(SCORE_DEFAULTS.reputation_timeout_ms).toBeLessThan(DEFAULT_DECISION_LIMIT_MS);
     const agent = await startAgent('open');
     const protection = new ProtectionStore(agent.db);
     protection.set({ scope: 'global', enabled: true, threshold: 90, flagThreshold: null, action: 'block' });
     protection.tune('reputation_url', await hangingService());
-    const started = Date.now();
-    const { decision } = await agent.screener.decide({ kind: 'call', from: '+14045551234', to: '15551230000' });
-    expect(Date.now() - started).toBeLessThan(DEFAULT_DECISION_LIMIT_MS);
+    // With the default limit, whether its 50 ms margin holds depends on the machine's load; here the limit is
+    // a hang detector instead, so that only the service's own timeout can end the wait (its 200 ms in the
+    // reason, not the limit's: a client that ignored its timeout would wait on until the limit, failing over).
+    let failedOver = 0;
+    const patient = new Screener(new SqliteDecisionStore(agent.db), agent.log, { country: 'US', failMode: 'open', actions: DEFAULT_ACTION_SETTINGS, decisionLimitMs: PATIENCE_MS }, pino({ level: 'silent' }), {
+      decided: () => undefined,
+      failedOver: () => void failedOver++,
+    });
+    const { decision } = await patient.decide({ kind: 'call', from: '+14045551234', to: '15551230000' });
     expect(decision.score).not.toBeNull();
     expect(decision.signals).toContainEqual(expect.objectContaining({ signal: 'reputation', points: 0, why: expect.stringMatching(/no answer within 200 ms/) }));
-    expect(agent.counts.failedOver).toBe(0);
-  });
+    expect(failedOver).toBe(0);
+  }, 2 * PATIENCE_MS);
 
   it('a configured limit is honoured, and the limit timer never outlives its decision', async () => {
     const agent = await startAgent('open');
-    const fast = new Screener(new SqliteDecisionStore(agent.db), agent.log, { country: 'US', failMode: 'open', actions: DEFAULT_ACTION_SETTINGS, decisionLimitMs: 60 }, pino({ level: 'silent' }));
-    const before = activeTimeouts();
-    for (let i = 0; i < 200; i++) expect((await fast.decide({ kind: 'call', from: `+1404555${String(i).padStart(4, '0')}`, to: '15551230000' })).decision.action).toBe('allow');
-    expect(activeTimeouts()).toBe(before);
-    await slowReputation(agent.db);
-    const started = Date.now();
+    // 61 ms: a delay no other timer of this process is armed with, so that the limit timers can be told apart.
+    const LIMIT_MS = 61;
+    const counts = { decided: 0, failedOver: 0 };
+    const fast = new Screener(new SqliteDecisionStore(agent.db), agent.log, { country: 'US', failMode: 'open', actions: DEFAULT_ACTION_SETTINGS, decisionLimitMs: LIMIT_MS }, pino({ level: 'silent' }), {
+      decided: () => void counts.decided++,
+      failedOver: () => void counts.failedOver++,
+    });
+    const timers = watchTimers(LIMIT_MS);
+    // Quick decisions (no I/O): each arms its limit timer, and has let go of it by the time it is returned.
+    for (let i = 0; i < 200; i++) {
+      const { decision } = await fast.decide({ kind: 'call', from: `+1404555${String(i).padStart(4, '0')}`, to: '15551230000' });
+      expect(decision.action).toBe('allow');
+      expect(timers.armed()).toHaveLength(i + 1);
+      expect(timers.cleared(timers.armed()[i]!), `limit timer of decision ${i} cleared`).toBe(true);
+    }
+    // A decision that waits for certain (the service never answers, its client would wait 10 s): the
+    // configured limit, and not the default one, ends it; its timer fired, and is cleared all the same.
+    const asked = { count: 0 };
+    await slowReputation(agent.db, asked);
     const { decision } = await fast.decide({ kind: 'call', from: '+14045551234', to: '15551230000' });
-    expect(Date.now() - started).toBeLessThan(60 + 100);
-    expect(decision.reasons[0]).toMatch(/no decision within 60 ms/);
-    expect(activeTimeouts()).toBe(before);
+    await eventually(() => asked.count === 1, PATIENCE_MS, 'the service to be asked');
+    expect(decision.action).toBe('allow');
+    expect(decision.reasons).toEqual([`No decision could be made (no decision within ${LIMIT_MS} ms); fail mode open lets the call through.`]);
+    expect(counts).toEqual({ decided: 201, failedOver: 1 });
+    expect(timers.armed()).toHaveLength(201);
+    expect(timers.armed().filter((timer) => !timers.cleared(timer))).toEqual([]);
   });
 });
 
@@ -194,7 +276,7 @@ describe('a database that cannot be read under the running agent', () => {
     truncateSync(wal, 32); // the disk can no longer give those pages back
     const failed = await agent.call('+14045550002');
     expect(failed.outcome).toBe('continued'); // fail open, not the block rule it could not read
-    expect(failed.ms).toBeLessThan(DEFAULT_DECISION_LIMIT_MS);
+    // At once: the read error, not the decision limit, ended it (one warning, the I/O error's; the reason below).
     expect(agent.counts.failedOver).toBe(1);
     expect(warnings(agent)).toMatchObject([{ err: { code: 'SQLITE_IOERR_SHORT_READ' } }]);
     // The call log cannot be written either: the rows wait, counted, and nothing crashes.
@@ -280,7 +362,7 @@ describe('the FreeSWITCH inbound event socket lost while calls wait in park', ()
     await eventually(() => !client.connected);
     const meanwhile = park('+12125551234'); // parked while nobody listens
     await meanwhile.whenParked();
-    await eventually(() => client.connected, 4000);
+    await eventually(() => client.connected);
 
     expect(await cut.done).toMatchObject({ outcome: 'transferred', transfer: { destination: '15551230000', context: 'public' } });
     expect(cut.variables.callguard_screened).toBe('true');
@@ -300,22 +382,30 @@ describe('Asterisk unreachable while a call is being screened', () => {
     new RuleStore(agent.db).add([{ ...parsePattern('404*', 'US'), scope: 'global', action: 'challenge', target: null, sms: false, note: null, list: null, expiresAt: null }]);
     const sim = await startAsteriskSim({ mediaDurationMs: 20 });
     cleanups.push(() => sim.close());
+    const REQUEST_TIMEOUT_MS = 1500;
+    // The challenge waits for a key until the test is over, so that only the lost connection can end its wait.
+    const actions = { ...DEFAULT_ACTION_SETTINGS, challenge: { ...DEFAULT_ACTION_SETTINGS.challenge, timeoutMs: 10 * PATIENCE_MS } };
+    const screener = new Screener(new SqliteDecisionStore(agent.db), agent.log, { country: 'US', failMode: 'open', actions }, pino({ level: 'silent' }));
     const driver = createAsteriskDriver(
-      { url: sim.url, user: sim.username, password: sim.password, app: 'callguard', settings: DEFAULT_ASTERISK, requestTimeoutMs: 1500 },
-      { screener: agent.screener, logger: pino({ level: 'silent' }) },
+      { url: sim.url, user: sim.username, password: sim.password, app: 'callguard', settings: DEFAULT_ASTERISK, requestTimeoutMs: REQUEST_TIMEOUT_MS },
+      { screener, logger: pino({ level: 'silent' }) },
     );
     await driver.start();
     cleanups.push(() => driver.stop(100));
     const call = sim.placeCall({ callerNumber: '+14045551234', exten: '+15551230000', context: 'callguard-inbound', priority: 2 });
-    await sim.waitForEvent('PlaybackFinished'); // the challenge now waits for a key (5 s)
-    // Unreachable for a moment: the WebSocket goes, and the call's fail-open continue gets no answer…
+    await sim.waitForEvent('PlaybackFinished', undefined, PATIENCE_MS); // the challenge now waits for a key
+    // Unreachable: the WebSocket goes, and the call's fail-open continue gets no answer. The deadline of a
+    // request sent now runs out only once the test has seen Asterisk back (in that order, however slow the machine)…
+    const deadlines = holdTimers(REQUEST_TIMEOUT_MS);
     await sim.refuseConnections();
-    setTimeout(() => void sim.acceptConnections(), 200);
-    // …while the reconnect, which looks for channels nobody handles, finds this one still being handled.
-    await sim.waitUntil(() => driver.connected, 3000, 'the reconnection');
+    await eventually(() => deadlines.armed > 0, PATIENCE_MS, 'the fail-open continue to be sent to the unreachable Asterisk');
+    await sim.acceptConnections();
+    // …and the reconnect, which looks for channels nobody handles, finds this one still being handled.
+    await sim.waitUntil(() => driver.connected, PATIENCE_MS, 'the reconnection');
     expect(call.finished).toBeUndefined();
+    deadlines.release();
     expect(await call.done).toMatchObject({ outcome: 'continued', continuedTo: { priority: 3 } });
-    await sim.waitUntil(() => driver.inProgress === 0, 3000, 'the screening to end');
+    await sim.waitUntil(() => driver.inProgress === 0, PATIENCE_MS, 'the screening to end');
     agent.log.flush();
     expect(agent.rows()).toMatchObject([{ action: 'challenge', outcome: 'error' }]);
   });

@@ -19,6 +19,7 @@ import { CallLog } from '../agent/store/call-log';
 import { openDatabase } from '../agent/store/database';
 import { SqliteDecisionStore } from '../agent/store/decision-view';
 import { RuleStore } from '../agent/store/rules';
+import { PATIENCE_MS } from './helpers/patience';
 import { makeTempDir } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
 import { SIM_EVENT_TYPES, sampleChannel, samplePlayback, startAsteriskSim } from './sim/asterisk';
@@ -73,7 +74,8 @@ beforeAll(async () => {
   const logger = pino({ level: 'warn' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   const screener = new Screener(new SqliteDecisionStore(db), callLog, { country: 'US', failMode: 'open', actions: { ...DEFAULT_ACTION_SETTINGS, challenge: { digit: '1', timeoutMs: 50, tries: 1 } } }, logger);
   sim = await startAsteriskSim({ mediaDurationMs: 5 });
-  driver = createAsteriskDriver({ url: sim.url, user: sim.username, password: sim.password, app: 'callguard', settings: DEFAULT_ASTERISK, requestTimeoutMs: 1000 }, { screener, logger });
+  // No request may time out (that would be a fail-open, not what is checked here): the deadline is a hang detector.
+  driver = createAsteriskDriver({ url: sim.url, user: sim.username, password: sim.password, app: 'callguard', settings: DEFAULT_ASTERISK, requestTimeoutMs: PATIENCE_MS }, { screener, logger });
   await driver.start();
   baseline = driver.debugCounts();
 });
@@ -97,14 +99,14 @@ function simSocket(): WebSocket {
 }
 
 async function quiet(): Promise<void> {
-  await sim.waitUntil(() => driver.inProgress === 0 && driver.debugCounts().timers === 0, 8000, 'the driver to let go of every call');
+  await sim.waitUntil(() => driver.inProgress === 0 && driver.debugCounts().timers === 0, PATIENCE_MS, 'the driver to let go of every call');
   expect(driver.debugCounts()).toEqual(baseline);
 }
 
 async function stillScreens(): Promise<void> {
   const call = sim.placeCall({ callerNumber: '+14045550001', exten: '+18005550100' });
   expect(await call.done).toMatchObject({ hangupCause: 21 });
-  await sim.waitUntil(() => driver.inProgress === 0, 3000, 'the call to be logged');
+  await sim.waitUntil(() => driver.inProgress === 0, PATIENCE_MS, 'the call to be logged');
 }
 
 describe('the ARI event WebSocket, fed anything', () => {

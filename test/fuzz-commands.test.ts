@@ -22,6 +22,7 @@ import { Screener } from '../agent/screening/screener';
 import { CallLog } from '../agent/store/call-log';
 import { openDatabase } from '../agent/store/database';
 import { SqliteDecisionStore } from '../agent/store/decision-view';
+import { PATIENCE_MS, until } from './helpers/patience';
 import { makeTempDir } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
 import { startAsteriskSim } from './sim/asterisk';
@@ -174,7 +175,7 @@ describe('FreeSWITCH: the event-socket command stream', () => {
         }),
         runs(mode === 'outbound' ? 200 : 100),
       );
-    }, 30_000 * SCALE);
+    }, 2 * PATIENCE_MS * SCALE); // a hang detector: slow is not failed
   }
 });
 
@@ -185,7 +186,8 @@ describe('Asterisk: the ARI requests', () => {
   beforeAll(async () => {
     sim = await startAsteriskSim({ mediaDurationMs: 2 });
     sim.onOriginate(() => ({ answer: false, cause: 17, afterMs: 2 }));
-    driver = createAsteriskDriver({ url: sim.url, user: sim.username, password: sim.password, app: 'callguard', settings: DEFAULT_ASTERISK, requestTimeoutMs: 2000 }, { screener, logger });
+    // No request may time out here (that would be a fail-open, not the commands under test): the deadline is a hang detector.
+    driver = createAsteriskDriver({ url: sim.url, user: sim.username, password: sim.password, app: 'callguard', settings: DEFAULT_ASTERISK, requestTimeoutMs: PATIENCE_MS }, { screener, logger });
     await driver.start();
   });
 
@@ -197,7 +199,9 @@ describe('Asterisk: the ARI requests', () => {
   async function place(decision: Partial<Decision>, number: string, name: string): Promise<{ requests: RequestLogEntry[]; id: string }> {
     screener.next = decision;
     const mark = sim.requests.length;
-    const call = sim.placeCall({ callerNumber: number, callerName: name, exten: `+${DID}`, context: 'callguard-inbound', priority: 2, callerHangup: { afterMs: 1000 } });
+    // Every action ends the call by itself; the caller's hang-up only ends one the agent would leave hanging,
+    // never one that is merely slow (which would change its requests).
+    const call = sim.placeCall({ callerNumber: number, callerName: name, exten: `+${DID}`, context: 'callguard-inbound', priority: 2, callerHangup: { afterMs: PATIENCE_MS } });
     await call.done;
     await waitFor(() => driver.inProgress === 0);
     return { requests: sim.requests.slice(mark), id: call.channelId };
@@ -236,15 +240,12 @@ describe('Asterisk: the ARI requests', () => {
       }),
       runs(120),
     );
-  }, 30_000 * SCALE);
+  }, 2 * PATIENCE_MS * SCALE); // a hang detector: slow is not failed
 });
 
-async function waitFor(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
+/** Until `check` holds (polled every millisecond); a hang detector, not a time budget. */
+function waitFor(check: () => boolean): Promise<void> {
+  return until(check, 'the call to be over', PATIENCE_MS, 1);
 }
 
 describe('what these properties found (kept as plain examples)', () => {

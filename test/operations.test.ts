@@ -10,16 +10,21 @@ import { createLogger } from '../agent/log/logger';
 import { openDatabase } from '../agent/store/database';
 import { RuleStore } from '../agent/store/rules';
 import { freePort } from './helpers/free-port';
+import { PATIENCE_MS, until } from './helpers/patience';
 import { binPath, cliFor, runCli } from './helpers/run-cli';
 import { makeTempDir } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
 import { FreeSwitchSim } from './sim/freeswitch';
 
 let dir: TempDir;
+const cleanups: (() => unknown)[] = [];
 beforeEach(() => {
   dir = makeTempDir();
 });
-afterEach(() => dir.remove());
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+  dir.remove();
+});
 
 const SECRET = 'Sup3r-Secret-Passw0rd-42';
 
@@ -31,14 +36,6 @@ function startServe(args: string[], env: Record<string, string> = {}): { child: 
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, stderr: () => stderr, exited };
-}
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('configuration', () => {
@@ -92,19 +89,33 @@ describe('serve as a service', () => {
     const config = dir.file('serve.json');
     writeFileSync(config, JSON.stringify({ freeswitch: { eslPassword: SECRET } }));
     const serve = startServe(['--db', db, '--config', config, 'serve', '--pbx', 'freeswitch', '--mode', 'outbound', '--listen', `127.0.0.1:${port}`], { CALLGUARD_ARI_PASSWORD: SECRET });
-    await until(() => serve.stderr().includes('listening for FreeSWITCH outbound sockets'));
+    await until(() => serve.stderr().includes('listening for FreeSWITCH outbound sockets') || serve.child.exitCode !== null, 'the agent to listen');
+    expect(serve.stderr()).toContain('listening for FreeSWITCH outbound sockets');
     const sim = new FreeSwitchSim({ timeScale: 1 });
+    // The block's announcement plays until the test lets it (then for its 30 ms): the call is in progress for
+    // certain when the agent is told to stop, and still when the late call comes, however slow the machine.
+    const playback = sim.app('playback')!;
+    let endAnnouncement!: () => void;
+    const announcementMayEnd = new Promise<void>((resolve) => (endAnnouncement = resolve));
+    sim.defineApp('playback', async (context) => {
+      await announcementMayEnd;
+      await playback(context);
+    });
     try {
-      const inProgress = sim.placeOutboundCall('127.0.0.1', port, { callerIdNumber: '+14045551234', destinationNumber: '15551230000', playbackMs: 800 });
-      await until(() => inProgress.apps.some((app) => app.app === 'playback'));
+      const inProgress = sim.placeOutboundCall('127.0.0.1', port, { callerIdNumber: '+14045551234', destinationNumber: '15551230000', playbackMs: 30 });
+      await until(() => inProgress.apps.some((app) => app.app === 'playback'), 'the announcement to start');
       serve.child.kill('SIGTERM');
-      await until(() => serve.stderr().includes('stopping: no new calls'));
+      await until(() => serve.stderr().includes('stopping: no new calls'), 'the agent to stop taking calls');
+      expect(serve.stderr()).toMatch(/"inProgress":1,"msg":"stopping: no new calls/);
       const late = await sim.placeOutboundCall('127.0.0.1', port, { callerIdNumber: '+14045559999', destinationNumber: '15551230000' }).done;
       expect(late.outcome).toBe('continued'); // nothing listens any more: the dialplan goes on
+      expect(inProgress.isDown).toBe(false); // the call in progress is not cut off
+      endAnnouncement();
       const finished = await inProgress.done;
       expect(finished).toMatchObject({ outcome: 'hungup', hangupCause: 'CALL_REJECTED' });
       expect(await serve.exited).toBe(0);
     } finally {
+      endAnnouncement();
       serve.child.kill('SIGKILL');
       await sim.close();
     }
@@ -139,7 +150,7 @@ describe('serve as a service', () => {
 
 describe('demo', () => {
   it('places a dozen calls through the simulator and says what each caller heard and why', () => {
-    const result = runCli(['demo'], { timeoutMs: 30_000 });
+    const result = runCli(['demo'], { timeoutMs: PATIENCE_MS });
     expect(result.status, result.stderr).toBe(0);
     const decided = [...result.stdout.matchAll(/^ {4}decided: (.+)$/gm)].map((match) => match[1]);
     expect(decided).toEqual([
@@ -167,18 +178,30 @@ describe('backup', () => {
     const db = dir.file('live.db');
     const cli = cliFor(db);
     cli('rules', 'import', writeNumbers(dir.file('n.csv'), 20_000), '--action', 'block');
+    // Writes 50 rows every 2 ms, printing its count after each batch, until its stdin closes; the backup runs
+    // once it has written, and the writer stops only once it has written more than the copy holds.
     const writer = spawn(process.execPath, [
       '-e',
-      `const D=require(${JSON.stringify(require.resolve('better-sqlite3'))}); const d=new D(${JSON.stringify(db)}); d.pragma('busy_timeout=5000');
+      `const D=require(${JSON.stringify(require.resolve('better-sqlite3'))}); const d=new D(${JSON.stringify(db)}); d.pragma('busy_timeout=${PATIENCE_MS}');
        const s=d.prepare("INSERT INTO calls (uid, at, kind, source, tenant, action, reasons) VALUES (?, ?, 'call', 'test', 'default', 'allow', '[]')");
-       let i=0; const t=setInterval(()=>{ for(let k=0;k<50;k++) s.run('w'+(i++), Date.now()); }, 2); setTimeout(()=>{clearInterval(t); d.close();}, 1500);`,
+       let i=0; const t=setInterval(()=>{ for(let k=0;k<50;k++) s.run('w'+(i++), Date.now()); process.stdout.write(i+'\\n'); }, 2);
+       process.stdin.resume(); process.stdin.on('end', ()=>{ clearInterval(t); d.close(); });`,
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    let progress = '';
+    writer.stdout.on('data', (chunk: Buffer) => (progress += chunk.toString()));
+    const written = () => Number(/(\d+)\n$/.exec(progress)?.[1] ?? 0);
+    const writerExited = new Promise<number | null>((resolve) => writer.once('exit', (code) => resolve(code)));
+    cleanups.push(() => writer.exitCode === null && writer.kill('SIGKILL'));
+    await until(() => written() > 0, 'the writer to write');
     const copy = dir.file('copy.db');
     const result = cli('backup', copy);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^backed up .* \(20000 rules, \d+ call-log rows; integrity ok\)\n$/);
-    await new Promise((resolve) => writer.once('exit', resolve));
+    const copied = Number(/(\d+) call-log rows/.exec(result.stdout)![1]);
+    expect(copied).toBeGreaterThan(0); // the writer was writing before the copy…
+    await until(() => written() > copied, 'the writer to write past the copy'); // …and after it
+    writer.stdin.end();
+    expect(await writerExited).toBe(0);
     const opened = new BetterSqlite3(copy, { readonly: true });
     expect(opened.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(opened.prepare('SELECT COUNT(*) FROM rules').pluck().get()).toBe(20_000);

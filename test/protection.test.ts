@@ -183,13 +183,20 @@ describe('carrier rules', () => {
 });
 
 describe('reputation service', () => {
-  let answer: (url: string) => { status: number; body: string; delayMs?: number };
+  /** `hold`: answered only once the test has its decision (a service slower than any timeout, for certain). */
+  let answer: (url: string) => { status: number; body: string; hold?: boolean };
   let url: string;
   let server: ReturnType<typeof createServer>;
+  const held: (() => void)[] = [];
+  afterEach(() => {
+    for (const reply of held.splice(0)) reply();
+  });
   beforeAll(async () => {
     server = createServer((request, response) => {
-      const { status, body, delayMs = 0 } = answer(request.url ?? '');
-      setTimeout(() => response.writeHead(status).end(body), delayMs);
+      const { status, body, hold = false } = answer(request.url ?? '');
+      const reply = () => void response.writeHead(status).end(body);
+      if (hold) held.push(reply);
+      else reply();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/score?n={number}`;
@@ -198,7 +205,9 @@ describe('reputation service', () => {
   beforeEach(() => {
     on(70);
     protection.tune('reputation_url', url);
-    protection.tune('reputation_timeout_ms', '100');
+    // The longest timeout there is: only what the service does (answers, fails, or is held) decides the
+    // signal, not how quickly a busy machine gets its answer across.
+    protection.tune('reputation_timeout_ms', '10000');
   });
 
   const withReputation = (from: string) => decideWithReputation({ kind: 'call', from, to: DID }, store, { country: 'US', now: NOW }, new ReputationClient());
@@ -212,15 +221,16 @@ describe('reputation service', () => {
   });
 
   it.each([
-    ['times out', { status: 200, body: '95', delayMs: 300 }, /no answer within 100 ms/],
+    ['times out', { status: 200, body: '95', hold: true, timeoutMs: 100 }, /no answer within 100 ms/],
     ['errors', { status: 503, body: 'down' }, /HTTP 503/],
     ['returns garbage', { status: 200, body: '{"score": "lots"}' }, /no score/],
     ['returns an out-of-range score', { status: 200, body: '250' }, /no score/],
   ])('when it %s the call is scored without it, and explain says so', async (_, reply, why) => {
+    if ('timeoutMs' in reply) protection.tune('reputation_timeout_ms', String(reply.timeoutMs));
     answer = () => reply;
-    const started = Date.now();
+    // How soon is a figure for `npm run bench`; here, that it is decided at all while a held answer is
+    // still held, and why (the client's own timeout, named in the signal).
     const decision = await withReputation('+14045551234');
-    expect(Date.now() - started).toBeLessThan(250);
     expect(decision.score).toBe(0);
     expect(decision.signals).toEqual([{ signal: 'reputation', points: 0, why: expect.stringMatching(why) }]);
     expect(decision.reasons.join(' ')).toMatch(/scored without it/);

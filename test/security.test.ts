@@ -15,6 +15,7 @@ import type { TempDir } from './helpers/temp-db';
 import { startAsteriskSim } from './sim/asterisk';
 import { FreeSwitchSim } from './sim/freeswitch';
 import { freePort } from './helpers/free-port';
+import { PATIENCE_MS } from './helpers/patience';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -32,7 +33,7 @@ interface Serving {
   readonly child: ChildProcessByStdio<null, Readable, Readable>;
   /** Everything written to stdout and stderr so far. */
   output(): string;
-  /** Resolves once a log line matches. */
+  /** Resolves once a log line matches (gives up only after PATIENCE_MS: a hang detector). */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** The exit code, once it has exited by itself. */
   readonly exited: Promise<number | null>;
@@ -60,12 +61,13 @@ async function serve(dir: TempDir, args: string[], env: Record<string, string> =
   child.stdout.on('data', take);
   child.stderr.on('data', take);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code))); // output all read
   cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
   return {
     child,
     output: () => output,
     exited,
-    waitFor: (pattern, timeoutMs = 8000) =>
+    waitFor: (pattern, timeoutMs = PATIENCE_MS) =>
       new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(check);
@@ -79,6 +81,13 @@ async function serve(dir: TempDir, args: string[], env: Record<string, string> =
         };
         waiters.add(check);
         check();
+        // An agent that has exited will print nothing more: no point waiting out the deadline.
+        void closed.then((code) => {
+          if (!waiters.has(check)) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          reject(new Error(`exited (${code}) before ${pattern}: ${output.slice(-2000)}`));
+        });
       }),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
@@ -140,7 +149,7 @@ describe('listeners bind loopback by default', () => {
     const port = await freePort();
     const agent = await serve(dir, ['--pbx', 'freeswitch', '--mode', 'outbound', '--listen', `127.0.0.1:${port}`]);
     await agent.waitFor(/listening for FreeSWITCH outbound sockets/);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the hook starts right after the driver
+    await agent.waitFor(/HTTP hook listening/); // the hook starts right after the driver
     const addresses = listeningAddresses(agent.child.pid!);
     expect(addresses).toContain(`127.0.0.1|${port}`);
     expect(addresses.filter((address) => !isLoopbackProc(address))).toEqual([]);
@@ -186,10 +195,12 @@ describe('credentials are never logged', () => {
     await agent.waitFor(/Stasis application registered/);
     expect((await sim.placeCall({ callerNumber: '+14045551234', exten: '+18005550100' }).done).outcome).toBe('continued');
     sim.dropWebSockets();
-    await sim.waitUntil(() => sim.isAppConnected('callguard'), 5000, 'the reconnection');
+    await sim.waitUntil(() => sim.isAppConnected('callguard'), PATIENCE_MS, 'the reconnection');
     await sim.refuseConnections();
     sim.dropWebSockets();
     await agent.waitFor(/lost the ARI WebSocket/);
+    // Unreachable for a while: ari-client retries quietly meanwhile (no line to wait for); nothing here
+    // depends on how many tries fit in, so this pause is no deadline a slow machine could miss.
     await new Promise((resolve) => setTimeout(resolve, 500));
     await sim.acceptConnections();
     expect(await agent.stop()).toBe(0);

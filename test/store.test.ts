@@ -11,6 +11,7 @@ import { RuleStore } from '../agent/store/rules';
 import { CALL_SQL, CallLog } from '../agent/store/call-log';
 import { LogWriter } from '../agent/store/log-writer';
 import pino from 'pino';
+import { until } from './helpers/patience';
 
 let dir: string;
 beforeEach(() => {
@@ -117,7 +118,11 @@ describe('call-log writer thread', () => {
       log.record({ uid: `u${i}`, at: i, source: 'test', channel: null, facts: { kind: 'call', from: '+14045551234', to: '1' }, decision, decidedUs: 1 });
       log.finish(`u${i}`, { outcome: i % 2 ? 'passed' : 'failed', detail: null }, i);
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The writer has met the lock (its busy timeout ran out, the rows kept for another try), however long
+    // the rows took to reach it: waited on, not given a few hundred milliseconds.
+    await until(() => writer.lastFailure !== null, 'the writer to find the database busy');
+    expect(writer.lastFailure).toMatch(/database is locked/);
+    expect(writer.written).toBe(0);
     expect(db.prepare('SELECT COUNT(*) FROM calls').pluck().get()).toBe(0);
     locker.exec('COMMIT');
     locker.close();

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { PATIENCE_MS } from './patience';
 
 /** The folder holding package.json and bin/callguard.js, whether this file runs from `test/` or `dist/test/`. */
 export function findRepoRoot(start: string = __dirname): string {
@@ -46,6 +47,7 @@ export interface RunOptions {
   /** Extra environment; a key set to undefined is removed from the child's environment. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly input?: string;
+  /** Kill the child after this long (default PATIENCE_MS): only a hang should ever reach it. */
   readonly timeoutMs?: number;
 }
 
@@ -76,7 +78,7 @@ export function runCli(args: readonly string[], options: RunOptions = {}): CliRe
     env,
     encoding: 'utf8',
     input: options.input ?? '',
-    timeout: options.timeoutMs ?? 15_000,
+    timeout: options.timeoutMs ?? PATIENCE_MS, // a hang detector: a slow machine's CLI run is not a failure
     maxBuffer: 64 * 1024 * 1024,
   });
   if (result.error && (result.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw result.error;

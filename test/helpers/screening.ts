@@ -12,6 +12,9 @@ import { openDatabase } from '../../agent/store/database';
 import { SqliteDecisionStore } from '../../agent/store/decision-view';
 import { RuleStore } from '../../agent/store/rules';
 import { Screener } from '../../agent/screening/screener';
+import { PATIENCE_MS, until } from './patience';
+
+export { PATIENCE_MS };
 
 /** A database, call log and screener for driver tests; `close()` removes them. */
 export interface ScreeningWorld {
@@ -52,11 +55,7 @@ export function screeningWorld(actions: Partial<ActionSettings> = {}): Screening
   };
 }
 
-/** Polls until `check` holds or the time is up. */
-export async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+/** Polls until `check` holds; gives up only after `timeoutMs` (a hang detector: see helpers/patience.ts). */
+export async function eventually(check: () => boolean, timeoutMs = PATIENCE_MS, what = 'the condition'): Promise<void> {
+  await until(check, what, timeoutMs);
 }
