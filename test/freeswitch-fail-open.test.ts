@@ -74,6 +74,9 @@ describe('inbound mode, callguard killed with SIGKILL', () => {
     agent.child.kill('SIGKILL');
     expect(await agent.exited).toBe('SIGKILL');
     await eventually(() => sim.openInboundSockets === 0, PATIENCE_MS);
+    // The worst case: killed just after a heartbeat, which is then good for 4 s more. Set here
+    // rather than raced against, so a slow machine still puts the first calls through park.
+    sim.globals.set(ALIVE_UNTIL, String(Math.floor(Date.now() / 1000) + 4));
     const afterKill = await Promise.all(
       [0, 1000, 2000, 5000].map(async (delayMs) => {
         await new Promise((resolve) => setTimeout(resolve, delayMs));
