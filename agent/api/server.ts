@@ -14,10 +14,14 @@ import type { ReputationClient } from '../screening/reputation';
 import type { Authenticator } from './authenticator';
 import { Unauthenticated, errorHandler } from './errors';
 import { auditRoutes } from './routes/audit';
+import { carrierRoutes } from './routes/carriers';
+import { categoryRoutes } from './routes/categories';
 import { callRoutes } from './routes/calls';
 import { explainRoutes } from './routes/explain';
+import { protectionRoutes } from './routes/protection';
 import { ruleRoutes } from './routes/rules';
 import { SESSION_COOKIE, sessionRoutes } from './routes/session';
+import { statsRoutes } from './routes/stats';
 import { tenantRoutes } from './routes/tenants';
 
 export interface ApiDeps {
@@ -110,6 +114,10 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   await app.register(explainRoutes(context));
   await app.register(callRoutes(context));
   await app.register(auditRoutes(context));
+  await app.register(categoryRoutes(context));
+  await app.register(protectionRoutes(context));
+  await app.register(carrierRoutes(context));
+  await app.register(statsRoutes(context));
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BadInput } from '../engine/bad-input';
 import { parsePattern } from '../engine/patterns';
-import { formatScope, parseScope } from '../engine/scope';
+import { cliActing } from '../operations/acting';
+import { addCarrier, listCarriers, removeCarrierPattern } from '../operations/carriers';
 import { withContext } from './action';
-import type { CliContext } from './context';
 import { printJson, printTable } from './print';
 
 /** `201-202`, `201-202-3`, `+1404555`, `1404555`: a number prefix key, or a BadInput naming the line. */
@@ -65,12 +65,6 @@ export function readCarrierPrefixes(file: string, country: string): [string, str
   return rows;
 }
 
-function scope(ctx: CliContext, text: string | undefined): string {
-  const parsed = formatScope(parseScope(text ?? 'global', ctx.country));
-  if (parsed.startsWith('tenant:')) ctx.tenants.requireTenant(parsed.slice('tenant:'.length));
-  return parsed;
-}
-
 export function registerCarriers(program: Command): void {
   const carriers = program.command('carriers').description('carrier rules (part of robocall protection) and the prefix → carrier table');
   carriers
@@ -79,9 +73,8 @@ export function registerCarriers(program: Command): void {
     .option('--scope <scope>', 'global, tenant:<name> or did:<number>', 'global')
     .action(
       withContext((ctx, pattern: string, flags: { scope?: string }) => {
-        const where = scope(ctx, flags.scope);
-        const id = ctx.protection.addCarrier(where, pattern);
-        console.log(`added carrier rule #${id} "${pattern.trim().toLowerCase()}" (${where})`);
+        const row = addCarrier(ctx.db, cliActing(ctx.actor), { pattern, scope: flags.scope }, ctx.country);
+        console.log(`added carrier rule #${row.id} "${row.pattern}" (${row.scope})`);
       }),
     );
   carriers
@@ -90,17 +83,18 @@ export function registerCarriers(program: Command): void {
     .option('--scope <scope>', 'only in this scope')
     .action(
       withContext((ctx, pattern: string, flags: { scope?: string }) => {
-        const removed = ctx.protection.removeCarrier(pattern, flags.scope === undefined ? undefined : scope(ctx, flags.scope));
+        const removed = removeCarrierPattern(ctx.db, cliActing(ctx.actor), { pattern, scope: flags.scope }, ctx.country);
         for (const row of removed) console.log(`removed carrier rule #${row.id} "${row.pattern}" (${row.scope})`);
       }),
     );
   carriers
     .command('list')
+    .option('--tenant <name>', "only the rules that apply to this tenant's calls (its DIDs', its own and global)")
     .option('--json', 'print JSON')
     .description('list carrier rules')
     .action(
-      withContext((ctx, flags: { json?: boolean }) => {
-        const rows = ctx.protection.carriers();
+      withContext((ctx, flags: { tenant?: string; json?: boolean }) => {
+        const rows = listCarriers(ctx.db, cliActing(ctx.actor), flags.tenant, ctx.country);
         if (flags.json) return printJson(rows);
         printTable(['ID', 'SCOPE', 'PATTERN'], rows.map((row) => [row.id, row.scope, row.pattern]));
       }),

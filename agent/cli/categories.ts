@@ -1,26 +1,9 @@
 import type { Command } from 'commander';
-import { BadInput } from '../engine/bad-input';
 import { CATEGORIES, POLICY_ACTIONS } from '../engine/types';
-import type { Category, PolicyAction } from '../engine/types';
+import { cliActing } from '../operations/acting';
+import { setCategory } from '../operations/categories';
 import { withContext } from './action';
-import { parseWindow } from '../operations/rule-options';
 import { printJson, printTable } from './print';
-
-function parseCategory(text: string): Category {
-  const name = text.trim().toLowerCase().replace('-', '_');
-  if (!(CATEGORIES as readonly string[]).includes(name)) {
-    throw new BadInput(`unknown category "${text}": expected one of ${CATEGORIES.join(', ')}`);
-  }
-  return name as Category;
-}
-
-function parsePolicyAction(text: string): PolicyAction {
-  const name = text.trim().toLowerCase();
-  if (!(POLICY_ACTIONS as readonly string[]).includes(name)) {
-    throw new BadInput(`unknown category action "${text}": expected one of ${POLICY_ACTIONS.join(', ')}`);
-  }
-  return name as PolicyAction;
-}
 
 export function registerCategories(program: Command): void {
   const categories = program
@@ -33,13 +16,21 @@ export function registerCategories(program: Command): void {
     .option('--tz <zone>', 'IANA time zone of --when (default: this machine\'s)')
     .description(`set a category's policy (${POLICY_ACTIONS.join(', ')}); the most severe of several wins`)
     .action(
-      withContext((ctx, categoryText: string, actionText: string, options: { tenant?: string; when?: string; tz?: string }) => {
-        const category = parseCategory(categoryText);
-        const action = parsePolicyAction(actionText);
-        const window = parseWindow(options.when, options.tz);
-        const scope = options.tenant === undefined ? 'global' : `tenant:${ctx.tenants.requireTenant(options.tenant)}`;
-        ctx.categories.set(scope, category, action, window);
-        console.log(`${category}: ${action} (${scope}${window ? `, ${window.when} ${window.tz}` : ''})`);
+      withContext((ctx, category: string, action: string, options: { tenant?: string; when?: string; tz?: string }) => {
+        const view = setCategory(ctx.db, cliActing(ctx.actor), { category, action, ...options }, ctx.country);
+        const policy = (options.tenant === undefined ? view.global : view.own)!;
+        console.log(`${view.category}: ${policy.action} (${policy.scope}${policy.when ? `, ${policy.when} ${policy.tz}` : ''})`);
+      }),
+    );
+  categories
+    .command('remove <category>')
+    .option('--tenant <name>', "remove this tenant's own policy (it falls back to the global one)")
+    .description('remove a category policy (without --tenant: the global one; the category is then allowed where no tenant policy applies)')
+    .action(
+      withContext((ctx, category: string, options: { tenant?: string }) => {
+        const view = setCategory(ctx.db, cliActing(ctx.actor), { category, action: null, tenant: options.tenant }, ctx.country);
+        const inForce = view.inForce;
+        console.log(`${view.category}: ${inForce ? `${inForce.action} (${inForce.scope})` : 'allow (no policy)'}`);
       }),
     );
   categories

@@ -4,6 +4,8 @@ import { parseDuration } from '../engine/duration';
 import { ACTIONS } from '../engine/types';
 import { CallLogQueries } from '../store/call-log-queries';
 import type { LogFilter } from '../store/call-log-queries';
+import { cliActing } from '../operations/acting';
+import { CHART_HOURS, callStats, hourlyStats } from '../operations/stats';
 import { withContext } from './action';
 import type { CliContext } from './context';
 import { cell, printJson, printTable } from './print';
@@ -82,23 +84,35 @@ export function registerLog(program: Command): void {
     .description('delete call-log rows older than the retention now')
     .action(withContext((ctx) => console.log(`pruned ${new CallLogQueries(ctx.db).prune()} row(s)`)));
 
-  withFilters(program.command('stats').description('counters: total, scanned, blocked, flagged, legitimate, challenged, forwarded, voicemail')).action(
-    withContext((ctx, flags: FilterFlags) => {
-      const counters = new CallLogQueries(ctx.db).counters(filterOf(ctx, flags));
-      if (flags.json) return printJson(counters);
-      printTable(
-        ['COUNTER', 'CALLS'],
-        [
-          ['Total', counters.total],
-          ['Scanned', counters.scanned],
-          ['Blocked', counters.blocked],
-          ['Flagged', counters.flagged],
-          ['Legitimate', counters.legitimate],
-          ['Challenged', `${counters.challenged} (passed ${counters.challengePassed}, failed ${counters.challengeFailed})`],
-          ['Forwarded', `${counters.forwarded} (answered ${counters.forwardAnswered})`],
-          ['Voicemail', counters.voicemail],
-        ],
-      );
-    }),
-  );
+  withFilters(program.command('stats').description('counters: total, scanned, blocked, flagged, legitimate, challenged, forwarded, voicemail'))
+    .option('--per-hour <hours>', `calls per hour by outcome instead, for the last ${CHART_HOURS.join(' or ')} hours`)
+    .action(
+      withContext((ctx, flags: FilterFlags & { perHour?: string }) => {
+        const acting = cliActing(ctx.actor);
+        if (flags.perHour !== undefined) {
+          const { buckets } = hourlyStats(ctx.db, acting, { tenant: flags.tenant, hours: flags.perHour });
+          if (flags.json) return printJson(buckets);
+          printTable(
+            ['HOUR (UTC)', 'TOTAL', 'BLOCKED', 'FLAGGED', 'LEGITIMATE', 'OTHER'],
+            buckets.map((bucket) => [new Date(bucket.at).toISOString().replace('T', ' ').slice(0, 16), bucket.total, bucket.blocked, bucket.flagged, bucket.legitimate, bucket.other]),
+          );
+          return;
+        }
+        const { tenant: _tenant, since: _since, ...counters } = callStats(ctx.db, acting, { tenant: flags.tenant, since: flags.since });
+        if (flags.json) return printJson(counters);
+        printTable(
+          ['COUNTER', 'CALLS'],
+          [
+            ['Total', counters.total],
+            ['Scanned', counters.scanned],
+            ['Blocked', counters.blocked],
+            ['Flagged', counters.flagged],
+            ['Legitimate', counters.legitimate],
+            ['Challenged', `${counters.challenged} (passed ${counters.challengePassed}, failed ${counters.challengeFailed})`],
+            ['Forwarded', `${counters.forwarded} (answered ${counters.forwardAnswered})`],
+            ['Voicemail', counters.voicemail],
+          ],
+        );
+      }),
+    );
 }

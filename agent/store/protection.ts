@@ -18,6 +18,15 @@ export interface CarrierRuleRow {
   readonly pattern: string;
 }
 
+/** A carrier rule's pattern as stored (lower case, trimmed), or bad input: part of a carrier name, 2 to 100 characters. */
+export function carrierPattern(pattern: string): string {
+  const lower = pattern.trim().toLowerCase();
+  if (lower.length < 2 || lower.length > 100 || /[\u0000-\u001f]/.test(lower)) {
+    throw new BadInput(`bad carrier pattern "${pattern}": expected part of a carrier name, 2 to 100 characters`);
+  }
+  return lower;
+}
+
 /** Robocall protection settings, carrier rules and the carrier prefix table. */
 export class ProtectionStore {
   private readonly audit: AuditTrail;
@@ -76,10 +85,7 @@ export class ProtectionStore {
   }
 
   addCarrier(scope: string, pattern: string): number {
-    const lower = pattern.trim().toLowerCase();
-    if (lower.length < 2 || lower.length > 100 || /[\u0000-\u001f]/.test(lower)) {
-      throw new BadInput(`bad carrier pattern "${pattern}": expected part of a carrier name, 2 to 100 characters`);
-    }
+    const lower = carrierPattern(pattern);
     return this.write(() => {
       if (this.db.prepare('SELECT 1 FROM carrier_rules WHERE scope = ? AND pattern = ?').get(scope, lower)) {
         throw new BadInput(`carrier rule "${lower}" already exists in ${scope}`);
@@ -90,20 +96,43 @@ export class ProtectionStore {
     });
   }
 
-  removeCarrier(pattern: string, scope: string | undefined): CarrierRuleRow[] {
-    const lower = pattern.trim().toLowerCase();
+  carrierById(id: number): CarrierRuleRow | undefined {
+    return this.db.prepare('SELECT id, scope, pattern FROM carrier_rules WHERE id = ?').get(id) as CarrierRuleRow | undefined;
+  }
+
+  /** Removes carrier rules by id in one transaction; each removal audited. */
+  removeCarrierIds(ids: readonly number[]): CarrierRuleRow[] {
     return this.write(() => {
-      const rows = (scope === undefined
-        ? this.db.prepare('SELECT id, scope, pattern FROM carrier_rules WHERE pattern = ?').all(lower)
-        : this.db.prepare('SELECT id, scope, pattern FROM carrier_rules WHERE pattern = ? AND scope = ?').all(lower, scope)) as CarrierRuleRow[];
-      if (rows.length === 0) throw new BadInput(`no carrier rule "${lower}"${scope ? ` in ${scope}` : ''}`);
       const remove = this.db.prepare('DELETE FROM carrier_rules WHERE id = ?');
-      for (const row of rows) {
-        remove.run(row.id);
+      const removed: CarrierRuleRow[] = [];
+      for (const id of ids) {
+        const row = this.carrierById(id);
+        if (!row) continue;
+        remove.run(id);
         this.audit.record('remove', 'carrier', `#${row.id}`, row, null);
+        removed.push(row);
       }
-      return rows;
+      return removed;
     });
+  }
+
+  /**
+   * The allow list (the protection page's card): the ids of allow rules, in id order,
+   * optionally of some scopes only. Filtered here in SQL so that a million block rules
+   * are skipped without each becoming an object.
+   */
+  allowRuleIds(filter: { scopes?: readonly string[] | undefined; afterId?: number | undefined; limit: number }): number[] {
+    const where = ["action = 'allow'"];
+    const params: (string | number)[] = [];
+    if (filter.scopes !== undefined) {
+      where.push(filter.scopes.length ? `scope IN (${filter.scopes.map(() => '?').join(', ')})` : '0');
+      params.push(...filter.scopes);
+    }
+    if (filter.afterId !== undefined) {
+      where.push('id > ?');
+      params.push(filter.afterId);
+    }
+    return this.db.prepare(`SELECT id FROM rules WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).pluck().all(...params, filter.limit) as number[];
   }
 
   carriers(): CarrierRuleRow[] {

@@ -1,0 +1,83 @@
+import type { Database } from 'better-sqlite3';
+import { BadInput, inField } from '../engine/bad-input';
+import { CATEGORIES, POLICY_ACTIONS } from '../engine/types';
+import type { Category, PolicyAction } from '../engine/types';
+import { CategoryStore } from '../store/categories';
+import type { PolicyRow } from '../store/categories';
+import type { Acting } from './acting';
+import { parseWindow } from './rule-options';
+import { changeableSettingScope, readableTenant } from './tenant-access';
+
+/** `toll-free`, `Toll_Free` → `toll_free`; anything else is bad input naming `category`. */
+export function parseCategory(text: string): Category {
+  const name = text.trim().toLowerCase().replace('-', '_');
+  if (!(CATEGORIES as readonly string[]).includes(name)) {
+    throw new BadInput(`unknown category "${text}": expected one of ${CATEGORIES.join(', ')}`, 'category');
+  }
+  return name as Category;
+}
+
+export function parsePolicyAction(text: string): PolicyAction {
+  const name = text.trim().toLowerCase();
+  if (!(POLICY_ACTIONS as readonly string[]).includes(name)) {
+    throw new BadInput(`unknown category action "${text}": expected one of ${POLICY_ACTIONS.join(', ')}`, 'action');
+  }
+  return name as PolicyAction;
+}
+
+/** One stored policy, as the faces show it. */
+export interface Policy {
+  readonly scope: string;
+  readonly action: PolicyAction;
+  readonly when: string | null;
+  readonly tz: string | null;
+}
+
+/** One category: the global policy, the tenant's own (when a tenant was asked for), and the one in force. */
+export interface CategoryView {
+  readonly category: Category;
+  readonly global: Policy | null;
+  readonly own: Policy | null;
+  /** The tenant's own when it has one, else the global one; null: no policy, the category is allowed. */
+  readonly inForce: Policy | null;
+}
+
+const policyOf = (row: PolicyRow | undefined): Policy | null => (row ? { scope: row.scope, action: row.action, when: row.when, tz: row.tz } : null);
+
+function views(store: CategoryStore, scope: string | null, only?: Category): CategoryView[] {
+  const rows = store.inScopes(scope ? ['global', scope] : ['global']);
+  return CATEGORIES.filter((category) => only === undefined || category === only).map((category) => {
+    const global = policyOf(rows.find((row) => row.scope === 'global' && row.category === category));
+    const own = scope ? policyOf(rows.find((row) => row.scope === scope && row.category === category)) : null;
+    return { category, global, own, inForce: own ?? global };
+  });
+}
+
+/** Every category with its policies, for a tenant (its own and the global fallback) or globally. */
+export function listCategories(db: Database, acting: Acting, tenant?: string): { tenant: string | null; categories: CategoryView[] } {
+  const name = readableTenant(db, acting, tenant);
+  return { tenant: name ?? null, categories: views(new CategoryStore(db, acting.actor), name === undefined ? null : `tenant:${name}`) };
+}
+
+export interface CategoryInput {
+  readonly category: string;
+  /** A tenant's own policy; none: the global one (administrators only). */
+  readonly tenant?: string | undefined;
+  /** A policy action; null removes the policy (the tenant falls back to the global one). */
+  readonly action: string | null;
+  readonly when?: string | undefined;
+  readonly tz?: string | undefined;
+}
+
+/** Sets (or, with a null action, removes) a category's policy for a tenant or globally, audited as `acting`. */
+export function setCategory(db: Database, acting: Acting, input: CategoryInput, country: string): CategoryView {
+  const category = inField('category', () => parseCategory(input.category));
+  const action = input.action === null ? null : inField('action', () => parsePolicyAction(input.action!));
+  if (action === null && (input.when || input.tz)) throw new BadInput('when and tz go with an action, not with removing a policy', input.when ? 'when' : 'tz');
+  const window = inField('when', () => parseWindow(input.when, input.tz));
+  const scope = changeableSettingScope(db, acting, input.tenant, country);
+  const store = new CategoryStore(db, acting.actor);
+  if (action === null) store.remove(scope, category);
+  else store.set(scope, category, action, window);
+  return views(store, scope === 'global' ? null : scope, category)[0]!;
+}
