@@ -14,15 +14,19 @@ import type { ReputationClient } from '../screening/reputation';
 import type { Authenticator } from './authenticator';
 import { Unauthenticated, errorHandler } from './errors';
 import { auditRoutes } from './routes/audit';
+import { callRoutes } from './routes/calls';
 import { carrierRoutes } from './routes/carriers';
 import { categoryRoutes } from './routes/categories';
-import { callRoutes } from './routes/calls';
 import { explainRoutes } from './routes/explain';
+import { listRoutes } from './routes/lists';
+import { meRoutes } from './routes/me';
 import { protectionRoutes } from './routes/protection';
+import { ruleEditRoutes } from './routes/rule-edit';
 import { ruleRoutes } from './routes/rules';
 import { SESSION_COOKIE, sessionRoutes } from './routes/session';
 import { statsRoutes } from './routes/stats';
 import { tenantRoutes } from './routes/tenants';
+import { userRoutes } from './routes/users';
 
 export interface ApiDeps {
   readonly db: Database;
@@ -111,6 +115,10 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   await app.register(sessionRoutes(context));
   await app.register(tenantRoutes(context));
   await app.register(ruleRoutes(context));
+  await app.register(ruleEditRoutes(context));
+  await app.register(listRoutes(context));
+  await app.register(meRoutes(context));
+  await app.register(userRoutes(context));
   await app.register(explainRoutes(context));
   await app.register(callRoutes(context));
   await app.register(auditRoutes(context));

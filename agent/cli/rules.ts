@@ -8,7 +8,7 @@ import type { CliContext } from './context';
 import { cell, isoOrEmpty, printJson, printTable } from './print';
 import { cliActing } from '../operations/acting';
 import type { RuleFlags } from '../operations/rule-options';
-import { addRules, removeRules } from '../operations/rules';
+import { addRules, listLists, removeRules, setListEnabled } from '../operations/rules';
 import { exportRules, importRules, parseImportFormat } from './rules-csv';
 
 interface ListFlags {
@@ -149,7 +149,7 @@ export function registerRules(program: Command): void {
       .description(`${verb} every rule of a list`)
       .action(
         withContext((ctx, name: string) => {
-          ctx.rules.setListEnabled(name, enabled);
+          setListEnabled(ctx.db, cliActing(ctx.actor), name, enabled, ctx.country);
           console.log(`list ${name} ${enabled ? 'enabled' : 'disabled'}`);
         }),
       );
@@ -160,7 +160,7 @@ export function registerRules(program: Command): void {
     .description('list the lists')
     .action(
       withContext((ctx, flags: { json?: boolean }) => {
-        const rows = ctx.rules.lists();
+        const rows = listLists(ctx.db, cliActing(ctx.actor), ctx.country).map(({ name, enabled, rules }) => ({ name, enabled, rules }));
         if (flags.json) return printJson(rows);
         printTable(['LIST', 'ENABLED', 'RULES'], rows.map((row) => [row.name, row.enabled ? 'yes' : 'no', row.rules]));
       }),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { TokenStore } from '../store/tokens';
+import { cliActing } from '../operations/acting';
+import { addToken, listTokens, removeToken } from '../operations/users';
 import { withContext } from './action';
 import { isoOrEmpty, printJson, printTable } from './print';
 import { collectTenant, refuseAdminTenants } from './users';
@@ -16,7 +17,7 @@ export function registerTokens(program: Command): void {
     .action(
       withContext((ctx, name: string, options: { role: string; tenant: string[] }) => {
         refuseAdminTenants(options.role, options.tenant);
-        const { token, row } = new TokenStore(ctx.db, ctx.actor).add(name, options.role, options.tenant);
+        const { token, row } = addToken(ctx.db, cliActing(ctx.actor), { name, role: options.role, tenants: options.tenant });
         process.stdout.write(`${token}\n`);
         process.stderr.write(`added ${row.role} token ${row.name}: copy it now, it will not be shown again\n`);
       }),
@@ -27,7 +28,7 @@ export function registerTokens(program: Command): void {
     .description('list tokens with their role, tenants and last use (never the token)')
     .action(
       withContext((ctx, options: { json?: boolean }) => {
-        const rows = new TokenStore(ctx.db, ctx.actor).list();
+        const rows = listTokens(ctx.db, cliActing(ctx.actor));
         if (options.json) return printJson(rows.map((row) => ({ name: row.name, role: row.role, tenants: row.tenants, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt })));
         printTable(['TOKEN', 'ROLE', 'TENANTS', 'CREATED', 'LAST USED'], rows.map((row) => [row.name, row.role, tenantsText(row.tenants), isoOrEmpty(row.createdAt), isoOrEmpty(row.lastUsedAt)]));
       }),
@@ -37,7 +38,7 @@ export function registerTokens(program: Command): void {
     .description('remove a token: requests bearing it are refused from now on')
     .action(
       withContext((ctx, name: string) => {
-        new TokenStore(ctx.db, ctx.actor).remove(name);
+        removeToken(ctx.db, cliActing(ctx.actor), name);
         console.log(`removed token ${name.toLowerCase()}`);
       }),
     );

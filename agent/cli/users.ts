@@ -3,7 +3,9 @@ import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { BadInput } from '../engine/bad-input';
 import { PASSWORD_MAX, UserStore } from '../store/users';
-import type { UserRow } from '../store/users';
+import { cliActing } from '../operations/acting';
+import { addUser, checkNewUser, listUsers, removeUser, setUserTenants } from '../operations/users';
+import type { UserView } from '../operations/users';
 import { withContext } from './action';
 import { isoOrEmpty, printJson, printTable } from './print';
 
@@ -78,9 +80,10 @@ export function registerUsers(program: Command): void {
     .action(
       withContext(async (ctx, name: string, options: { role: string; tenant: string[] }) => {
         refuseAdminTenants(options.role, options.tenant);
-        const store = new UserStore(ctx.db, ctx.actor);
-        const checked = store.checkNew(name, options.role, options.tenant); // refuse bad input before asking
-        const user = await store.add(name, options.role, options.tenant, await readPassword(checked.name));
+        const acting = cliActing(ctx.actor);
+        const account = { name, role: options.role, tenants: options.tenant };
+        const checked = checkNewUser(ctx.db, acting, account); // refuse bad input before asking
+        const user = await addUser(ctx.db, acting, { ...account, password: await readPassword(checked.name) });
         console.log(`added ${user.role} ${user.name}${user.tenants ? ` (tenants ${user.tenants.join(', ')})` : ''}`);
       }),
     );
@@ -90,8 +93,8 @@ export function registerUsers(program: Command): void {
     .description('list users with their role and tenants')
     .action(
       withContext((ctx, options: { json?: boolean }) => {
-        const rows = new UserStore(ctx.db, ctx.actor).list();
-        if (options.json) return printJson(rows.map((row: UserRow) => ({ name: row.name, role: row.role, tenants: row.tenants, createdAt: row.createdAt })));
+        const rows = listUsers(ctx.db, cliActing(ctx.actor));
+        if (options.json) return printJson(rows.map((row: UserView) => ({ name: row.name, role: row.role, tenants: row.tenants, createdAt: row.createdAt })));
         printTable(['USER', 'ROLE', 'TENANTS', 'CREATED'], rows.map((row) => [row.name, row.role, tenantsText(row.tenants), isoOrEmpty(row.createdAt)]));
       }),
     );
@@ -100,7 +103,7 @@ export function registerUsers(program: Command): void {
     .description('remove a user and end their console sessions')
     .action(
       withContext((ctx, name: string) => {
-        new UserStore(ctx.db, ctx.actor).remove(name);
+        removeUser(ctx.db, cliActing(ctx.actor), name);
         console.log(`removed user ${name.toLowerCase()}`);
       }),
     );
@@ -122,7 +125,7 @@ export function registerUsers(program: Command): void {
     .description('replace the tenants a manager or viewer may see')
     .action(
       withContext((ctx, name: string, options: { tenant: string[] }) => {
-        const user = new UserStore(ctx.db, ctx.actor).setTenants(name, options.tenant);
+        const user = setUserTenants(ctx.db, cliActing(ctx.actor), name, options.tenant);
         console.log(`${user.name} now sees ${tenantsText(user.tenants)}`);
       }),
     );

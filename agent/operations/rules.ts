@@ -1,14 +1,16 @@
 import type { Database } from 'better-sqlite3';
 import { inField } from '../engine/bad-input';
 import { parsePatternList } from '../engine/patterns';
-import { formatScope, parseScope } from '../engine/scope';
+import { BadInput } from '../engine/bad-input';
+import { checkName, formatScope, parseScope } from '../engine/scope';
 import { RuleStore } from '../store/rules';
 import type { RuleRow } from '../store/rules';
 import { TenantStore } from '../store/tenants';
-import { NotFound, requireChange, tenantOfScope } from './acting';
+import { Forbidden, NotFound, requireChange, tenantOfScope } from './acting';
 import type { Acting } from './acting';
 import { parseRuleOptions } from './rule-options';
 import type { RuleFlags } from './rule-options';
+import type { ListRow } from '../store/rules';
 
 /** A request to add rules, as the CLI's flags or the API's JSON body give it. */
 export interface RuleInput extends RuleFlags {
@@ -66,4 +68,121 @@ function visibleScopes(db: Database, acting: Acting): string[] | undefined {
   if (acting.tenants === null) return undefined;
   const store = new TenantStore(db, acting.actor);
   return ['global', ...acting.tenants.flatMap((tenant) => [`tenant:${tenant}`, ...store.listDids(tenant).map((did) => `did:${did.number}`)])];
+}
+
+/** The scopes whose rules `acting` sees (undefined: every scope), as listings and exports filter by. */
+export function scopesVisibleTo(db: Database, acting: Acting): string[] | undefined {
+  return visibleScopes(db, acting);
+}
+
+/**
+ * What a rule edit may change: what it does, never what it matches or where (remove and
+ * add for that). An absent field keeps its value; an empty string clears `to`, `note`,
+ * `list`, `expires` and `when`.
+ */
+export interface RuleChanges {
+  readonly action?: string | undefined;
+  readonly to?: string | undefined;
+  readonly sms?: boolean | string | undefined;
+  readonly note?: string | undefined;
+  readonly list?: string | undefined;
+  readonly expires?: string | undefined;
+  readonly when?: string | undefined;
+  readonly tz?: string | undefined;
+}
+
+/**
+ * Edits one rule with the validation of adding one (parseRuleOptions over the rule as it
+ * is, with the changes laid on top), audited with before and after. NotFound for a rule
+ * `acting` cannot see, Forbidden for one they may not change.
+ */
+export function editRule(db: Database, acting: Acting, id: number, changes: RuleChanges, country: string, now = Date.now()): RuleRow {
+  const store = new RuleStore(db, acting.actor);
+  const rule = store.byId(id);
+  if (!rule || !visible(db, acting, rule, country)) throw new NotFound(`no rule #${id}`);
+  requireChange(db, acting, rule.scope, country);
+  const given = (value: string | undefined, kept: string | null | undefined) => (value !== undefined ? value : (kept ?? undefined));
+  // A new action brings its own target (or none); a new target alone goes with the action the rule has.
+  const action = changes.action ?? rule.action;
+  const to = changes.to !== undefined ? changes.to : changes.action !== undefined ? undefined : (rule.target ?? undefined);
+  const when = given(changes.when, rule.when);
+  if (changes.tz !== undefined && !when) throw new BadInput('tz goes with when, and the rule has no window: give when too', 'tz');
+  // A window keeps its zone unless a new one is given; a cleared window drops it.
+  const tz = changes.tz !== undefined ? changes.tz : when ? (rule.tz ?? undefined) : undefined;
+  const options = parseRuleOptions(
+    { action, to, scope: rule.scope, sms: changes.sms ?? rule.sms, note: given(changes.note, rule.note), list: given(changes.list, rule.list), expires: changes.expires, when, tz },
+    country,
+    now,
+  );
+  const updated = store.update(id, { ...options, expiresAt: changes.expires !== undefined ? options.expiresAt : rule.expiresAt }, now);
+  if (!updated) throw new NotFound(`no rule #${id}`);
+  return updated;
+}
+
+/** A list as the lists page shows it: the rules counted are those the asker sees. */
+export interface ListView extends ListRow {
+  /** Whether the asker may enable or disable it: every rule of the list is theirs to change. */
+  readonly mayChange: boolean;
+}
+
+/** Whether `acting` may change rules in `scope` (requireChange without the throw). */
+function mayChangeScope(db: Database, acting: Acting, scope: string, country: string): boolean {
+  try {
+    requireChange(db, acting, scope, country);
+    return true;
+  } catch (error) {
+    if (error instanceof Forbidden) return false;
+    throw error;
+  }
+}
+
+/**
+ * The lists `acting` sees, by name. Someone with every tenant sees every list (empty ones
+ * too) with all its rules. Anyone else sees the lists holding at least one rule they can
+ * see (global rules, and their tenants' and DIDs' rules), each counting only those rules,
+ * so another tenant's rules are neither shown nor counted.
+ */
+export function listLists(db: Database, acting: Acting, country: string): ListView[] {
+  const seen = new Map<string, boolean>();
+  const changeable = new Map<string, boolean>();
+  const lists = new Map<string, { name: string; enabled: boolean; rules: number; mayChange: boolean }>();
+  for (const row of new RuleStore(db, acting.actor).listsByScope()) {
+    const list = lists.get(row.name) ?? { name: row.name, enabled: row.enabled, rules: 0, mayChange: acting.mayChange };
+    lists.set(row.name, list);
+    if (row.scope === null) continue;
+    const scope = row.scope;
+    if (!seen.has(scope)) seen.set(scope, visible(db, acting, { scope } as RuleRow, country));
+    if (!changeable.has(scope)) changeable.set(scope, mayChangeScope(db, acting, scope, country));
+    if (seen.get(scope)) list.rules += row.rules;
+    if (!changeable.get(scope)) list.mayChange = false;
+  }
+  return [...lists.values()].filter((list) => acting.tenants === null || list.rules > 0);
+}
+
+/** A list named in a request, existing and seen by `acting` (else NotFound, which does not tell which). */
+export function requireVisibleList(db: Database, acting: Acting, name: string, country: string): string {
+  inField('name', () => checkName(name, 'list'));
+  const store = new RuleStore(db, acting.actor);
+  const missing = new NotFound(`unknown list "${name}": lists are made by 'rules add --list ${name}' or 'rules import --list ${name}'`);
+  if (!store.listExists(name)) throw missing;
+  if (acting.tenants !== null && !store.listScopes(name).some((scope) => visible(db, acting, { scope } as RuleRow, country))) throw missing;
+  return name;
+}
+
+/**
+ * Enables or disables every rule of a list at once, audited. Allowed to someone who may
+ * change every rule in it: an administrator, or a manager whose tenants hold all of them
+ * (a list with a global rule or another tenant's rule is refused).
+ */
+export function setListEnabled(db: Database, acting: Acting, name: string, enabled: boolean, country: string): void {
+  const store = new RuleStore(db, acting.actor);
+  // Checked and switched in one transaction: no rule can join the list in between.
+  db.transaction(() => {
+    requireVisibleList(db, acting, name, country);
+    if (!acting.mayChange) throw new Forbidden(`${acting.actor} may only look, not change`);
+    for (const scope of store.listScopes(name)) {
+      if (!mayChangeScope(db, acting, scope, country)) throw new Forbidden(`${acting.actor} may not switch list ${name}: it holds rules (${scope}) that are not theirs to change`);
+    }
+    store.setListEnabled(name, enabled);
+  }).immediate();
 }

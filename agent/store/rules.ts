@@ -169,6 +169,27 @@ export class RuleStore {
     }
   }
 
+  /**
+   * `bulk` for input already in memory (an API request's CSV body): the whole transaction
+   * runs without yielding, so no other request's statements land inside it.
+   */
+  bulkSync(now: number, label: string, work: (writer: RuleWriter) => number): number {
+    const cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
+    this.db.pragma('cache_size = -65536');
+    try {
+      const result = this.db.transaction(() => {
+        const count = work(new RuleWriter(this.db, now, this.audit));
+        this.audit.record('import', 'rule', label, null, { rules: count });
+        bumpGeneration(this.db);
+        return count;
+      }).immediate();
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+      return result;
+    } finally {
+      this.db.pragma(`cache_size = ${cacheSize}`);
+    }
+  }
+
   private inTransaction<T>(now: number, work: (writer: RuleWriter) => T): T {
     return this.db.transaction(() => {
       const result = work(new RuleWriter(this.db, now, this.audit));
@@ -228,6 +249,46 @@ export class RuleStore {
       bumpGeneration(this.db);
       return removed;
     }).immediate();
+  }
+
+  /**
+   * Changes what a rule does (its action, target, texts, note, list, expiry and window),
+   * keeping what it matches and its scope; audited with before and after. Undefined when
+   * there is no such rule.
+   */
+  update(id: number, options: Omit<RuleOptions, 'scope'>, now = Date.now()): RuleRow | undefined {
+    return this.db.transaction(() => {
+      const before = this.byId(id);
+      if (!before) return undefined;
+      if (options.list !== null) {
+        checkName(options.list, 'list');
+        this.db.prepare('INSERT OR IGNORE INTO lists (name, enabled, created_at) VALUES (?, 1, ?)').run(options.list, now);
+      }
+      const { action, target, sms, note, list, expiresAt, when, tz } = options;
+      this.db
+        .prepare('UPDATE rules SET action = ?, target = ?, sms = ?, note = ?, list = ?, expires_at = ?, when_text = ?, tz = ?, updated_at = ? WHERE id = ?')
+        .run(action, target, sms ? 1 : 0, note, list, expiresAt, when ?? null, tz ?? null, now, id);
+      const after = this.byId(id)!;
+      this.audit.record('change', 'rule', `#${id}`, before, after);
+      bumpGeneration(this.db);
+      return after;
+    }).immediate();
+  }
+
+  /** The scopes the rules of a list lie in, each once (a list is switched as a whole, so all of them matter). */
+  listScopes(name: string): string[] {
+    return this.db.prepare('SELECT DISTINCT scope FROM rules WHERE list = ? ORDER BY scope').pluck().all(name) as string[];
+  }
+
+  /** Every list with its rules counted per scope (one row per list and scope; scope null for a list with no rules). */
+  listsByScope(): { name: string; enabled: boolean; scope: string | null; rules: number }[] {
+    const rows = this.db
+      .prepare(
+        `SELECT l.name, l.enabled, r.scope, COUNT(r.id) AS rules FROM lists l LEFT JOIN rules r ON r.list = l.name
+         GROUP BY l.name, r.scope ORDER BY l.name, r.scope`,
+      )
+      .all() as { name: string; enabled: number; scope: string | null; rules: number }[];
+    return rows.map((row) => ({ ...row, enabled: row.enabled === 1 }));
   }
 
   listExists(name: string): boolean {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Api, RouteContext } from '../server';
 import { actingOf } from '../server';
 import { Unauthenticated } from '../errors';
+import { lastTenantOf } from '../../operations/users';
 
 export const SESSION_COOKIE = 'callguard_session';
 /** Sign-in attempts allowed per minute from one address, and for one user name from anywhere. */
@@ -14,10 +15,11 @@ const Me = Type.Object({
   tenants: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'null: every tenant' }),
   mayChange: Type.Boolean(),
   csrfToken: Type.Optional(Type.String({ description: 'send as x-csrf-token with every request that changes something' })),
+  lastTenant: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: "a signed-in user's last company picker choice (PUT /v1/me/tenant); null: none yet; absent for a token" })),
 });
 
 /** Sign in and out (browsers), and who am I (everyone). */
-export function sessionRoutes({ authenticator, csrf, secure }: RouteContext): FastifyPluginAsync {
+export function sessionRoutes({ authenticator, csrf, secure, db }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     // Beside the per-address limit of the route: guessing one user's password from many addresses is limited too.
@@ -58,7 +60,9 @@ export function sessionRoutes({ authenticator, csrf, secure }: RouteContext): Fa
     });
     app.get('/v1/me', { schema: { summary: 'Who is asking', response: { 200: Me } } }, async (request) => {
       const acting = actingOf(request);
+      const lastTenant = lastTenantOf(db, acting);
       return {
+        ...(lastTenant !== undefined ? { lastTenant } : {}),
         name: acting.actor,
         tenants: acting.tenants ? [...acting.tenants] : null,
         mayChange: acting.mayChange,

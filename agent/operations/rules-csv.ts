@@ -1,0 +1,341 @@
+/**
+ * Rules as CSV, for every face: the format `callguard rules export` writes and `rules import`
+ * reads (and the API's `GET /v1/lists/{name}/export` and `POST /v1/rules/import`). An import
+ * is one transaction, all or nothing; a bad row is refused naming its line.
+ */
+import type { Readable } from 'node:stream';
+import type { Database } from 'better-sqlite3';
+import { BadInput, inField } from '../engine/bad-input';
+import { parsePattern } from '../engine/patterns';
+import { checkName, formatScope, parseScope } from '../engine/scope';
+import { RuleStore } from '../store/rules';
+import type { RuleOptions, RuleRow, RuleWriter } from '../store/rules';
+import { Forbidden, requireChange } from './acting';
+import type { Acting } from './acting';
+import { parseAction, parseRuleOptions } from './rule-options';
+import type { RuleFlags } from './rule-options';
+import { requireVisibleList, scopesVisibleTo } from './rules';
+
+/** The columns `rules export` writes and `rules import` reads, in this order when a file has no header. */
+export const CSV_COLUMNS = ['pattern', 'action', 'target', 'scope', 'sms', 'note', 'list', 'expires', 'when', 'tz'] as const;
+type Column = (typeof CSV_COLUMNS)[number];
+const HEADER_ALIASES: Record<string, Column> = { number: 'pattern', phone: 'pattern', to: 'target', expires_at: 'expires' };
+
+function headerColumns(record: string[]): Map<Column, number> | null {
+  const names = record.map((name) => name.trim().toLowerCase());
+  const columns = new Map<Column, number>();
+  names.forEach((name, i) => {
+    const column = (CSV_COLUMNS as readonly string[]).includes(name) ? (name as Column) : HEADER_ALIASES[name];
+    if (column && !columns.has(column)) columns.set(column, i);
+  });
+  return columns.has('pattern') ? columns : null;
+}
+
+const POSITIONAL = new Map<Column, number>(CSV_COLUMNS.map((column, i) => [column, i]));
+
+/** The FTC's Do Not Call complaint data: the number is Company_Phone_Number, everything else goes in the note. */
+const FTC_NUMBER = 'company_phone_number';
+const FTC_DEFAULTS = { action: 'block', list: 'ftc-dnc' } as const;
+const NOTE_LIMIT = 500;
+
+export type ImportFormat = 'callguard' | 'ftc';
+
+export function parseImportFormat(text: string | undefined): ImportFormat {
+  if (text === undefined || text === 'callguard' || text === 'ftc') return text ?? 'callguard';
+  throw new BadInput(`unknown import format "${text}": expected callguard (the export format) or ftc (FTC Do Not Call complaints)`, 'format');
+}
+
+/**
+ * An import refused for bad input; nothing was written. Names the line at fault when there
+ * is one: the API answers it as the field (`line 7`), the CLI with its file name in front.
+ */
+export class ImportRefused extends BadInput {
+  constructor(
+    /** What is wrong, without the line. */
+    readonly reason: string,
+    /** The line of the CSV (1 is the first), when one line is at fault. */
+    readonly line?: number,
+    private readonly suffix = '; nothing was imported',
+  ) {
+    super(`${line === undefined ? '' : `line ${line}: `}${reason}${suffix}`, line === undefined ? undefined : `line ${line}`);
+  }
+
+  /** The message with where the CSV came from in front: `rules.csv line 7: …` or `rules.csv: …`. */
+  from(source: string): string {
+    return `${source}${this.line === undefined ? ':' : ` line ${this.line}:`} ${this.reason}${this.suffix}`;
+  }
+}
+
+/** Values that replace a column in every row (`--action`, `--scope`, `--list`; the API's query). */
+export type ImportOverrides = Partial<Pick<RuleFlags, 'action' | 'scope' | 'list'>>;
+
+export interface ImportOptions {
+  readonly format?: ImportFormat | undefined;
+  /** What the audit trail calls the import (`import rules.csv`). */
+  readonly label: string;
+  /** Called at every 10,000 rows written with the bytes read so far (the CLI's progress bar). */
+  readonly onProgress?: ((bytesRead: number, rows: number) => void) | undefined;
+}
+
+export interface ImportResult {
+  /** Rules written (added, or replaced: a rule for the same match and scope is updated). */
+  readonly rows: number;
+  /** FTC rows without a new, complete number. */
+  readonly skipped: number;
+}
+
+const PARSE_OPTIONS = { bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, max_record_size: 65_536 } as const;
+
+/**
+ * Refuses what can be refused before a row is read: someone who only looks, and a bad or
+ * foreign override (naming the field: `action`, `scope`, `list`).
+ */
+function checkOverrides(db: Database, acting: Acting, overrides: ImportOverrides, country: string): void {
+  if (!acting.mayChange) throw new Forbidden(`${acting.actor} may only look, not change`);
+  if (overrides.scope) requireChange(db, acting, inField('scope', () => formatScope(parseScope(overrides.scope!, country))), country);
+  if (overrides.list) inField('list', () => checkName(overrides.list!, 'list'));
+  // A bare `forward` takes its number from each row's target column: only its name can be checked here.
+  if (overrides.action && !/^\s*forward\s*$/i.test(overrides.action)) inField('action', () => parseAction(overrides.action!, undefined, country));
+}
+
+/** One record at a time into an open writer: the logic both import paths share. */
+function makeImporter(db: Database, acting: Acting, overrides: ImportOverrides, country: string, format: ImportFormat, now: number) {
+  const optionsCache = new Map<string, RuleOptions>();
+  const checkedScopes = new Set<string>();
+  let rows = 0;
+  let skipped = 0;
+  let columns: Map<Column, number> | null = null;
+  let ftcHeader: string[] | null = null;
+  const seen = new Set<string>();
+
+  /** Each scope once: the asker must be allowed to change it. */
+  const checkScope = (options: RuleOptions): RuleOptions => {
+    if (!checkedScopes.has(options.scope)) {
+      requireChange(db, acting, options.scope, country);
+      checkedScopes.add(options.scope);
+    }
+    return options;
+  };
+
+  const optionsFor = (ruleFlags: RuleFlags): RuleOptions => {
+    const cacheKey = `${ruleFlags.action}|${ruleFlags.to}|${ruleFlags.scope}|${ruleFlags.sms}|${ruleFlags.note}|${ruleFlags.list}|${ruleFlags.expires}|${ruleFlags.when}|${ruleFlags.tz}`;
+    let options = optionsCache.get(cacheKey);
+    if (!options) {
+      options = checkScope(parseRuleOptions(ruleFlags, country, now, true));
+      if (optionsCache.size < 10_000) optionsCache.set(cacheKey, options);
+    }
+    return options;
+  };
+
+  /** One FTC complaint → a block rule for its number, once per number; rows without a usable number are counted, not fatal. */
+  const importComplaint = (writer: RuleWriter, record: string[], line: number): void => {
+    if (ftcHeader === null) {
+      ftcHeader = record.map((name) => name.trim());
+      if (!ftcHeader.some((name) => name.toLowerCase() === FTC_NUMBER)) throw new ImportRefused('no Company_Phone_Number column; is this the FTC complaint CSV?', line, '');
+      return;
+    }
+    const header = ftcHeader;
+    const numberAt = header.findIndex((name) => name.toLowerCase() === FTC_NUMBER);
+    let spec;
+    try {
+      spec = parsePattern(record[numberAt] ?? '', country);
+    } catch {
+      skipped++;
+      return;
+    }
+    if (spec.kind !== 'number' || seen.has(spec.key)) {
+      skipped++;
+      return;
+    }
+    seen.add(spec.key);
+    const note = header
+      .map((name, i) => (i === numberAt || !record[i] ? '' : `${name}: ${record[i]}`))
+      .filter(Boolean)
+      .join('; ')
+      .slice(0, NOTE_LIMIT);
+    const options = checkScope(parseRuleOptions({ action: overrides.action ?? FTC_DEFAULTS.action, scope: overrides.scope, list: overrides.list ?? FTC_DEFAULTS.list, note }, country, now, true));
+    writer.writeQuietly(spec, options);
+    rows++;
+  };
+
+  /** One CSV record → one rule, or a refusal naming its line. */
+  const importRecord = (writer: RuleWriter, record: string[], line: number): void => {
+    if (format === 'ftc') return importComplaint(writer, record, line);
+    if (columns === null) {
+      columns = headerColumns(record);
+      if (columns) return;
+      columns = POSITIONAL;
+    }
+    const known = columns;
+    const value = (column: Column) => {
+      const index = known.get(column);
+      return index === undefined ? undefined : record[index] || undefined;
+    };
+    const action = overrides.action ?? value('action');
+    if (!action) throw new BadInput('no action: give an action column or --action');
+    const options = optionsFor({
+      action,
+      to: value('target'),
+      scope: overrides.scope ?? value('scope'),
+      sms: value('sms'),
+      note: value('note'),
+      list: overrides.list ?? value('list'),
+      expires: value('expires'),
+      when: value('when'),
+      tz: value('tz'),
+    });
+    writer.writeQuietly(parsePattern(value('pattern') ?? '', country), options);
+    rows++;
+  };
+
+  return {
+    /** Writes one record; a bad one is refused naming its line (a foreign scope: Forbidden, naming it too). */
+    record(writer: RuleWriter, record: string[], line: number): void {
+      try {
+        importRecord(writer, record, line);
+      } catch (error) {
+        if (error instanceof ImportRefused) throw error;
+        if (error instanceof BadInput) throw new ImportRefused(error.message, line);
+        if (error instanceof Forbidden) throw new Forbidden(`line ${line}: ${error.message}; nothing was imported`);
+        throw error;
+      }
+    },
+    get rows() {
+      return rows;
+    },
+    result(): ImportResult {
+      return { rows, skipped };
+    },
+  };
+}
+
+/** csv-parse's own errors (an unclosed quote, a record too long) → a refusal, with the line when it tells it. */
+function csvRefusal(error: unknown): ImportRefused | null {
+  if (!(error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_'))) return null;
+  const lines = (error as { lines?: unknown }).lines;
+  return new ImportRefused(`not valid CSV (${error.message})`, typeof lines === 'number' && lines > 0 ? lines : undefined);
+}
+
+/**
+ * Streams CSV into one transaction (the CLI, from a file of any size): every row is written
+ * or none is. The overrides replace the columns of every row; `acting` must be allowed to
+ * change every scope a row names.
+ */
+export async function importRulesCsv(db: Database, acting: Acting, input: Readable, overrides: ImportOverrides, country: string, options: ImportOptions, now = Date.now()): Promise<ImportResult> {
+  checkOverrides(db, acting, overrides, country);
+  const { parse } = require('csv-parse') as typeof import('csv-parse');
+  const importer = makeImporter(db, acting, overrides, country, options.format ?? 'callguard', now);
+  let bytesRead = 0;
+  try {
+    await new RuleStore(db, acting.actor).bulk(
+      now,
+      options.label,
+      (writer) =>
+        new Promise<number>((resolve, reject) => {
+          const parser = parse({ ...PARSE_OPTIONS, info: true });
+          const fail = (error: unknown) => {
+            input.destroy();
+            parser.destroy();
+            reject(error);
+          };
+          input.on('data', (chunk: Buffer | string) => (bytesRead += chunk.length));
+          input.on('error', fail);
+          parser.on('error', fail);
+          // Records are written synchronously as they are parsed: no per-row promise.
+          parser.on('readable', () => {
+            try {
+              let entry: { record: string[]; info: { lines: number } } | null;
+              while ((entry = parser.read()) !== null) {
+                const before = importer.rows;
+                importer.record(writer, entry.record, entry.info.lines);
+                if (importer.rows !== before && importer.rows % 10_000 === 0) options.onProgress?.(bytesRead, importer.rows);
+              }
+            } catch (error) {
+              fail(error);
+            }
+          });
+          parser.on('end', () => resolve(importer.rows));
+          input.pipe(parser);
+        }),
+    );
+  } catch (error) {
+    throw csvRefusal(error) ?? error;
+  }
+  return importer.result();
+}
+
+/**
+ * The same for CSV already in memory (an API request's body), written in one synchronous
+ * transaction so that no other request runs inside it.
+ */
+export function importRulesCsvText(db: Database, acting: Acting, text: string, overrides: ImportOverrides, country: string, options: ImportOptions, now = Date.now()): ImportResult {
+  checkOverrides(db, acting, overrides, country);
+  const { parse } = require('csv-parse/sync') as typeof import('csv-parse/sync');
+  const importer = makeImporter(db, acting, overrides, country, options.format ?? 'callguard', now);
+  try {
+    new RuleStore(db, acting.actor).bulkSync(now, options.label, (writer) => {
+      // Each record is written as it is parsed and then dropped: a big body never becomes a big array.
+      parse(text, {
+        ...PARSE_OPTIONS,
+        on_record: (record: string[], context: { lines: number }) => {
+          importer.record(writer, record, context.lines);
+          return null;
+        },
+      });
+      return importer.rows;
+    });
+  } catch (error) {
+    throw csvRefusal(error) ?? error;
+  }
+  return importer.result();
+}
+
+export interface ExportFilter {
+  readonly list?: string | undefined;
+  readonly scope?: string | undefined;
+}
+
+/** Rules per page of the export: no query stays open between pages, so a slow reader holds nothing. */
+const EXPORT_PAGE = 1_000;
+
+function csvRow(rule: RuleRow): Record<Column, string> {
+  return {
+    pattern: rule.pattern,
+    action: rule.action,
+    target: rule.target ?? '',
+    scope: rule.scope,
+    sms: rule.sms ? 'yes' : 'no',
+    note: rule.note ?? '',
+    list: rule.list ?? '',
+    expires: rule.expiresAt === null ? '' : new Date(rule.expiresAt).toISOString(),
+    when: rule.when ?? '',
+    tz: rule.tz ?? '',
+  };
+}
+
+/**
+ * The rules `acting` sees as CSV with a header, in id order, the form the import reads back,
+ * as text chunks (the header with the first page). Pages keep memory flat for a million rules.
+ */
+export function* exportRulesCsv(db: Database, acting: Acting, filter: ExportFilter, country: string): Generator<string> {
+  const { stringify } = require('csv-stringify/sync') as typeof import('csv-stringify/sync');
+  const scope = filter.scope === undefined ? undefined : inField('scope', () => formatScope(parseScope(filter.scope!, country)));
+  const scopes = scopesVisibleTo(db, acting);
+  const store = new RuleStore(db, acting.actor);
+  let afterId: number | undefined;
+  let header = true;
+  for (;;) {
+    const page = [...store.iterate({ list: filter.list, scope, scopes, afterId, limit: EXPORT_PAGE })];
+    // Leading or trailing spaces are quoted, or the import (which trims) would lose them.
+    if (page.length > 0 || header) yield stringify(page.map(csvRow), { header, columns: [...CSV_COLUMNS], quoted_match: /^\s|\s$/ });
+    header = false;
+    if (page.length < EXPORT_PAGE) return;
+    afterId = page[page.length - 1]!.id;
+  }
+}
+
+/** One list as CSV (the lists page's export): a list `acting` sees (else NotFound), with the rules of it they see. */
+export function exportListCsv(db: Database, acting: Acting, name: string, country: string): Generator<string> {
+  requireVisibleList(db, acting, name, country);
+  return exportRulesCsv(db, acting, { list: name }, country);
+}
