@@ -19,6 +19,7 @@ import { CallLog } from '../agent/store/call-log';
 import { openDatabase } from '../agent/store/database';
 import { SqliteDecisionStore } from '../agent/store/decision-view';
 import { RuleStore } from '../agent/store/rules';
+import { PATIENCE_MS } from './helpers/patience';
 import { makeTempDir, type TempDir } from './helpers/temp-db';
 import {
   confValue,
@@ -55,8 +56,9 @@ const CALLER = {
 };
 const BLOCKED_ADDRESS = '203.0.113.66';
 /** Long enough that a key sent after the prompt is always in time (no wall-clock race). */
-const KEY_WAIT_MS = 30_000;
-const DEADLINE_MS = 10_000;
+const KEY_WAIT_MS = 10 * PATIENCE_MS;
+/** How long a wait gives up after: a hang detector, not a time budget (helpers/patience.ts). */
+const DEADLINE_MS = PATIENCE_MS;
 
 interface World {
   sim: AsteriskSim;
@@ -101,7 +103,7 @@ async function setup(options: { channelvars: string[]; settings?: Partial<Asteri
   const actions = { ...DEFAULT_ACTION_SETTINGS, challenge: { digit: '1', timeoutMs: KEY_WAIT_MS, tries: 2 } };
   const screener = new RecordingScreener(new SqliteDecisionStore(db), callLog, { country: 'US', failMode: 'open', actions }, logger);
   const driver = createAsteriskDriver(
-    { url: sim.url, user: sim.username, password: sim.password, app: 'callguard', settings: { ...DEFAULT_ASTERISK, ...options.settings }, requestTimeoutMs: 5000 },
+    { url: sim.url, user: sim.username, password: sim.password, app: 'callguard', settings: { ...DEFAULT_ASTERISK, ...options.settings }, requestTimeoutMs: PATIENCE_MS },
     { screener, logger },
   );
   await driver.start();

@@ -20,6 +20,7 @@ import { SqliteDecisionStore } from '../agent/store/decision-view';
 import { ProtectionStore } from '../agent/store/protection';
 import { RuleStore } from '../agent/store/rules';
 import { TenantStore } from '../agent/store/tenants';
+import { PATIENCE_MS } from './helpers/patience';
 import { makeTempDir, type TempDir } from './helpers/temp-db';
 import { startAsteriskSim, type AsteriskSimOptions, type PlaceCallOptions, type RequestLogEntry, type SimCall } from './sim/asterisk';
 
@@ -39,7 +40,10 @@ const CALLER = {
   allowed: '+14045559999',
 };
 const CHALLENGE_TIMEOUT_MS = 150;
-const LONG_PROMPT_MS = 5000;
+/** A key wait that cannot run out before a key or hangup the test sends after the prompt, however slow the machine. */
+const PATIENT_CHALLENGE_TIMEOUT_MS = 10 * PATIENCE_MS;
+/** A prompt that plays longer than any test lasts: only a key, a hangup or the agent ends it. */
+const LONG_PROMPT_MS = 10 * PATIENCE_MS;
 
 interface World {
   sim: Awaited<ReturnType<typeof startAsteriskSim>>;
@@ -65,7 +69,10 @@ class ScriptedScreener extends Screener {
 
 interface SetupOptions {
   sim?: AsteriskSimOptions;
+  /** The driver's REST timeout; default PATIENCE_MS, so that only a test of the timeout sees it run out. */
   requestTimeoutMs?: number;
+  /** The challenge's wait for a key; default CHALLENGE_TIMEOUT_MS. */
+  challengeTimeoutMs?: number;
   password?: string;
   /** Leave the driver unstarted. */
   noStart?: boolean;
@@ -88,7 +95,7 @@ async function setup(options: SetupOptions = {}): Promise<World & { screener: Sc
   const logs: Record<string, unknown>[] = [];
   const logger: Logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(JSON.parse(line)) });
   const callLog = new CallLog(db);
-  const actions = { ...DEFAULT_ACTION_SETTINGS, challenge: { digit: '1', timeoutMs: CHALLENGE_TIMEOUT_MS, tries: 2 } };
+  const actions = { ...DEFAULT_ACTION_SETTINGS, challenge: { digit: '1', timeoutMs: options.challengeTimeoutMs ?? CHALLENGE_TIMEOUT_MS, tries: 2 } };
   const screener = new ScriptedScreener(new SqliteDecisionStore(db), callLog, { country: 'US', failMode: 'open', actions }, logger);
   const driver = createAsteriskDriver(
     {
@@ -97,7 +104,7 @@ async function setup(options: SetupOptions = {}): Promise<World & { screener: Sc
       password: options.password ?? sim.password,
       app: 'callguard',
       settings: DEFAULT_ASTERISK,
-      requestTimeoutMs: options.requestTimeoutMs ?? 2000,
+      requestTimeoutMs: options.requestTimeoutMs ?? PATIENCE_MS,
     },
     { screener, logger },
   );
@@ -146,7 +153,7 @@ function shown(requests: readonly RequestLogEntry[], channelId: string): string[
 async function run(call: SimCall) {
   const { sim, driver, callLog } = world!;
   const result = await call.done;
-  await sim.waitUntil(() => driver.inProgress === 0, 3000, 'the driver to finish the call');
+  await sim.waitUntil(() => driver.inProgress === 0, PATIENCE_MS, 'the driver to finish the call');
   callLog.flush();
   return result;
 }
@@ -158,8 +165,8 @@ function callRows(): { channel: string; action: string; outcome: string; outcome
 /** Nothing of a finished call is left: no route, timer, playback or bridge, no listener added. */
 async function expectNothingLeft(): Promise<void> {
   const { sim, driver, baselineListeners } = world!;
-  await sim.waitUntil(() => driver.inProgress === 0, 3000, 'calls to end');
-  await sim.waitUntil(() => driver.debugCounts().timers === 0, 3000, 'timers to end');
+  await sim.waitUntil(() => driver.inProgress === 0, PATIENCE_MS, 'calls to end');
+  await sim.waitUntil(() => driver.debugCounts().timers === 0, PATIENCE_MS, 'timers to end');
   expect(driver.debugCounts()).toEqual({ calls: 0, routedChannels: 0, routedPlaybacks: 0, timers: 0, clientListeners: baselineListeners, instanceListeners: 0 });
   expect(sim.activePlaybackCount()).toBe(0);
   expect(sim.bridgeIds()).toEqual([]);
@@ -220,7 +227,7 @@ describe('each action, as the REST requests Asterisk receives', () => {
   });
 
   it('challenge failed by a wrong key after the prompt: goodbye, cleared normally (16)', async () => {
-    const { sim } = await setup();
+    const { sim } = await setup({ challengeTimeoutMs: PATIENT_CHALLENGE_TIMEOUT_MS });
     const { call, requests } = place({ callerNumber: CALLER.challenge });
     await sim.waitForEvent('PlaybackFinished', playbackOf(call.channelId));
     await call.sendDtmf('2');
@@ -299,7 +306,7 @@ describe('each action, as the REST requests Asterisk receives', () => {
       return { answer: true, afterMs: 10 };
     });
     const { call, requests } = place({ callerNumber: CALLER.forward, callerName: 'Alice' });
-    await sim.waitUntil(() => sim.bridgeIds().length === 1 && call.snapshot() !== undefined && sim.outboundCalls.length === 1, 2000, 'bridge');
+    await sim.waitUntil(() => sim.bridgeIds().length === 1 && call.snapshot() !== undefined && sim.outboundCalls.length === 1, PATIENCE_MS, 'bridge');
     const leg = sim.outboundCalls[0]!;
     await sim.waitForEvent('ChannelEnteredBridge', (e) => (e.event as { channel?: { id: string } }).channel?.id === leg.channelId);
     expect(originated).toEqual([{ endpoint: `PJSIP/${FORWARD_TO}@trunk`, variables: { 'CALLERID(num)': CALLER.forward, 'CALLERID(name)': 'Alice' } }]);
@@ -386,10 +393,10 @@ describe('a caller who leaves half way', () => {
   });
 
   it('hangs up while the challenge waits for a key: the key timer and the routes go with the call', async () => {
-    const { sim, driver } = await setup({ sim: { mediaDurationMs: 5 } });
+    const { sim, driver } = await setup({ sim: { mediaDurationMs: 5 }, challengeTimeoutMs: PATIENT_CHALLENGE_TIMEOUT_MS });
     const { call } = place({ callerNumber: CALLER.challenge });
     await sim.waitForEvent('PlaybackFinished', playbackOf(call.channelId));
-    await sim.waitUntil(() => driver.debugCounts().timers === 1, 1000, 'the key timer');
+    await sim.waitUntil(() => driver.debugCounts().timers === 1, PATIENCE_MS, 'the key timer');
     call.hangup();
     await run(call);
     expect(callRows()).toMatchObject([{ action: 'challenge', outcome: 'hungup', outcome_detail: 'prompt challenge' }]);
@@ -409,7 +416,8 @@ describe('a caller who leaves half way', () => {
 
   it('hangs up while the forward target rings: the leg is hung up too', async () => {
     const { sim } = await setup();
-    sim.onOriginate(() => ({ answer: true, afterMs: 10_000 }));
+    // The target would answer only after the test is long over: the caller hangs up while it rings.
+    sim.onOriginate(() => ({ answer: true, afterMs: 10 * PATIENCE_MS }));
     const { call } = place({ callerNumber: CALLER.forward });
     await sim.waitUntil(() => sim.outboundCalls.length === 1);
     call.hangup();
@@ -435,7 +443,7 @@ describe('connection faults', () => {
       'POST /ari/channels/{id}/continue',
     ]);
     expect(callRows()).toMatchObject([{ action: 'challenge', outcome: 'error', outcome_detail: 'the ARI event connection was lost' }]);
-    await sim.waitUntil(() => sim.isAppConnected('callguard') && driver.connected, 3000, 'reconnection');
+    await sim.waitUntil(() => sim.isAppConnected('callguard') && driver.connected, PATIENCE_MS, 'reconnection');
     expect(sim.openWebSocketCount()).toBe(1);
     expect(logs.some((l) => /lost the ARI WebSocket/.test(String(l.msg)))).toBe(true);
     const next = place({ callerNumber: CALLER.busy });
@@ -449,7 +457,7 @@ describe('connection faults', () => {
     await sim.waitForEvent('PlaybackStarted', playbackOf(call.channelId));
     await sim.refuseConnections();
     // The fail-open continue cannot get through; it times out and the call is given up on.
-    await sim.waitUntil(() => driver.inProgress === 0, 3000, 'the screening to give up');
+    await sim.waitUntil(() => driver.inProgress === 0, PATIENCE_MS, 'the screening to give up');
     expect(call.finished).toBeUndefined();
     const mark = sim.requests.length;
     await sim.acceptConnections();
@@ -506,7 +514,7 @@ describe('connection faults', () => {
     });
     expect(driver.debugCounts().timers).toBe(1); // the wait before the next attempt
     await sim.acceptConnections();
-    await sim.waitUntil(() => driver.connected, 3000, 'the retry to connect');
+    await sim.waitUntil(() => driver.connected, PATIENCE_MS, 'the retry to connect');
     expect(sim.isAppConnected('callguard')).toBe(true);
     world!.baselineListeners = driver.debugCounts().clientListeners;
     const { call } = place({ callerNumber: CALLER.busy });

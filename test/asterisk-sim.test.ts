@@ -1,5 +1,6 @@
 // The Asterisk ARI simulator, exercised through the real ari-client over real sockets.
 import { execFile } from 'node:child_process';
+import diagnostics from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -7,6 +8,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { PATIENCE_MS } from './helpers/patience';
 import {
   API_DECLARATIONS,
   RESOURCE_LISTING,
@@ -72,8 +74,8 @@ afterEach(async () => {
   sim = undefined;
 });
 
-/** Next ari-client event of `type` matching `pred`. */
-function nextEvent(client: AriClient, type: string, pred: (e: any) => boolean = () => true, timeoutMs = 2000): Promise<any> {
+/** Next ari-client event of `type` matching `pred`; gives up only after `timeoutMs` (a hang detector: see helpers/patience.ts). */
+function nextEvent(client: AriClient, type: string, pred: (e: any) => boolean = () => true, timeoutMs = PATIENCE_MS): Promise<any> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       client.removeListener(type, onEvent);
@@ -140,22 +142,27 @@ describe('connecting with ari-client', () => {
   it('fails on wrong credentials (ari-client also throws the error as an uncaught exception)', async () => {
     sim = await startAsteriskSim();
     // Run in a child: ari-client 2.2 throws the failure uncaught and keeps credentials in a
-    // process-wide singleton, neither of which may leak into this test process.
+    // process-wide singleton, neither of which may leak into this test process. The child reports
+    // once it has both the outcome and the uncaught exception (or, failing that, after a long while).
     const script = `
       let uncaught = null;
-      process.on('uncaughtException', (e) => { uncaught = String(e); });
+      let outcome = null;
+      const report = () => { console.log(JSON.stringify({ ...outcome, uncaught })); process.exit(0); };
+      const reportIfDone = () => { if (outcome && uncaught !== null) report(); };
+      setTimeout(report, ${PATIENCE_MS / 2}).unref();
+      process.on('uncaughtException', (e) => { uncaught = String(e); reportIfDone(); });
       require(${JSON.stringify(ARI_CLIENT_PATH)}).connect(${JSON.stringify(sim.url)}, 'callguard', 'wrong')
         .then(() => ({ connected: true }), (e) => ({ connected: false, error: String(e && e.message || e) }))
-        .then((r) => setTimeout(() => { console.log(JSON.stringify({ ...r, uncaught })); process.exit(0); }, 50));`;
+        .then((r) => { outcome = r; reportIfDone(); });`;
     const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ['-e', script], { timeout: 10_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+      execFile(process.execPath, ['-e', script], { timeout: PATIENCE_MS }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
     );
     const result = JSON.parse(out.trim().split('\n').pop() ?? '{}');
     expect(result.connected).toBe(false);
     expect(result.error).toMatch(/^401\b/);
     expect(result.uncaught).toBe(result.error);
     expect(sim.authFailures).toBeGreaterThan(0);
-  }, 15_000);
+  });
 
   it('answers 401 with a Basic challenge on REST and on the WebSocket upgrade', async () => {
     sim = await startAsteriskSim();
@@ -274,7 +281,8 @@ describe('an inbound call', () => {
   });
 
   it('delivers DTMF as ChannelDtmfReceived without stopping a playback, which DELETE /playbacks stops', async () => {
-    const { sim, client } = await setup({ mediaDurationMs: 5000 });
+    // A playback longer than any test lasts: only the DELETE below ends it.
+    const { sim, client } = await setup({ mediaDurationMs: 10 * PATIENCE_MS });
     const started = nextEvent(client, 'StasisStart');
     const call = sim.placeCall({ callerNumber: '100', exten: '200' });
     const id = (await started).channel.id;
@@ -295,22 +303,25 @@ describe('an inbound call', () => {
   });
 
   it('plays before answer without answering, and an answer waits for a running playback', async () => {
-    const { sim, client } = await setup({ mediaDurationMs: 150 });
+    // A playback longer than any test lasts: it is still running when the answer arrives, however slow the machine.
+    const { sim, client } = await setup({ mediaDurationMs: 10 * PATIENCE_MS });
     const started = nextEvent(client, 'StasisStart');
     const call = sim.placeCall({ callerNumber: '100', exten: '200' });
     const id = (await started).channel.id;
-    const finished = nextEvent(client, 'PlaybackFinished');
-    await client.channels.play({ channelId: id, media: 'sound:greeting' });
+    const playing = nextEvent(client, 'PlaybackStarted');
+    const pb = await client.channels.play({ channelId: id, media: 'sound:greeting' });
+    await playing;
     expect(call.snapshot()!.state).toBe('Ring');
-    let finishedAt = 0;
-    void finished.then(() => (finishedAt = Date.now()));
-    await client.channels.answer({ channelId: id });
-    const answeredAt = Date.now();
-    await finished;
-    // Asterisk runs channel commands one at a time: the answer waited for the playback.
-    expect(finishedAt).toBeGreaterThan(0);
-    expect(answeredAt).toBeGreaterThanOrEqual(finishedAt);
+    let answered = false;
+    const answer = client.channels.answer({ channelId: id }).then(() => (answered = true));
+    await sim.waitUntil(() => call.requests.some((r) => r.nickname === 'answer'), PATIENCE_MS, 'the answer request');
+    // Asterisk runs channel commands one at a time: the answer waits for the playback.
+    expect(call.snapshot()!.state).toBe('Ring');
+    expect(answered).toBe(false);
+    await client.playbacks.stop({ playbackId: pb.id });
+    await answer;
     expect(call.snapshot()!.state).toBe('Up');
+    expect(call.events.map((e) => e.event.type)).toEqual(['StasisStart', 'PlaybackStarted', 'PlaybackFinished', 'ChannelStateChange']);
   });
 
   it('answers 409 to answer and play after StasisEnd, and 404 once the channel is gone', async () => {
@@ -415,7 +426,7 @@ describe('originate and bridge', () => {
     const onEntered = (e: any) => entered.push(e);
     client.on('ChannelEnteredBridge', onEntered);
     await client.bridges.addChannel({ bridgeId: bridge.id, channel: [inbound.channelId, out.id] });
-    await sim.waitUntil(() => entered.length === 2, 2000, 'two ChannelEnteredBridge');
+    await sim.waitUntil(() => entered.length === 2, PATIENCE_MS, 'two ChannelEnteredBridge');
     expect(entered.map((e) => e.channel.id)).toEqual([inbound.channelId, out.id]);
     expect(entered[1].bridge.channels).toEqual([inbound.channelId, out.id]);
 
@@ -427,16 +438,17 @@ describe('originate and bridge', () => {
 
   it('reports the cause of a leg that fails, and refuses to bridge it while it rings (422)', async () => {
     const { sim, client } = await setup();
-    sim.onOriginate(() => ({ answer: false, cause: 17, afterMs: 100 }));
-    const out = await client.channels.originate({ endpoint: 'PJSIP/+15555550123@trunk', app: 'callguard' });
-    const destroyedP = nextEvent(client, 'ChannelDestroyed', (e) => e.channel.id === out.id);
+    // One leg rings for longer than any test lasts, so the bridge attempt always finds it ringing; the other is busy.
+    sim.onOriginate((info) => (info.endpoint.includes('ringing') ? { answer: true, afterMs: 10 * PATIENCE_MS } : { answer: false, cause: 17, afterMs: 100 }));
+    const ringing = await client.channels.originate({ endpoint: 'PJSIP/ringing@trunk', app: 'callguard' });
     const bridge = await client.bridges.create({ type: 'mixing' });
-    expect(await restError(client.bridges.addChannel({ bridgeId: bridge.id, channel: out.id }))).toEqual({
+    expect(await restError(client.bridges.addChannel({ bridgeId: bridge.id, channel: ringing.id }))).toEqual({
       message: 'Channel not in Stasis application',
     });
-    const destroyed = await destroyedP;
+    const out = await client.channels.originate({ endpoint: 'PJSIP/+15555550123@trunk', app: 'callguard' });
+    const destroyed = await nextEvent(client, 'ChannelDestroyed', (e) => e.channel.id === out.id);
     expect(destroyed).toMatchObject({ cause: 17, cause_txt: 'User busy' });
-    const leg = sim.outboundCalls[0]!;
+    const leg = sim.outboundCalls.find((c) => c.channelId === out.id)!;
     expect(await leg.done).toMatchObject({ outcome: 'failed', hangupCause: 17, answered: false });
     expect(leg.events.some((e) => e.event.type === 'StasisStart')).toBe(false);
     expect(eventsOf(leg, 'Dial').map((e) => (e.event as { dialstatus: string }).dialstatus)).toEqual(['', 'RINGING', 'BUSY']);
@@ -568,7 +580,7 @@ describe('WebSocket loss', () => {
     const started = nextEvent(client, 'StasisStart');
     const call = sim.placeCall({ callerNumber: '100', exten: '200' });
     await started;
-    const reconnected = nextEvent(client, 'WebSocketConnected', () => true, 3000);
+    const reconnected = nextEvent(client, 'WebSocketConnected');
     expect(sim.dropWebSockets()).toBe(1);
     expect(sim.isAppConnected('callguard')).toBe(false);
     // While nobody serves the application, new calls fail over to the dialplan.
@@ -588,7 +600,7 @@ describe('WebSocket loss', () => {
     await sim.refuseConnections();
     await reconnecting;
     expect(sim.openWebSocketCount()).toBe(0);
-    const reconnected = nextEvent(client, 'WebSocketConnected', () => true, 3000);
+    const reconnected = nextEvent(client, 'WebSocketConnected');
     await sim.acceptConnections();
     await reconnected;
     expect(sim.isAppConnected('callguard')).toBe(true);
@@ -599,11 +611,26 @@ describe('ari-client against an unreachable Asterisk', () => {
   it('leaves REST calls pending forever while connections are refused (no timeout, no error)', async () => {
     const { sim, client } = await setup();
     await sim.refuseConnections();
-    const settled = client.channels.get({ channelId: 'any' }).then(
-      () => 'resolved',
-      () => 'rejected',
-    );
-    const outcome = await Promise.race([settled, new Promise((r) => setTimeout(() => r('pending'), 300))]);
+    // Follow the HTTP request the REST call makes, to know when its refused connection has been dealt with.
+    const requests: http.ClientRequest[] = [];
+    const onRequest = (message: unknown) => requests.push((message as { request: http.ClientRequest }).request);
+    diagnostics.subscribe('http.client.request.start', onRequest);
+    let outcome = 'pending';
+    try {
+      void client.channels.get({ channelId: 'any' }).then(
+        () => (outcome = 'resolved'),
+        () => (outcome = 'rejected'),
+      );
+      await sim.waitUntil(() => requests.some((r) => r.path === '/ari/channels/any'), PATIENCE_MS, 'the REST request');
+    } finally {
+      diagnostics.unsubscribe('http.client.request.start', onRequest);
+    }
+    const request = requests.find((r) => r.path === '/ari/channels/any')!;
+    // The connection was refused and the request closed; once everything that follows from that has run, the call is still pending.
+    if (!request.destroyed) await new Promise((resolve) => request.once('close', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(request.destroyed).toBe(true);
     expect(outcome).toBe('pending');
   });
 });

@@ -22,7 +22,10 @@ import {
   streamFrom,
   type DecodedFrame,
   type Header,
+  type SimCall,
+  type SimEvent,
 } from './sim/freeswitch';
+import { PATIENCE_MS } from './helpers/patience';
 
 // ---------------------------------------------------------------------------
 // modesl has no type declarations; this is the part of its API the tests use.
@@ -77,10 +80,11 @@ async function newSim(opts: ConstructorParameters<typeof FreeSwitchSim>[0] = {})
   return { sim, port };
 }
 
-async function until(pred: () => boolean, timeoutMs = 2000, what = 'condition'): Promise<void> {
+/** Polls until `pred` holds; gives up only after `timeoutMs` (a hang detector: see helpers/patience.ts). */
+async function until(pred: () => boolean, timeoutMs = PATIENCE_MS, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 2));
   }
 }
@@ -107,6 +111,24 @@ const nextEvent = (conn: EslConnection, name: string): Promise<EslEvent> =>
 
 const subscribe = (conn: EslConnection, format: string, names: string): Promise<EslEvent> =>
   new Promise((resolve) => conn.events(format, names, resolve));
+
+/** Calls `fn` for each event the simulator publishes about `call` (synchronously, as it goes out). */
+function onCallEvent(sim: FreeSwitchSim, call: SimCall, fn: (event: SimEvent) => void): void {
+  sim.on('event', (event: SimEvent, channel?: SimCall) => {
+    if (channel === call) fn(event);
+  });
+}
+
+/** Records every delay `call` waits for from now on (digit timeouts, sleeps, playbacks, park-loop turns), in ms as scheduled. */
+function recordWaits(call: SimCall): number[] {
+  const waits: number[] = [];
+  const wait = call.wait.bind(call);
+  call.wait = (ms, wake) => {
+    waits.push(ms);
+    return wait(ms, wake);
+  };
+  return waits;
+}
 
 /** A port with nothing listening on it. */
 async function deadPort(): Promise<number> {
@@ -296,7 +318,7 @@ describe('inbound event socket (modesl Connection)', () => {
     expect(raw.frames.map((f) => f.kind)).toEqual(['auth/request', 'command/reply', 'text/disconnect-notice']);
     expect(getHeader(raw.frames[1]!.headers, 'Reply-Text')).toBe('-ERR invalid');
     expect(raw.frames[2]!.body).toBe(GOODBYE);
-    await until(() => sim.openSockets === 0, 2000, 'sockets to close');
+    await until(() => sim.openSockets === 0, PATIENCE_MS, 'sockets to close');
   });
 
   it('delivers CHANNEL_PARK with headers URL-decoded exactly, including a hostile caller name', async () => {
@@ -429,7 +451,8 @@ describe('inbound event socket (modesl Connection)', () => {
     const e = sim.parkCall({ callerIdNumber: '5555' });
     await Promise.all([d.whenParked(), e.whenParked()]);
     await until(() => seen.length === 3);
-    await new Promise((r) => setTimeout(r, 10));
+    // An api reply goes out after every event already published (all these parks): nothing more is on its way.
+    expect(await api(conn, 'status')).toContain('is ready');
     expect(seen).toEqual(['+1111', '+3333', '5555']);
     expect(a.isParked && b.isParked).toBe(true);
   });
@@ -451,9 +474,11 @@ describe('inbound event socket (modesl Connection)', () => {
     const conn = await connectInbound(port);
     const call = sim.parkCall({ playbackMs: 2 });
     await call.whenParked();
-    const t0 = Date.now();
+    const waits = recordWaits(call);
     const none = await execute(conn, 'play_and_get_digits', '1 1 2 5000 # ask.wav bad.wav cg_digit \\d 3000', call.uuid);
-    expect(Date.now() - t0).toBeLessThan(1000);
+    // Each of the two tries waited 5000 ms scaled by 0.01 for a digit, and nothing waited longer.
+    expect(waits.filter((ms) => ms === 50)).toHaveLength(2);
+    expect(Math.max(...waits)).toBe(50);
     // with min 1 and nothing pressed switch_ivr_read ends TOO_SMALL: read_result is failure, not timeout
     expect(none.getHeader('variable_read_result')).toBe('failure');
     expect(none.getHeader('variable_cg_digit')).toBeFalsy();
@@ -477,16 +502,23 @@ describe('inbound event socket (modesl Connection)', () => {
   it('digits pressed during the prompt end it; DTMF events carry digit and source', async () => {
     const { sim, port } = await newSim();
     const conn = await connectInbound(port);
-    await subscribe(conn, 'plain', 'DTMF');
+    await subscribe(conn, 'plain', 'DTMF PLAYBACK_STOP');
     const call = sim.parkCall({ playbackMs: 500 });
     await call.whenParked();
+    // The caller presses the keys as the prompt starts, however long the machine took to get there.
+    onCallEvent(sim, call, (event) => {
+      if (event.name === 'PLAYBACK_START') call.pressDigits('42');
+    });
     const dtmf = nextEvent(conn, 'DTMF');
-    const t0 = Date.now();
-    const done = execute(conn, 'play_and_get_digits', '2 2 1 3000 # long.wav bad.wav pin', call.uuid);
-    setTimeout(() => call.pressDigits('42'), 20);
-    const ev = await done;
-    expect(Date.now() - t0).toBeLessThan(400);
+    const stopped = nextEvent(conn, 'PLAYBACK_STOP');
+    const ev = await execute(conn, 'play_and_get_digits', '2 2 1 3000 # long.wav bad.wav pin', call.uuid);
     expect(ev.getHeader('variable_pin')).toBe('42');
+    expect(ev.getHeader('variable_read_result')).toBe('success');
+    // The digits cut the prompt short ("break", not "done"), and no second prompt or invalid file followed.
+    const stop = await stopped;
+    expect(stop.getHeader('Playback-File-Path')).toBe('long.wav');
+    expect(stop.getHeader('Playback-Status')).toBe('break');
+    expect(call.playbacks).toEqual(['long.wav']);
     const d = await dtmf;
     expect(d.getHeader('DTMF-Digit')).toBe('4');
     expect(d.getHeader('DTMF-Source')).toBe('RTP');
@@ -530,10 +562,13 @@ describe('inbound event socket (modesl Connection)', () => {
 
     const impatient = sim.parkCall({ hangupOn: 'playback', playbackMs: 1000 });
     await impatient.whenParked();
-    const t0 = Date.now();
     const ev = await execute(conn, 'playback', 'long.wav', impatient.uuid);
-    expect(Date.now() - t0).toBeLessThan(500);
     expect(ev.getHeader('Application-Response')).toBe('PLAYBACK ERROR');
+    // The caller hung up as the application started: the file never played, the application ended on the hangup.
+    expect(impatient.playbacks).toEqual([]);
+    expect(impatient.events).not.toContain('PLAYBACK_START');
+    const started = impatient.events.indexOf('CHANNEL_EXECUTE:playback');
+    expect(impatient.events.slice(started, started + 3)).toEqual(['CHANNEL_EXECUTE:playback', 'CHANNEL_HANGUP', 'CHANNEL_EXECUTE_COMPLETE:playback']);
     expect(await impatient.done).toMatchObject({ outcome: 'hungup', hangupCause: 'ORIGINATOR_CANCEL', hangupCauseCode: 487 });
   });
 
@@ -556,9 +591,10 @@ describe('inbound event socket (modesl Connection)', () => {
     expect(unset.getHeader('variable_cg_a')).toBeFalsy();
     expect(unset.getHeader('variable_cg_b')).toBe('two words');
     expect(unset.getHeader('variable_export_vars')).toBe('cg_b');
-    const t0 = Date.now();
+    const waits = recordWaits(call);
     await execute(conn, 'sleep', '3000', call.uuid);
-    expect(Date.now() - t0).toBeLessThan(500);
+    // sleep waited its 3000 ms scaled by 0.01 (the last wait; the ones before are park-loop turns).
+    expect(waits.splice(0).at(-1)).toBe(30);
     const read = await execute(conn, 'read', '1 4 prompt.wav cg_pin 5000 #', call.uuid);
     expect(read.getHeader('variable_cg_pin')).toBe('12');
     expect(read.getHeader('variable_read_terminator_used')).toBe('#');
@@ -616,7 +652,7 @@ describe('inbound event socket (modesl Connection)', () => {
     const big = await rawClient(port);
     big.sock.write('auth ClueCon\n\napi status\ncontent-length: 999999999\n\n');
     await big.closed;
-    await until(() => sim.openSockets === 0, 2000, 'garbage sockets to close');
+    await until(() => sim.openSockets === 0, PATIENCE_MS, 'garbage sockets to close');
     const conn = await connectInbound(port);
     expect(await api(conn, 'status')).toContain('is ready');
   });
@@ -673,8 +709,9 @@ describe('inbound subscriptions (raw socket)', () => {
     other.callerHangup();
     one.callerHangup();
     await Promise.all([one.done, other.done]);
-    await until(() => events().length > before);
-    await new Promise((r) => setTimeout(r, 10));
+    // An api reply goes out after every event already published (both calls' hangups): nothing more is on its way.
+    raw.sock.write('api status\n\n');
+    await until(() => raw.frames.some((f) => f.kind === 'api/response'));
     const after = raw.frames.filter((f) => f.event).slice(before);
     expect(after.every((f) => getHeader(f.event!.headers, 'Unique-ID') === one.uuid)).toBe(true);
     expect(after.map((f) => `${f.kind.slice(11)}:${eventName(f)}`)).toContain('json:CHANNEL_HANGUP_COMPLETE');
@@ -749,12 +786,14 @@ describe('outbound event socket (modesl Server)', () => {
     expect(reply.getHeader('Reply-Text')).toBe('+OK will linger');
     await new Promise((r) => conn.execute('hangup', 'USER_BUSY', r));
     await until(() => frames.some((f) => f.kind === 'text/disconnect-notice'));
-    await new Promise((r) => setTimeout(r, 30));
-    const seq = frames.map((f) => eventName(f) ?? (f.kind === 'text/disconnect-notice' ? `notice:${getHeader(f.headers, 'Content-Disposition')}` : f.kind));
+    // The reply to a later command comes after anything FreeSWITCH sent since the notice: a goodbye would be here first.
+    const status = await api(conn, 'status');
+    expect(status).toContain('is ready');
+    const seq = seqOf(frames);
     const hc = seq.indexOf('CHANNEL_HANGUP_COMPLETE');
     expect(hc).toBeGreaterThan(seq.indexOf('CHANNEL_EXECUTE_COMPLETE'));
-    expect(seq.slice(hc)).toEqual(['CHANNEL_HANGUP_COMPLETE', 'notice:linger']);
-    const notice = frames[frames.length - 1]!;
+    expect(seq.slice(hc)).toEqual(['CHANNEL_HANGUP_COMPLETE', 'notice:linger', 'api/response']);
+    const notice = frames.find((f) => f.kind === 'text/disconnect-notice')!;
     expect(getHeader(notice.headers, 'Linger-Time')).toBe('-1');
     expect(getHeader(notice.headers, 'Content-Length')).toBe('0');
     expect(conn.socket && !conn.socket.destroyed).toBe(true);
@@ -768,7 +807,8 @@ describe('outbound event socket (modesl Server)', () => {
   });
 
   it('without linger the socket closes on hangup before HANGUP_COMPLETE; a timed linger closes by itself', async () => {
-    const { sim } = await newSim({ timeScale: 0.01 });
+    // 600 s of linger take 60 ms at this scale; unscaled, they would outlast the test's timeout.
+    const { sim } = await newSim({ timeScale: 0.0001 });
     const agent = await agentServer();
     const plain = sim.placeOutboundCall('127.0.0.1', agent.port);
     const a = await agent.ready();
@@ -782,14 +822,15 @@ describe('outbound event socket (modesl Server)', () => {
 
     const timed = sim.placeOutboundCall('127.0.0.1', agent.port);
     const b = await agent.ready();
-    await new Promise((r) => b.conn.sendRecv('linger 2', r));
+    await new Promise((r) => b.conn.sendRecv('linger 600', r));
     const endB = new Promise<void>((r) => b.conn.on('esl::end', () => r()));
-    const t0 = Date.now();
     timed.callerHangup('NORMAL_CLEARING');
     await endB;
-    expect(Date.now() - t0).toBeLessThan(1000);
+    // FreeSWITCH closed it when the linger ran out: the notice names the linger, and the agent never sent exit.
     const s = seqOf(b.frames);
     expect(s.slice(-3)).toEqual(['CHANNEL_HANGUP_COMPLETE', 'notice:linger', 'notice:disconnect']);
+    expect(getHeader(b.frames.find((f) => f.kind === 'text/disconnect-notice')!.headers, 'Linger-Time')).toBe('600');
+    expect(sim.commandLog.filter((e) => e.callUuid === timed.uuid).map((e) => e.command.command)).not.toContain('exit');
   });
 
   it('nothing listening: connection refused, the call goes on in the dialplan', async () => {
@@ -809,8 +850,23 @@ describe('outbound event socket (modesl Server)', () => {
     });
     await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise<void>((r) => raw.close(() => r())));
-    const call = sim.placeOutboundCall('127.0.0.1', (raw.address() as net.AddressInfo).port, { parkDelayMs: 200 });
+    // FreeSWITCH would park the channel a moment after connect; here not before the agent has left, however slow it is.
+    const call = sim.placeOutboundCall('127.0.0.1', (raw.address() as net.AddressInfo).port, { parkDelayMs: 10 * PATIENCE_MS });
     expect(await call.done).toMatchObject({ outcome: 'stranded', reason: 'exit' });
+  });
+
+  it('an agent that never sends its first command is given up on after the first-command timeout', async () => {
+    const { sim } = await newSim();
+    const agent = await rawAgent();
+    // FreeSWITCH waits about 24 s, unscaled by default; a short one for this test only.
+    const call = sim.placeOutboundCall('127.0.0.1', agent.port, { firstCommandTimeoutMs: 20 });
+    const { sock, frames } = await agent.next();
+    const result = await call.done;
+    expect(result.reason).toBe('no-connect-timeout');
+    expect(result.commands).toEqual([]);
+    if (!sock.destroyed) await new Promise((r) => sock.once('close', r));
+    expect(seqOf(frames)).toEqual(['notice:disconnect']);
+    expect(sim.stats.outboundConnected).toBe(1);
   });
 });
 
@@ -861,13 +917,16 @@ describe('outbound socket details', () => {
     const agent = await agentServer(true);
     sim.placeOutboundCall('127.0.0.1', agent.port);
     const { conn, frames } = await agent.ready();
+    const jobPublished = new Promise<void>((r) => sim.on('event', (event: SimEvent) => event.name === 'BACKGROUND_JOB' && r()));
     let called = false;
     const reply = await new Promise<EslEvent>((r) => {
       conn.bgapi('status', '', () => (called = true));
       conn.api('status', r);
     });
     expect(reply.getBody()).toContain('is ready');
-    await new Promise((r) => setTimeout(r, 30));
+    await jobPublished;
+    // The reply to an api sent after the job's event went out: had the event reached this socket, it would be here first.
+    expect(await api(conn, 'status')).toContain('is ready');
     expect(called).toBe(false);
     expect(frames.some((f) => getHeader(f.headers, 'Reply-Text')?.startsWith('+OK Job-UUID: '))).toBe(true);
   });
@@ -884,7 +943,7 @@ describe('outbound sockets without myevents', () => {
     await new Promise((r) => second.conn.execute('answer', '', r));
     const foreign = (): DecodedFrame[] =>
       first.frames.filter((f) => eventName(f) === 'CHANNEL_EXECUTE_COMPLETE' && getHeader(f.event!.headers, 'Unique-ID') === b.uuid);
-    await until(() => foreign().length === 1, 2000, "b's EXECUTE_COMPLETE on a's socket");
+    await until(() => foreign().length === 1, PATIENCE_MS, "b's EXECUTE_COMPLETE on a's socket");
     expect(getHeader(foreign()[0]!.event!.headers, 'Application')).toBe('answer');
     expect(first.conn.getInfo()!.getHeader('Unique-ID')).toBe(a.uuid);
   });

@@ -25,6 +25,7 @@
  *    connect() wins for every client's REST calls in the process;
  *  - a REST call to an unreachable Asterisk never settles (no error, no timeout).
  */
+import { PATIENCE_MS, until } from '../../helpers/patience';
 import { EventHub, type SentEvent } from './hub';
 import type { OriginateInfo, OriginateOutcome, PlaceCallOptions, SimCall } from './call';
 import type { Dialplan } from './dialplan';
@@ -215,14 +216,17 @@ export class AsteriskSim {
     return [...this.engine.bridges.keys()];
   }
 
-  /** Resolves with the first sent event (past or future) of `type` matching `filter`. */
-  waitForEvent(type: AriEventType, filter: (e: SentEvent) => boolean = () => true, timeoutMs = 2000): Promise<SentEvent> {
+  /**
+   * Resolves with the first sent event (past or future) of `type` matching `filter`; gives up
+   * only after `timeoutMs` (a hang detector: see test/helpers/patience.ts).
+   */
+  waitForEvent(type: AriEventType, filter: (e: SentEvent) => boolean = () => true, timeoutMs = PATIENCE_MS): Promise<SentEvent> {
     const past = this.sentEvents.find((e) => e.event.type === type && filter(e));
     if (past) return Promise.resolve(past);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(w);
-        reject(new Error(`timed out waiting for ${type}`));
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${type}`));
       }, timeoutMs);
       const w = (e: SentEvent) => {
         if (e.event.type !== type || !filter(e)) return;
@@ -234,13 +238,9 @@ export class AsteriskSim {
     });
   }
 
-  /** Polls `cond` until true (for counters such as openWebSocketCount). */
-  async waitUntil(cond: () => boolean, timeoutMs = 2000, what = 'condition'): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (!cond()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+  /** Polls `cond` until true (for counters such as openWebSocketCount); gives up only after `timeoutMs` (a hang detector). */
+  async waitUntil(cond: () => boolean, timeoutMs = PATIENCE_MS, what = 'condition'): Promise<void> {
+    await until(cond, what, timeoutMs);
   }
 
   /** Ends unfinished calls with outcome `sim_closed` and closes every socket. */

@@ -27,8 +27,8 @@ export interface FreeSwitchSimOptions {
   hostname?: string;
   /**
    * Factor applied to durations FreeSWITCH itself would wait (digit timeouts,
-   * sleep, linger seconds, the no-connect timeout). Default 0.01: a 5 s
-   * play_and_get_digits timeout takes 50 ms.
+   * sleep, linger seconds). Default 0.01: a 5 s play_and_get_digits timeout
+   * takes 50 ms. Not the outbound first-command timeout: see OutboundCallSpec.
    */
   timeScale?: number;
   /** Defaults merged into every call's spec (e.g. playbackMs, appDelayMs). */
@@ -40,7 +40,17 @@ export interface OutboundCallSpec extends CallSpec {
   async?: boolean;
   /** `socket ... full` (default true). */
   full?: boolean;
+  /**
+   * How long the socket application waits for the agent's first command (`connect`) before
+   * it gives up on the connection. Default FREESWITCH_FIRST_COMMAND_TIMEOUT_MS, unscaled: an
+   * agent on a slow or busy machine must never miss it. A test of the timeout itself sets a
+   * short one here.
+   */
+  firstCommandTimeoutMs?: number;
 }
+
+/** mod_event_socket's wait for an outbound socket's first command: about 24 s. */
+const FREESWITCH_FIRST_COMMAND_TIMEOUT_MS = 24_000;
 
 export interface SimStats {
   inboundAccepted: number;
@@ -177,7 +187,7 @@ export class FreeSwitchSim extends EventEmitter implements SessionHost, ChannelH
     const opts = {
       async: spec.async ?? true,
       full: spec.full ?? true,
-      firstCommandTimeoutMs: Math.max(1, Math.round(24_000 * this.timeScale)),
+      firstCommandTimeoutMs: spec.firstCommandTimeoutMs ?? FREESWITCH_FIRST_COMMAND_TIMEOUT_MS,
     };
     ch.fire('CHANNEL_CREATE');
     ch.runDialplanSets();
