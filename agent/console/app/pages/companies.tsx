@@ -1,0 +1,58 @@
+import { useLocation } from 'preact-iso';
+import { useState } from 'preact/hooks';
+import { useSession } from '../session';
+import { PageHead, Problem, formatCount } from '../ui';
+
+/** The company picker: every tenant the person may see, with its DIDs; the pick is remembered for them. */
+export function CompaniesPage() {
+  const session = useSession();
+  const location = useLocation();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState<string | null>(null);
+  const choose = async (name: string | null) => {
+    setBusy(name ?? '*');
+    setError(undefined);
+    try {
+      await session.chooseTenant(name);
+      location.route('/activity');
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const all = session.me.tenants === null ? 'All companies' : 'All my companies';
+  return (
+    <section>
+      <PageHead title="Companies">Pick the company to work on. Activity, blocked numbers and protection then show that company; you can change it at any time from the top of the page.</PageHead>
+      <Problem error={error} what="Remembering the company" />
+      {session.remembered === 'browser' && (
+        <p class="notice" role="status">
+          This agent cannot remember the pick for your account yet: it is kept in this browser only.
+        </p>
+      )}
+      <ul class="companies">
+        {session.tenants.length > 1 && (
+          <li>
+            <button type="button" class={`company-card${session.tenant === null ? ' chosen' : ''}`} aria-pressed={session.tenant === null} disabled={busy !== null} onClick={() => void choose(null)}>
+              <strong>{all}</strong>
+              <span>{formatCount(session.tenants.length)} companies together</span>
+            </button>
+          </li>
+        )}
+        {session.tenants.map((tenant) => (
+          <li key={tenant.name}>
+            <button type="button" class={`company-card${session.tenant === tenant.name ? ' chosen' : ''}`} aria-pressed={session.tenant === tenant.name} disabled={busy !== null} onClick={() => void choose(tenant.name)}>
+              <strong>{tenant.name}</strong>
+              <span>
+                {tenant.dids.length === 0 ? 'no DIDs' : tenant.dids.length <= 3 ? tenant.dids.join(', ') : `${tenant.dids.slice(0, 3).join(', ')} and ${tenant.dids.length - 3} more`}
+              </span>
+              <span>{formatCount(tenant.rules)} rules</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+      {session.tenants.length === 0 && <p>You have no companies yet. An administrator adds them with <code>callguard tenants add</code>.</p>}
+    </section>
+  );
+}
