@@ -161,7 +161,7 @@ describe('SIGKILL during live calls', () => {
       expect(runCli(['--db', db, 'rules', 'add', pattern!, '--action', action!]).status).toBe(0);
     }
     const port = await freePort();
-    const serveArgs = ['--db', db, '--config', config, 'serve', '--pbx', 'freeswitch', '--mode', 'outbound', '--listen', `127.0.0.1:${port}`];
+    const serveArgs = ['--db', db, '--config', config, 'serve', '--no-console', '--pbx', 'freeswitch', '--mode', 'outbound', '--listen', `127.0.0.1:${port}`];
     const agent = start(serveArgs);
     await until(() => /listening for FreeSWITCH outbound sockets/.test(agent.output()) || agent.child.exitCode !== null, 'the agent to listen');
     expect(agent.output()).toMatch(/listening for FreeSWITCH outbound sockets/);

@@ -326,7 +326,7 @@ describe('a database locked before the agent starts', () => {
     holder.exec('BEGIN EXCLUSIVE');
     cleanups.push(() => void holder.close());
     const port = await freePort();
-    const child = spawn(process.execPath, [binPath, '--db', path, 'serve', '--pbx', 'freeswitch', '--mode', 'outbound', '--listen', `127.0.0.1:${port}`], {
+    const child = spawn(process.execPath, [binPath, '--db', path, 'serve', '--no-console', '--pbx', 'freeswitch', '--mode', 'outbound', '--listen', `127.0.0.1:${port}`], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -60,7 +60,7 @@ describe('inbound mode, callguard killed with SIGKILL', () => {
     cleanups.push(() => sim.close());
     const publicContext = stockConf(dir.file('conf'), { [INSTALL.inbound]: 'callguard-inbound.xml' }).context('dialplan', 'public');
     const route = (caller: string) => sim.routeInboundCall({ callerIdNumber: caller, destinationNumber: DID, context: 'public' }, publicContext);
-    const serve = ['--db', db, '--config', config, 'serve', '--pbx', 'freeswitch', '--mode', 'inbound', '--esl', `127.0.0.1:${port}`];
+    const serve = ['--db', db, '--config', config, 'serve', '--no-console', '--pbx', 'freeswitch', '--mode', 'inbound', '--esl', `127.0.0.1:${port}`];
     const heartbeatFresh = () => Number(sim.globals.get(ALIVE_UNTIL) ?? 0) > Date.now() / 1000;
 
     // Alive: a blocked caller is cleared, anyone else let through by callguard.

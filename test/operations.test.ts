@@ -88,7 +88,7 @@ describe('serve as a service', () => {
     new RuleStore(openDatabase(db)).add([{ ...parsePattern('404*', 'US'), scope: 'global', action: 'block', target: null, sms: false, note: null, list: null, expiresAt: null }]);
     const config = dir.file('serve.json');
     writeFileSync(config, JSON.stringify({ freeswitch: { eslPassword: SECRET } }));
-    const serve = startServe(['--db', db, '--config', config, 'serve', '--pbx', 'freeswitch', '--mode', 'outbound', '--listen', `127.0.0.1:${port}`], { CALLGUARD_ARI_PASSWORD: SECRET });
+    const serve = startServe(['--db', db, '--config', config, 'serve', '--no-console', '--pbx', 'freeswitch', '--mode', 'outbound', '--listen', `127.0.0.1:${port}`], { CALLGUARD_ARI_PASSWORD: SECRET });
     await until(() => serve.stderr().includes('listening for FreeSWITCH outbound sockets') || serve.child.exitCode !== null, 'the agent to listen');
     expect(serve.stderr()).toContain('listening for FreeSWITCH outbound sockets');
     const sim = new FreeSwitchSim({ timeScale: 1 });
@@ -129,7 +129,7 @@ describe('serve as a service', () => {
     const sim = new FreeSwitchSim({ password: 'ClueCon' });
     const port = await sim.start();
     try {
-      const serve = startServe(['--db', dir.file('pw.db'), 'serve', '--pbx', 'freeswitch', '--mode', 'inbound', '--esl', `127.0.0.1:${port}`], { CALLGUARD_ESL_PASSWORD: SECRET });
+      const serve = startServe(['--db', dir.file('pw.db'), 'serve', '--no-console', '--pbx', 'freeswitch', '--mode', 'inbound', '--esl', `127.0.0.1:${port}`], { CALLGUARD_ESL_PASSWORD: SECRET });
       expect(await serve.exited).toBe(1);
       expect(serve.stderr()).toMatch(/callguard: FreeSWITCH at 127\.0\.0\.1:\d+ refused the event-socket password/);
       expect(serve.stderr()).not.toContain(SECRET);

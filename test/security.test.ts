@@ -44,7 +44,7 @@ interface Serving {
 async function serve(dir: TempDir, args: string[], env: Record<string, string> = {}, config: Record<string, unknown> = {}, options: { umask000?: boolean } = {}): Promise<Serving> {
   const configFile = dir.file(`config-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(configFile, JSON.stringify({ http: { listen: `127.0.0.1:${await freePort()}` }, ...config }));
-  const argv = [binPath, '--db', dir.file('callguard.db'), '--config', configFile, 'serve', ...args];
+  const argv = [binPath, '--db', dir.file('callguard.db'), '--config', configFile, 'serve', '--no-console', ...args];
   // `exec` keeps the pid: the shell only sets the umask.
   const [command, commandArgs] = options.umask000 ? ['/bin/sh', ['-c', 'umask 000 && exec "$0" "$@"', process.execPath, ...argv]] : [process.execPath, argv];
   const child = spawn(command as string, commandArgs as string[], {

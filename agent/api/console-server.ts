@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import { BadInput } from '../engine/bad-input';
 import { isLoopbackHost } from '../http/loopback';
 import type { Logger } from '../log/logger';
+import { consoleStatic } from '../console/static';
 import { ReputationClient } from '../screening/reputation';
 import { buildApi } from './server';
 import { StoreAuthenticator } from './store-authenticator';
@@ -27,7 +28,7 @@ function hostPort(text: string): { host: string; port: number } {
 }
 
 /**
- * The web console and REST API on their own port. Passwords and session cookies must
+ * The web console (its pages and the REST API under /v1/) on its own port. Passwords and session cookies must
  * never cross a network in clear, so an address other than loopback needs TLS here or a
  * reverse proxy in front that terminates it.
  */
@@ -48,6 +49,7 @@ export async function startConsole(settings: ConsoleSettings, deps: { readonly d
     tls,
     behindProxy: settings.behindProxy,
   });
+  await app.register(consoleStatic());
   await app.listen({ host, port });
   const address = app.server.address();
   deps.logger.info({ listen: settings.listen, tls: Boolean(tls), behindProxy: settings.behindProxy }, 'console listening');

@@ -110,7 +110,7 @@ function flagOverrides(flags: ServeFlags): Record<string, unknown> {
     'http.enabled': flags.http === false ? false : undefined,
     'http.listen': flags.httpListen,
     'http.token': flags.httpToken,
-    'console.enabled': flags.console,
+    'console.enabled': flags.console === false ? false : undefined,
     'console.listen': flags.consoleListen,
   };
 }
@@ -224,7 +224,7 @@ export function registerServe(program: Command): void {
     .option('--no-http', 'do not start the HTTP hook')
     .option('--http-listen <host:port>', 'where the HTTP hook listens (default 127.0.0.1:8095)')
     .option('--http-token <token>', 'bearer token the hook requires (better: CALLGUARD_HTTP_TOKEN); needed off loopback')
-    .option('--console', 'also serve the web console and REST API (see callguard console)')
+    .option('--no-console', 'do not start the web console and REST API')
     .option('--console-listen <host:port>', 'where the console listens (default 127.0.0.1:8096)')
     .action(withContext(serve));
 }

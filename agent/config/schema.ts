@@ -33,11 +33,11 @@ export const CONFIG_DEFAULTS = {
   /** The HTTP hook; `tokenName` is who the audit trail names for changes made through it. */
   http: { enabled: true, listen: '127.0.0.1:8095', token: null as string | null, tokenName: 'hook' },
   /**
-   * The web console and REST API beside the agent (`serve --console`; `callguard console`
-   * runs it alone). Off loopback only with TLS (both files) or behind a reverse proxy that
+   * The web console and REST API beside the agent (`serve --no-console` leaves it out;
+   * `callguard console` runs it alone). Off loopback only with TLS (both files) or behind a reverse proxy that
    * terminates it (`behindProxy`: client addresses then come from it).
    */
-  console: { enabled: false, listen: '127.0.0.1:8096', behindProxy: false, tlsCert: null as string | null, tlsKey: null as string | null },
+  console: { enabled: true, listen: '127.0.0.1:8096', behindProxy: false, tlsCert: null as string | null, tlsKey: null as string | null },
 };
 
 export type AgentConfig = typeof CONFIG_DEFAULTS;

@@ -78,7 +78,7 @@ export async function benchFreeSwitchInbound(dbPath: string): Promise<Row[]> {
     sim.globals.delete('callguard_alive_until');
     await until(() => sim.openInboundSockets === 0, 'the bare agent to go');
 
-    const serve = [join(packageRoot(), 'bin', 'callguard.js'), '--db', dbPath, 'serve', '--pbx', 'freeswitch', '--mode', 'inbound', '--esl', `127.0.0.1:${port}`, '--no-http', '--log-level', 'warn'];
+    const serve = [join(packageRoot(), 'bin', 'callguard.js'), '--db', dbPath, 'serve', '--pbx', 'freeswitch', '--mode', 'inbound', '--esl', `127.0.0.1:${port}`, '--no-http', '--no-console', '--log-level', 'warn'];
     const agent = start(serve);
     children.push(agent);
     await until(alive, 'callguard serve');

@@ -46,6 +46,7 @@ const serveArgs = (dbPath: string, port: number) => [
   '--db',
   dbPath,
   'serve',
+  '--no-console',
   '--pbx',
   'freeswitch',
   '--mode',
