@@ -70,9 +70,14 @@ export interface HourBucket {
 
 export const HOUR_MS = 3_600_000;
 
-/** How each counter is counted, shared by the cards and the chart so that they always agree. */
-const BLOCKED = "(action IN ('block', 'busy', 'disconnected') OR (action = 'challenge' AND outcome IN ('failed', 'hungup')))";
-const LEGITIMATE = "((action = 'allow' AND flagged = 0) OR (action = 'challenge' AND outcome = 'passed'))";
+/** Whose calls, since when: what the counters can be asked. */
+export type CounterFilter = Pick<LogFilter, 'tenant' | 'tenants' | 'since'>;
+
+/** The counters summed from call_counts or call_hours (migration 007, where each is defined). */
+const COUNTER_SUMS = `SUM(total) AS total, SUM(scanned) AS scanned, SUM(blocked) AS blocked, SUM(flagged) AS flagged,
+  SUM(legitimate) AS legitimate, SUM(challenged) AS challenged, SUM(challenge_passed) AS challengePassed,
+  SUM(challenge_failed) AS challengeFailed, SUM(forwarded) AS forwarded, SUM(forward_answered) AS forwardAnswered,
+  SUM(voicemail) AS voicemail`;
 
 export const DEFAULT_RETENTION = '90d';
 
@@ -143,32 +148,37 @@ export class CallLogQueries {
     return rows.map((row) => ({ ...row, flagged: row.flagged === 1, reasons: JSON.parse(row.reasons) as string[] }));
   }
 
-  /** The counters' statement: by the time index, or by the tenant one when tenants are given. */
-  private countersSql(filter: LogFilter): { sql: string; params: (string | number)[] } {
-    const { sql, params } = this.where(filter);
-    return {
-      sql: `SELECT COUNT(*) AS total,
-                COUNT(score) AS scanned,
-                SUM(${BLOCKED}) AS blocked,
-                SUM(flagged) AS flagged,
-                SUM(${LEGITIMATE}) AS legitimate,
-                SUM(action = 'challenge') AS challenged,
-                SUM(action = 'challenge' AND outcome = 'passed') AS challengePassed,
-                SUM(action = 'challenge' AND outcome = 'failed') AS challengeFailed,
-                SUM(action = 'forward') AS forwarded,
-                SUM(action = 'forward' AND outcome = 'answered') AS forwardAnswered,
-                SUM(action = 'voicemail') AS voicemail
-           FROM calls${sql}`,
-      params,
-    };
+  /**
+   * The counters since a moment (or over the whole log): the whole hours from call_hours
+   * (kept by the triggers of migration 007), the part of the first hour counted from the
+   * calls themselves through the time or tenant index.
+   */
+  counters(filter: CounterFilter): Counters {
+    const firstWholeHour = filter.since === undefined ? undefined : Math.ceil(filter.since / HOUR_MS);
+    const { sql: tenants, params } = this.tenantClause(filter);
+    const whole = this.db
+      .prepare(`SELECT ${COUNTER_SUMS} FROM call_hours WHERE ${tenants}${firstWholeHour === undefined ? '' : ' AND hour >= ?'}`)
+      .get(...params, ...(firstWholeHour === undefined ? [] : [firstWholeHour])) as Record<keyof Counters, number | null>;
+    const totals = Object.fromEntries(Object.entries(whole).map(([key, value]) => [key, value ?? 0])) as Record<keyof Counters, number>;
+    if (firstWholeHour !== undefined && filter.since! < firstWholeHour * HOUR_MS) {
+      const { sql, params } = this.partialHourSql(filter, firstWholeHour);
+      const part = this.db.prepare(sql).get(...params) as Record<keyof Counters, number | null>;
+      for (const key of Object.keys(totals) as (keyof Counters)[]) totals[key] += part[key] ?? 0;
+    }
+    return totals;
   }
 
   /** Calls per hour from `from` (a whole hour) for `hours` hours, oldest first, hours without calls included. */
-  hourly(filter: Omit<LogFilter, 'since' | 'until'>, from: number, hours: number): HourBucket[] {
-    const { sql, params } = this.hourlySql(filter, from, hours);
-    const rows = this.db.prepare(sql).all(...params) as (Omit<HourBucket, 'at' | 'other'> & { hour: number })[];
-    const byHour = new Map(rows.map((row) => [row.hour, row]));
+  hourly(filter: Omit<CounterFilter, 'since'>, from: number, hours: number): HourBucket[] {
     const first = Math.floor(from / HOUR_MS);
+    const { sql: tenants, params } = this.tenantClause(filter);
+    const rows = this.db
+      .prepare(
+        `SELECT hour, SUM(total) AS total, SUM(blocked) AS blocked, SUM(flagged) AS flagged, SUM(legitimate) AS legitimate
+           FROM call_hours WHERE ${tenants} AND hour >= ? AND hour < ? GROUP BY hour`,
+      )
+      .all(...params, first, first + hours) as (Omit<HourBucket, 'at' | 'other'> & { hour: number })[];
+    const byHour = new Map(rows.map((row) => [row.hour, row]));
     return Array.from({ length: hours }, (_, i) => {
       const row = byHour.get(first + i);
       const total = row?.total ?? 0;
@@ -179,26 +189,22 @@ export class CallLogQueries {
     });
   }
 
-  private hourlySql(filter: Omit<LogFilter, 'since' | 'until'>, from: number, hours: number): { sql: string; params: (string | number)[] } {
-    const start = Math.floor(from / HOUR_MS) * HOUR_MS;
-    const { sql, params } = this.where({ ...filter, since: start, until: start + hours * HOUR_MS });
-    return {
-      sql: `SELECT at / ${HOUR_MS} AS hour, COUNT(*) AS total, SUM(${BLOCKED}) AS blocked, SUM(flagged) AS flagged, SUM(${LEGITIMATE}) AS legitimate
-              FROM calls${sql} GROUP BY hour`,
-      params,
-    };
+  /** The calls between `filter.since` and the next whole hour, counted one by one. */
+  private partialHourSql(filter: CounterFilter, firstWholeHour: number): { sql: string; params: (string | number)[] } {
+    const { sql, params } = this.where({ tenant: filter.tenant, tenants: filter.tenants, since: filter.since, until: firstWholeHour * HOUR_MS });
+    return { sql: `SELECT ${COUNTER_SUMS} FROM call_counts${sql}`, params };
   }
 
-  /** SQLite's plan for the counters or the hourly chart (EXPLAIN QUERY PLAN details): tests check that an index is used. */
-  queryPlan(query: 'counters' | 'hourly', filter: LogFilter, hours = 24): string[] {
-    const { sql, params } = query === 'counters' ? this.countersSql(filter) : this.hourlySql(filter, filter.since ?? 0, hours);
+  private tenantClause(filter: Pick<LogFilter, 'tenant' | 'tenants'>): { sql: string; params: string[] } {
+    if (filter.tenant !== undefined) return { sql: 'tenant = ?', params: [filter.tenant] };
+    if (filter.tenants !== undefined) return { sql: filter.tenants.length ? `tenant IN (${filter.tenants.map(() => '?').join(', ')})` : '0', params: [...filter.tenants] };
+    return { sql: '1', params: [] };
+  }
+
+  /** SQLite's plan for counting the part of an hour (EXPLAIN QUERY PLAN details): tests check that an index is used. */
+  partialHourPlan(filter: CounterFilter & { since: number }): string[] {
+    const { sql, params } = this.partialHourSql(filter, Math.ceil(filter.since / HOUR_MS));
     return (this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((row) => row.detail);
-  }
-
-  counters(filter: LogFilter): Counters {
-    const { sql, params } = this.countersSql(filter);
-    const row = this.db.prepare(sql).get(...params) as Record<keyof Counters, number | null>;
-    return Object.fromEntries(Object.entries(row).map(([key, value]) => [key, value ?? 0])) as unknown as Counters;
   }
 
   retention(): string {
