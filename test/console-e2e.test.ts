@@ -371,6 +371,37 @@ describe('the web console in a real browser', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('a company with more rules than a page shows the first hundred in winning order and brings more on demand', async () => {
+    const numbers = Array.from({ length: 230 }, (_, i) => `+1646555${String(2000 + i)}`);
+    const store = new RuleStore(server.db, 'test');
+    const ids = store.add(numbers.map((number) => ({ kind: 'number' as const, key: number, pattern: number, exact: true, span: null, scope: 'global', action: 'block' as const, target: null, sms: false, note: null, list: null, expiresAt: null })));
+    try {
+      // Alice manages acme: the global numbers apply to her company's calls too.
+      const page = await signIn(MANAGER, DESKTOP, '/blocked');
+      await page.getByRole('heading', { level: 1, name: 'Blocked numbers' }).waitFor();
+      const rows = page.locator('table.rules tbody tr[data-rule]');
+      await expect.poll(() => rows.count(), { timeout: PATIENCE_MS }).toBe(100);
+      await page.getByText(/^The first 100 rules$/).waitFor();
+      await page.getByRole('button', { name: 'Show 100 more' }).click();
+      await expect.poll(() => rows.count(), { timeout: PATIENCE_MS }).toBe(200);
+      // To the end of the list: every rule once, the caption counting them all.
+      const more = page.getByRole('button', { name: 'Show 100 more' });
+      while ((await rows.count()) % 100 === 0 && (await more.count()) > 0) {
+        const before = await rows.count();
+        await more.click();
+        await expect.poll(() => rows.count(), { timeout: PATIENCE_MS }).toBeGreaterThan(before);
+      }
+      const shown = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-rule')));
+      expect(shown.length).toBeGreaterThanOrEqual(numbers.length);
+      expect(new Set(shown).size).toBe(shown.length);
+      for (const id of ids) expect(shown).toContain(String(id));
+      await page.getByText(new RegExp(`^${shown.length} rules$`)).waitFor();
+      expect(await more.count()).toBe(0);
+    } finally {
+      store.removeIds(ids);
+    }
+  });
+
   it('sets a caller category per company, with the global fallback shown', async () => {
     // Ada sees three companies and has picked none yet: sign-in leads to the company picker.
     const admin = await signIn(ADMIN, DESKTOP, '/');

@@ -48,10 +48,10 @@ export interface ListRow {
   readonly rules: number;
 }
 
-const ROW_COLUMNS = `id, scope, kind, key, pattern, action, target, sms, note, list,
+export const ROW_COLUMNS = `id, scope, kind, key, pattern, action, target, sms, note, list,
   expires_at AS expiresAt, when_text AS "when", tz, created_at AS createdAt, updated_at AS updatedAt`;
 
-function toRow(raw: Record<string, unknown>): RuleRow {
+export function toRow(raw: Record<string, unknown>): RuleRow {
   return { ...(raw as unknown as RuleRow), sms: raw.sms === 1 };
 }
 

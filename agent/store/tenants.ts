@@ -47,6 +47,11 @@ export class TenantStore {
     }).immediate();
   }
 
+  /** Every tenant's name, in order: without the counts `list` gathers. */
+  names(): string[] {
+    return this.db.prepare('SELECT name FROM tenants ORDER BY name').pluck().all() as string[];
+  }
+
   list(): TenantRow[] {
     return this.db
       .prepare(

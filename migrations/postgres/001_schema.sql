@@ -46,6 +46,7 @@ CREATE TABLE rules (
 CREATE INDEX rules_by_shape ON rules (kind, span) WHERE kind <> 'number';
 CREATE INDEX rules_by_scope ON rules (scope);
 CREATE INDEX rules_by_list ON rules (list) WHERE list IS NOT NULL;
+CREATE INDEX rules_allowed ON rules (action, id) WHERE action = 'allow';
 
 CREATE TABLE category_policies (
   scope      text NOT NULL,

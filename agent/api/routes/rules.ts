@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { addRules, listRules, removeRules } from '../../operations/rules';
+import { winningRules } from '../../operations/winning-rules';
 import type { Api, RouteContext } from '../server';
 import { actingOf } from '../server';
 
@@ -63,6 +64,25 @@ export function ruleRoutes({ db, country }: RouteContext): FastifyPluginAsync {
         },
       },
       async (request) => listRules(db, actingOf(request), { scope: request.query.scope, list: request.query.list, afterId: request.query.after, limit: request.query.limit }, country),
+    );
+    app.get(
+      '/v1/rules/winning-order',
+      {
+        schema: {
+          summary: "The rules that apply to a company's calls in the order they win (its DIDs', its own, then global; exact before patterns; longer first; newest first); pass `next` back as `after`",
+          querystring: Type.Object(
+            {
+              tenant: Type.Optional(Type.String({ maxLength: 64, description: 'none: every scope the asker sees, narrowest first' })),
+              kinds: Type.Optional(Type.String({ maxLength: 64, description: 'comma-separated: number, prefix, anonymous, ip, sip (none: all)' })),
+              after: Type.Optional(Type.String({ maxLength: 512 })),
+              limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Type.Object({ rules: Type.Array(Rule), next: Type.Union([Type.String(), Type.Null()]) }) },
+        },
+      },
+      async (request) => winningRules(db, actingOf(request), request.query, country),
     );
     app.post(
       '/v1/rules',

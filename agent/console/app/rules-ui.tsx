@@ -12,53 +12,68 @@ import type { Session } from './session';
 import { useSession } from './session';
 import { ACTION_LABELS, ActionChip, Done, Field, Problem, RowMenu, fieldError, formError, formatTime, mayChangeScope, scopeLabel } from './ui';
 
-/** How many rules a page loads at most: a company with more is better searched with explain or the CLI. */
-export const RULE_CAP = 5000;
-const PAGE = 1000;
+/** How many rules each "Show more" brings. */
+const PAGE = 100;
 
-/** Every rule of `scope` (or all the person sees), following the cursor, up to `cap`. */
-async function rulesOf(scope: string | undefined, cap: number): Promise<{ rules: Rule[]; more: boolean }> {
-  const rules: Rule[] = [];
-  let after: number | null = null;
-  do {
-    const page: { rules: Rule[]; next: number | null } = await get('/v1/rules', { scope, after, limit: PAGE });
-    rules.push(...page.rules);
-    after = page.next;
-  } while (after !== null && rules.length < cap);
-  return { rules: rules.slice(0, cap), more: after !== null || rules.length > cap };
+export interface WinningRules {
+  readonly rules: readonly Rule[] | undefined;
+  readonly error: unknown;
+  readonly loading: boolean;
+  /** Whether more rules follow the ones shown. */
+  readonly more: boolean;
+  loadMore(): void;
+  reload(): void;
 }
-
-/** The rules that apply to the picked company's calls (its DIDs', its own and the global ones), or all the person sees. */
-export async function loadRules(session: Session, kinds: readonly string[]): Promise<{ rules: Rule[]; more: boolean }> {
-  const scopes = session.tenant === null ? [undefined] : ['global', `tenant:${session.tenant}`, ...session.dids().map((did) => `did:${did}`)];
-  const found: Rule[] = [];
-  let more = false;
-  for (const scope of scopes) {
-    const part = await rulesOf(scope, RULE_CAP - found.length);
-    found.push(...part.rules);
-    more ||= part.more;
-    if (found.length >= RULE_CAP) break;
-  }
-  return { rules: winningOrder(found.filter((rule) => kinds.includes(rule.kind))), more };
-}
-
-const SCOPE_RANK = (scope: string) => (scope.startsWith('did:') ? 0 : scope.startsWith('tenant:') ? 1 : 2);
-const KIND_RANK = (kind: string) => (kind === 'prefix' ? 1 : 0);
 
 /**
- * The order in which rules win for a call, as the engine picks them: the narrowest scope
- * (this DID, then this company, then all companies), then an exact match before a prefix,
- * a longer prefix before a shorter one, and the newest first.
+ * The rules of `kinds` that apply to the picked company's calls (or all the person sees),
+ * in the order they win, as the agent orders them: the first page at once, more on demand.
  */
-export function winningOrder(rules: readonly Rule[]): Rule[] {
-  return [...rules].sort(
-    (a, b) =>
-      SCOPE_RANK(a.scope) - SCOPE_RANK(b.scope) ||
-      a.scope.localeCompare(b.scope) ||
-      KIND_RANK(a.kind) - KIND_RANK(b.kind) ||
-      b.key.length - a.key.length ||
-      b.createdAt - a.createdAt ||
-      b.id - a.id,
+export function useWinningRules(kinds: readonly string[]): WinningRules {
+  const session = useSession();
+  const [shown, setShown] = useState<{ rules: Rule[]; next: string | null } | undefined>(undefined);
+  const [error, setError] = useState<unknown>();
+  const [loading, setLoading] = useState(true);
+  const [round, setRound] = useState(0);
+  const latest = useRef(0);
+  const fetchPage = (after: string | null, before: Rule[]) => {
+    const mine = ++latest.current;
+    setLoading(true);
+    get<{ rules: Rule[]; next: string | null }>('/v1/rules/winning-order', { tenant: session.tenant ?? undefined, kinds: kinds.join(','), after, limit: PAGE }).then(
+      (page) => {
+        if (mine !== latest.current) return;
+        setShown({ rules: [...before, ...page.rules], next: page.next });
+        setError(undefined);
+        setLoading(false);
+      },
+      (caught: unknown) => {
+        if (mine !== latest.current) return;
+        setError(caught);
+        setLoading(false);
+      },
+    );
+  };
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  useEffect(() => fetchPage(null, []), [session.tenant, session.tenants, round]);
+  return {
+    rules: shown?.rules,
+    error,
+    loading,
+    more: shown?.next != null,
+    loadMore: () => shown?.next != null && fetchPage(shown.next, shown.rules),
+    reload: () => setRound((n) => n + 1),
+  };
+}
+
+/** "Show more" under a table of rules in winning order, while more follow. */
+export function ShowMoreRules({ rules }: { rules: WinningRules }) {
+  if (!rules.more) return null;
+  return (
+    <p class="show-more">
+      <button type="button" onClick={rules.loadMore} disabled={rules.loading}>
+        {rules.loading ? 'Loading…' : `Show ${PAGE} more`}
+      </button>
+    </p>
   );
 }
 

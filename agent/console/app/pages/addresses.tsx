@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { get } from '../api';
 import type { CallPage, Rule } from '../api';
-import { AddRuleForm, RULE_CAP, RulesTable, loadRules } from '../rules-ui';
+import { AddRuleForm, RulesTable, ShowMoreRules, useWinningRules } from '../rules-ui';
 import { useSession } from '../session';
 import { Loading, PageHead, Problem, formatTime, useLoad } from '../ui';
 import { CallerCell } from './activity';
@@ -11,7 +11,7 @@ const ADDRESS_KINDS = ['ip', 'sip'];
 /** Addresses: rules on the caller's signalling IP (or CIDR range) and SIP From address, each with the attempts it stopped. */
 export function AddressesPage() {
   const session = useSession();
-  const rules = useLoad(() => loadRules(session, ADDRESS_KINDS), [session.tenant, session.tenants]);
+  const rules = useWinningRules(ADDRESS_KINDS);
   return (
     <section>
       <PageHead title="Addresses">Block by where a call comes from: the IP address or range that sent it, or the SIP address in its From header.</PageHead>
@@ -28,21 +28,19 @@ export function AddressesPage() {
       )}
       <h2>Address rules</h2>
       <Problem error={rules.error} what="The address rules" />
-      {rules.loading && !rules.data && <Loading what="Loading rules" />}
-      {rules.data?.more && (
-        <p class="notice" role="status">
-          Only the first {RULE_CAP.toLocaleString()} rules were searched for addresses.
-        </p>
-      )}
-      {rules.data && (
-        <RulesTable
-          rules={rules.data.rules}
-          caption={`${rules.data.rules.length} address rule${rules.data.rules.length === 1 ? '' : 's'}`}
-          removeLabel="Delete"
-          onChanged={() => rules.reload()}
-          extra={(rule) => <Entries rule={rule} />}
-          empty="No address rules yet."
-        />
+      {rules.loading && !rules.rules && <Loading what="Loading rules" />}
+      {rules.rules && (
+        <>
+          <RulesTable
+            rules={rules.rules}
+            caption={`${rules.more ? 'The first ' : ''}${rules.rules.length} address rule${rules.rules.length === 1 ? '' : 's'}`}
+            removeLabel="Delete"
+            onChanged={() => rules.reload()}
+            extra={(rule) => <Entries rule={rule} />}
+            empty="No address rules yet."
+          />
+          <ShowMoreRules rules={rules} />
+        </>
       )}
     </section>
   );

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { get, put } from '../api';
 import type { Decision } from '../api';
-import { AddRuleForm, RULE_CAP, RulesTable, loadRules } from '../rules-ui';
+import { AddRuleForm, RulesTable, ShowMoreRules, useWinningRules } from '../rules-ui';
 import { useSession } from '../session';
 import { ACTION_LABELS, ActionChip, Done, Field, Loading, PageHead, Problem, fieldError, formError, scopeLabel, useLoad } from '../ui';
 
@@ -10,7 +10,7 @@ const NUMBER_KINDS = ['number', 'prefix', 'anonymous'];
 /** Blocked numbers: add, the rules in the order they win, which rule wins for a number, and the caller categories. */
 export function BlockedPage() {
   const session = useSession();
-  const rules = useLoad(() => loadRules(session, NUMBER_KINDS), [session.tenant, session.tenants]);
+  const rules = useWinningRules(NUMBER_KINDS);
   return (
     <section>
       <PageHead title="Blocked numbers">
@@ -37,17 +37,12 @@ export function BlockedPage() {
         newest first.
       </p>
       <Problem error={rules.error} what="The rules" />
-      {rules.loading && !rules.data && <Loading what="Loading rules" />}
-      {rules.data && (
+      {rules.loading && !rules.rules && <Loading what="Loading rules" />}
+      {rules.rules && (
         <>
-          {rules.data.more && (
-            <p class="notice" role="status">
-              Showing the first {RULE_CAP.toLocaleString()} rules only. Use “Which rule wins” above, or <code>callguard rules list</code>, to search them all.
-            </p>
-          )}
           <RulesTable
-            rules={rules.data.rules}
-            caption={`${rules.data.rules.length} rule${rules.data.rules.length === 1 ? '' : 's'}`}
+            rules={rules.rules}
+            caption={`${rules.more ? 'The first ' : ''}${rules.rules.length} rule${rules.rules.length === 1 ? '' : 's'}`}
             removeLabel="Unblock"
             onChanged={() => {
               rules.reload();
@@ -55,6 +50,7 @@ export function BlockedPage() {
             }}
             empty="No numbers blocked yet."
           />
+          <ShowMoreRules rules={rules} />
         </>
       )}
       <Categories />
