@@ -310,6 +310,13 @@ const ALLOWED = new Set([
   'agent/store/migrate.ts|migration.sql',
 ]);
 
+function isSqlIdentifier(expression: ts.Expression, checker: ts.TypeChecker): boolean {
+  if (!ts.isIdentifier(expression) || expression.text !== 'sqlIdentifier') return false;
+  const local = checker.getSymbolAtLocation(expression);
+  const symbol = local && local.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(local) : local;
+  return (symbol?.declarations ?? []).some((declaration) => relative(repoRoot, declaration.getSourceFile().fileName) === 'agent/store/sql-identifier.ts');
+}
+
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]));
 }
@@ -335,6 +342,8 @@ function unsafeParts(expression: ts.Expression, checker: ts.TypeChecker, seen: S
   if (ts.isElementAccessExpression(node)) return unsafeParts(node.expression, checker, seen);
   if (ts.isCallExpression(node)) {
     const callee = node.expression;
+    // `sqlIdentifier(name)`, `names.map(sqlIdentifier)`: a schema name, checked and quoted (agent/store/sql-identifier.ts).
+    if (isSqlIdentifier(callee, checker) || (ts.isPropertyAccessExpression(callee) && callee.name.text === 'map' && node.arguments[0] && isSqlIdentifier(node.arguments[0], checker))) return [];
     // `x.map(() => '?')`, `Array.from({ length }, () => '?')`: a placeholder list whatever x holds.
     const callback = node.arguments.find((argument) => ts.isArrowFunction(argument) || ts.isFunctionExpression(argument)) as ts.ArrowFunction | undefined;
     if (ts.isPropertyAccessExpression(callee) && ['map', 'from'].includes(callee.name.text) && callback && ts.isExpression(callback.body) && unsafeParts(callback.body, checker, seen).length === 0) return [];
@@ -351,7 +360,9 @@ function unsafeParts(expression: ts.Expression, checker: ts.TypeChecker, seen: S
     return node.properties.flatMap((property) => (ts.isPropertyAssignment(property) ? unsafeParts(property.initializer, checker, seen) : ts.isShorthandPropertyAssignment(property) ? unsafeParts(property.name, checker, seen) : []));
   }
   if (ts.isIdentifier(node)) {
-    const symbol = checker.getSymbolAtLocation(node);
+    const local = checker.getSymbolAtLocation(node);
+    // An imported constant: follow it to its declaration in the module that exports it.
+    const symbol = local && local.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(local) : local;
     const declaration = symbol?.valueDeclaration ?? symbol?.declarations?.[0];
     if (!declaration) return [`unknown ${node.text}`];
     if (ts.isShorthandPropertyAssignment(declaration)) return unsafeParts(declaration.name, checker, seen);

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { bumpGeneration } from '../generation';
+import { sqlIdentifier } from '../sql-identifier';
 import { REPLICATED_TABLES } from './replicated-tables';
 import type { ReplicatedTable } from './replicated-tables';
 
@@ -26,8 +27,6 @@ const SEQ = 'replica_seq';
 const STORE_ID = 'replica_store_id';
 const STAGING = 'replica_staging';
 
-const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 /**
  * The SQLite side of a replica: the normal callguard schema, so the engine and
  * SqliteDecisionStore read it unchanged. Every change is applied synchronously in one
@@ -52,7 +51,7 @@ export class LocalCopy {
   columnsOf(table: ReplicatedTable): readonly string[] {
     let columns = this.columns.get(table.name);
     if (!columns) {
-      columns = (this.db.prepare(`PRAGMA main.table_info(${quote(table.name)})`).all() as { name: string }[]).map((column) => column.name);
+      columns = (this.db.prepare(`PRAGMA main.table_info(${sqlIdentifier(table.name)})`).all() as { name: string }[]).map((column) => column.name);
       if (columns.length === 0) throw new Error(`the local copy has no table ${table.name}`);
       this.columns.set(table.name, columns);
     }
@@ -65,11 +64,11 @@ export class LocalCopy {
       this.deferForeignKeys();
       // Every delete before any insert: a rule re-added under a new id takes its old one's unique (key, kind, scope).
       for (const { table, keys } of changes) {
-        const remove = this.db.prepare(`DELETE FROM main.${quote(table.name)} WHERE ${table.key.map((key) => `${quote(key.column)} = ?`).join(' AND ')}`);
+        const remove = this.db.prepare(`DELETE FROM main.${sqlIdentifier(table.name)} WHERE ${table.key.map((key) => `${sqlIdentifier(key.column)} = ?`).join(' AND ')}`);
         for (const key of keys) remove.run(...key);
       }
       for (const { table, rows } of changes) {
-        const insert = this.insertInto(`main.${quote(table.name)}`, this.columnsOf(table));
+        const insert = this.insertInto(`main.${sqlIdentifier(table.name)}`, this.columnsOf(table));
         for (const row of rows) insert.run(...row);
       }
       this.moveTo(seq, storeId);
@@ -86,23 +85,23 @@ export class LocalCopy {
     this.db.exec(`ATTACH DATABASE '' AS ${STAGING}`);
     try {
       for (const table of REPLICATED_TABLES) {
-        const columns = this.columnsOf(table).map(quote).join(', ');
-        this.db.exec(`CREATE TABLE ${STAGING}.${quote(table.name)} AS SELECT ${columns} FROM main.${quote(table.name)} WHERE 0`);
+        const columns = this.columnsOf(table).map(sqlIdentifier).join(', ');
+        this.db.exec(`CREATE TABLE ${STAGING}.${sqlIdentifier(table.name)} AS SELECT ${columns} FROM main.${sqlIdentifier(table.name)} WHERE 0`);
       }
     } catch (error) {
       this.db.exec(`DETACH DATABASE ${STAGING}`);
       throw error;
     }
-    return new FullLoad(this.db, (table) => this.insertInto(`${STAGING}.${quote(table.name)}`, this.columnsOf(table)), (seq, storeId) => this.swapIn(seq, storeId));
+    return new FullLoad(this.db, (table) => this.insertInto(`${STAGING}.${sqlIdentifier(table.name)}`, this.columnsOf(table)), (seq, storeId) => this.swapIn(seq, storeId));
   }
 
   private swapIn(seq: number, storeId: number): void {
     this.db.transaction(() => {
       this.deferForeignKeys();
       for (const table of REPLICATED_TABLES) {
-        const columns = this.columnsOf(table).map(quote).join(', ');
-        this.db.exec(`DELETE FROM main.${quote(table.name)}`);
-        this.db.exec(`INSERT INTO main.${quote(table.name)} (${columns}) SELECT ${columns} FROM ${STAGING}.${quote(table.name)}`);
+        const columns = this.columnsOf(table).map(sqlIdentifier).join(', ');
+        this.db.exec(`DELETE FROM main.${sqlIdentifier(table.name)}`);
+        this.db.exec(`INSERT INTO main.${sqlIdentifier(table.name)} (${columns}) SELECT ${columns} FROM ${STAGING}.${sqlIdentifier(table.name)}`);
       }
       this.moveTo(seq, storeId);
       bumpGeneration(this.db);
@@ -110,7 +109,7 @@ export class LocalCopy {
   }
 
   private insertInto(table: string, columns: readonly string[]): Statement {
-    return this.db.prepare(`INSERT INTO ${table} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+    return this.db.prepare(`INSERT INTO ${table} (${columns.map(sqlIdentifier).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
   }
 
   private moveTo(seq: number, storeId: number): void {
