@@ -11,6 +11,7 @@ import { DEFAULT_FREESWITCH } from '../pbx/settings';
 import { Screener } from '../screening/screener';
 import { CallLog } from '../store/call-log';
 import { CallLogQueries } from '../store/call-log-queries';
+import type { LogRow } from '../store/call-log-queries';
 import { CategoryStore } from '../store/categories';
 import { openDatabase } from '../store/database';
 import { SqliteDecisionStore } from '../store/decision-view';
@@ -71,6 +72,21 @@ function seed(db: ReturnType<typeof openDatabase>): void {
 }
 
 /** What the caller went through, from the applications the switch ran. */
+/**
+ * The newest call once the log holds `count` calls and it has its outcome: the agent records
+ * the outcome when the switch reports the call's end, a moment after the simulator saw it.
+ * Gives up after a few seconds and shows what there is.
+ */
+async function loggedWithOutcome(log: CallLog, queries: CallLogQueries, count: number): Promise<LogRow | undefined> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    log.flush();
+    const [row] = queries.list({ limit: 1 });
+    if ((row !== undefined && row.id >= count && row.outcome !== null) || Date.now() > deadline) return row;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 function heard(result: Awaited<ReturnType<Simulator['FreeSwitchSim']['prototype']['placeOutboundCall']>['done']>): string {
   const parts: string[] = [];
   for (const app of result.apps) {
@@ -118,9 +134,7 @@ export function registerDemo(program: Command): void {
             ...(sample.variables ? { variables: sample.variables } : {}),
             ...(sample.bridge ? { bridge: sample.bridge } : {}),
           }).done;
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          log.flush();
-          const [row] = new CallLogQueries(db).list({ limit: 1 });
+          const row = await loggedWithOutcome(log, new CallLogQueries(db), i + 1);
           console.log(`${String(i + 1).padStart(2)}. ${cell(sample.caller)}: ${sample.who}`);
           console.log(`    decided: ${row?.action}${row?.flagged ? ' (flagged)' : ''}${row?.outcome ? `, outcome ${row.outcome}` : ''}`);
           console.log(`    heard:   ${heard(result)}`);
