@@ -9,6 +9,9 @@ import type { Row } from './measure';
 
 const ROUNDS = 300;
 
+/** The cursor of a page of global exact rules that ends at rule `id`, as GET /v1/rules/winning-order hands it out. */
+const deepInWinningOrder = (id: number) => Buffer.from(JSON.stringify({ scope: 'global', group: 0, span: 0, id })).toString('base64url');
+
 /**
  * The REST API's server time (Fastify's request injection: routing, validation, the
  * query and the JSON answer, no socket) over the benchmark's 1,000,000 rules and
@@ -35,6 +38,8 @@ export async function benchApi(dbPath: string): Promise<Row[]> {
     const rows: [string, number][] = [
       ['rules list, first page (100)', await timed(() => '/v1/rules?limit=100')],
       ['rules list, a page deep in the million', await timed((i) => `/v1/rules?limit=100&after=${500_000 + i * 997}`)],
+      ['rules in winning order, first page (100)', await timed(() => '/v1/rules/winning-order?limit=100')],
+      ['rules in winning order, a page deep in the million', await timed((i) => `/v1/rules/winning-order?limit=100&after=${deepInWinningOrder(500_000 + i * 997)}`)],
       ['Activity, first page (50)', await timed(() => '/v1/calls?limit=50')],
       ['Activity, next page by cursor', await timed(() => `/v1/calls?limit=50&before=${firstPage.next}`)],
       ['Activity filtered by DID and outcome', await timed((i) => `/v1/calls?limit=50&did=${encodeURIComponent(didOf(i % 1000))}&outcome=continued`)],

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchDecisions, benchExplain, benchProtection, buildDatabase } from './core';
 import { benchApi } from './api';
+import { benchConsole } from './console';
 import { benchFailover } from './failover';
 import { benchAsterisk } from './asterisk';
 import { benchFreeSwitch } from './freeswitch';
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     rows.push(...(await benchHook(dbPath)));
     rows.push(...benchProtection(dbPath));
     rows.push(...(await benchApi(dbPath)));
+    rows.push(...(await benchConsole(dbPath)));
     rows.push(...(await benchFailover(dbPath)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
