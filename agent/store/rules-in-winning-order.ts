@@ -34,8 +34,19 @@ export function rulesInWinningOrder(
   const wanted = limit + 1; // one more tells whether there is a next page
   const start = after === undefined ? 0 : scopes.indexOf(after.scope);
   const others = kinds.filter((kind) => kind !== 'number');
+  // The few scopes holding anything but exact numbers, found at once, so that scopes without
+  // such rules cost no query (a thousand companies, none with an address rule).
+  const shaped = new Set(
+    others.length === 0
+      ? []
+      : (db
+          .prepare(`SELECT DISTINCT scope FROM rules INDEXED BY rules_by_shape WHERE kind <> 'number' AND kind IN (${others.map(() => '?').join(', ')})`)
+          .pluck()
+          .all(...others) as string[]),
+  );
   for (let i = Math.max(start, 0); i < scopes.length && found.length < wanted; i++) {
     const scope = scopes[i]!;
+    if (!kinds.includes('number') && !shaped.has(scope)) continue;
     const from = after !== undefined && after.scope === scope ? after : undefined;
     if (from === undefined || from.group === 0) {
       const beforeId = from?.id ?? Number.MAX_SAFE_INTEGER;
@@ -44,13 +55,13 @@ export function rulesInWinningOrder(
       if (kinds.includes('number')) {
         exact.push(...select(db, `INDEXED BY rules_by_scope WHERE scope = ? AND kind = 'number' AND id < ? ORDER BY id DESC LIMIT ?`, [scope, beforeId, room]));
       }
-      if (others.length > 0) {
+      if (shaped.has(scope)) {
         exact.push(...select(db, `INDEXED BY rules_by_shape WHERE kind <> 'number' AND kind IN (${others.map(() => '?').join(', ')}) AND scope = ? AND ${EXACT} AND id < ? ORDER BY id DESC LIMIT ?`, [...others, scope, beforeId, room]));
       }
       exact.sort((a, b) => b.rule.id - a.rule.id);
       for (const { rule } of exact.slice(0, room)) found.push({ rule, position: { scope, group: 0, span: 0, id: rule.id } });
     }
-    if (others.length > 0 && found.length < wanted) {
+    if (shaped.has(scope) && found.length < wanted) {
       const [span, id] = from?.group === 1 ? [from.span, from.id] : [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
       const patterns = select(
         db,
