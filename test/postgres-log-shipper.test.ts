@@ -3,9 +3,7 @@
 // calls, a batch delivered again after a lost acknowledgement is not doubled, and while
 // PostgreSQL is out of reach (refused, or silent) the rows wait and then drain.
 import { spawn } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
-import type { AddressInfo, Server, Socket } from 'node:net';
 import { Pool } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliverBatch } from '../agent/store/postgres/log-delivery';
@@ -17,6 +15,8 @@ import type { LogShipperOptions, StoreState } from '../agent/store/postgres/log-
 import { migratePostgres } from '../agent/store/postgres/migrate';
 import { PATIENCE_MS, until } from './helpers/patience';
 import { freshDatabase } from './helpers/postgres';
+import { proxyPostgres } from './helpers/postgres-proxy';
+import type { PostgresProxy } from './helpers/postgres-proxy';
 import { bundleChildScript } from './helpers/child-script';
 import { repoRoot } from './helpers/run-cli';
 import { makeTempDir } from './helpers/temp-db';
@@ -84,74 +84,10 @@ async function storedCalls(pool: Pool): Promise<Map<string, StoredCall>> {
 const reasonsOf = (stored: unknown) => (typeof stored === 'string' ? JSON.parse(stored) : stored);
 const flaggedOf = (stored: unknown) => Number(stored);
 
-/** Between the shipper and PostgreSQL: can refuse connections (closed), or accept and then go silent (paused). */
-class Proxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private silent = false;
-  private readonly held: (() => void)[] = [];
-  port = 0;
-
-  constructor(private readonly target: { host?: string; port?: number; path?: string }) {}
-
-  async open(): Promise<void> {
-    const server = createServer((client) => this.connect(client));
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-  }
-
-  private connect(client: Socket): void {
-    this.sockets.add(client);
-    client.on('close', () => this.sockets.delete(client));
-    client.on('error', () => client.destroy());
-    client.pause();
-    const join = () => {
-      const upstream = this.target.path ? createConnection(this.target.path) : createConnection(this.target.port ?? 5432, this.target.host);
-      this.sockets.add(upstream);
-      upstream.on('close', () => (this.sockets.delete(upstream), client.destroy()));
-      upstream.on('error', () => upstream.destroy());
-      client.on('close', () => upstream.destroy());
-      client.on('data', (data) => upstream.write(data));
-      upstream.on('data', (data) => client.write(data));
-      if (!this.silent) client.resume();
-    };
-    if (this.silent) this.held.push(join);
-    else join();
-  }
-
-  /** Connection refused, and every open connection cut. */
-  async close(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    if (server) await new Promise((resolve) => server.close(resolve));
-  }
-
-  /** Connections accepted and kept open, but nothing passes either way. */
-  silence(): void {
-    this.silent = true;
-    for (const socket of this.sockets) socket.pause();
-  }
-
-  speak(): void {
-    this.silent = false;
-    for (const socket of this.sockets) socket.resume();
-    for (const join of this.held.splice(0)) join();
-  }
-}
-
-async function proxyTo(url: string): Promise<{ proxy: Proxy; url: string }> {
-  const parsed = new URL(url);
-  const host = parsed.searchParams.get('host') ?? decodeURIComponent(parsed.hostname);
-  const port = Number(parsed.port || 5432);
-  const proxy = new Proxy(host.startsWith('/') ? { path: `${host}/.s.PGSQL.${port}` } : { host, port });
-  await proxy.open();
-  cleanups.push(() => proxy.close());
-  parsed.searchParams.delete('host');
-  parsed.hostname = '127.0.0.1';
-  parsed.port = String(proxy.port);
-  return { proxy, url: parsed.toString() };
+async function proxyTo(url: string): Promise<{ proxy: PostgresProxy; url: string }> {
+  const proxied = await proxyPostgres(url);
+  cleanups.push(() => proxied.proxy.close());
+  return proxied;
 }
 
 /** Enqueues calls at a steady pace, each followed a little later by its outcome, until stopped. */

@@ -1,11 +1,14 @@
 import type { Database } from 'better-sqlite3';
 import type { Command } from 'commander';
 import { readConfigFile } from '../config/load';
+import { chooseStore } from '../config/store-choice';
+import type { StoreChoice } from '../config/store-choice';
 import { checkCountry } from '../engine/numbers';
 import { CategoryStore } from '../store/categories';
 import { databasePath, openDatabase } from '../store/database';
 import { cliActor } from '../store/audit';
 import { ProtectionStore } from '../store/protection';
+import { StoreUnavailable } from '../store/postgres/store-unavailable';
 import { RuleStore } from '../store/rules';
 import { TenantStore } from '../store/tenants';
 
@@ -13,6 +16,7 @@ export interface GlobalOptions {
   readonly db?: string;
   readonly country?: string;
   readonly config?: string;
+  readonly store?: string;
 }
 
 /** What a command works with: the database (opened on first use) and the number settings. */
@@ -22,20 +26,40 @@ export class CliContext {
   readonly dbPath: string;
   /** --config, else CALLGUARD_CONFIG: the JSON file `serve` reads, and where db and country come from. */
   readonly configFile: string | undefined;
+  /** The SQLite file, or the PostgreSQL store of a fleet (--store, CALLGUARD_STORE, store.url). */
+  readonly store: StoreChoice;
 
-  constructor(options: GlobalOptions) {
+  /** `command` names the command being run (`rules add`), for the refusal of a PostgreSQL store. */
+  constructor(options: GlobalOptions, private readonly command = 'this command') {
     this.configFile = options.config || process.env.CALLGUARD_CONFIG || undefined;
     const file = this.configFile ? readConfigFile(this.configFile) : {};
     const fromFile = (key: 'db' | 'country') => (typeof file[key] === 'string' ? (file[key] as string) : undefined);
     this.country = checkCountry(options.country || process.env.CALLGUARD_COUNTRY || fromFile('country') || 'US');
     this.dbPath = databasePath(options.db || process.env.CALLGUARD_DB || fromFile('db'));
+    const storeSection = file.store as { url?: string | null } | undefined;
+    this.store = chooseStore({
+      flag: options.store,
+      env: process.env.CALLGUARD_STORE,
+      file: this.configFile ? { url: storeSection?.url ?? null, path: this.configFile } : undefined,
+    });
   }
 
   static of(command: Command): CliContext {
-    return new CliContext(command.optsWithGlobals<GlobalOptions>());
+    const names: string[] = [];
+    for (let at: Command | null = command; at?.parent; at = at.parent) names.unshift(at.name());
+    return new CliContext(command.optsWithGlobals<GlobalOptions>(), names.join(' '));
   }
 
+  /**
+   * The SQLite database. With a PostgreSQL store there is none to use: a command that
+   * reached for it would read or change a local file no agent of the fleet decides from.
+   */
   get db(): Database {
+    if (this.store.kind === 'postgres') {
+      throw new StoreUnavailable(
+        `${this.command} is not available with a PostgreSQL store yet: it works on a SQLite file only (the store is PostgreSQL at ${this.store.address.label}, from ${this.store.from})`,
+      );
+    }
     this.database ??= openDatabase(this.dbPath);
     return this.database;
   }

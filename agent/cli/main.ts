@@ -12,6 +12,7 @@ import { registerConsole } from './console';
 import { registerDemo } from './demo';
 import { registerExplain } from './explain';
 import { registerLog } from './log';
+import { registerMigrate } from './migrate';
 import { registerProtection } from './protection';
 import { registerRules } from './rules';
 import { registerServe } from './serve';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     .option('--db <path>', 'database file (else CALLGUARD_DB, else ./callguard.db)')
     .option('--country <code>', 'default country for national numbers (else CALLGUARD_COUNTRY, else the config file, else US)')
     .option('--config <file>', 'JSON config file (else CALLGUARD_CONFIG); see callguard config check')
+    .option('--store <url>', 'postgres://… store shared by a fleet of agents (else CALLGUARD_STORE, else store.url in the config file, else the SQLite file)')
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'callguard: ')) })
     .exitOverride();
@@ -44,6 +46,7 @@ export function buildProgram(): Command {
   registerChallenge(program);
   registerAudit(program);
   registerServe(program);
+  registerMigrate(program);
   registerConsole(program);
   registerBackup(program);
   registerConfig(program);

@@ -1,3 +1,4 @@
+import type { Database } from 'better-sqlite3';
 import type { Command } from 'commander';
 import type { ActionSettings } from '../actions/settings';
 import { loadConfig } from '../config/load';
@@ -10,8 +11,8 @@ import type { PbxDriver } from '../pbx/driver';
 import { FreeSwitchInboundClient } from '../pbx/freeswitch/inbound-client';
 import { FreeSwitchOutboundServer } from '../pbx/freeswitch/outbound-server';
 import { Screener } from '../screening/screener';
-import { CALL_SQL, CallLog } from '../store/call-log';
-import { LogWriter } from '../store/log-writer';
+import { openAgentStore } from '../store/agent-store';
+import type { AgentStore } from '../store/agent-store';
 import { CallLogQueries } from '../store/call-log-queries';
 import { SqliteDecisionStore } from '../store/decision-view';
 import { isDatabaseWritable } from '../http/database-writable';
@@ -28,9 +29,11 @@ const PRUNE_EVERY_MS = 60 * 60_000;
 const GAUGE_EVERY_MS = 1000;
 
 /** The HTTP hook beside the driver: verdicts, stats, health, metrics and block-last. */
-function createHook(config: AgentConfig, parts: { ctx: CliContext; screener: Screener; metrics: Metrics; driver: PbxDriver; logger: Logger }): HookServer {
-  const { ctx, screener, metrics, driver, logger } = parts;
-  const db = ctx.db;
+function createHook(config: AgentConfig, parts: { ctx: CliContext; store: AgentStore; screener: Screener; metrics: Metrics; driver: PbxDriver; logger: Logger }): HookServer {
+  const { ctx, store, screener, metrics, driver, logger } = parts;
+  const db = store.db;
+  const fleet = ctx.store.kind === 'postgres';
+  // With PostgreSQL the counters are this agent's own calls (its local log): the fleet's are in PostgreSQL.
   const queries = new CallLogQueries(db);
   return createHookServer(
     { ...parseHostPort(config.http.listen), token: config.http.token, tokenName: '--http-token or CALLGUARD_HTTP_TOKEN' },
@@ -39,8 +42,10 @@ function createHook(config: AgentConfig, parts: { ctx: CliContext; screener: Scr
       queries,
       metrics,
       logger,
-      health: () => ({ pbxConnected: driver.connected, databaseWritable: isDatabaseWritable(db) }),
-      blockLast: (did) => blockLastCaller(db, did, ctx.country, `http:${config.http.tokenName}`),
+      health: () => ({ pbxConnected: driver.connected, databaseWritable: isDatabaseWritable(db), store: store.status() }),
+      // A rule written into the local copy would be overwritten by the next change from PostgreSQL.
+      blockLast: fleet ? null : (did) => blockLastCaller(db, did, ctx.country, `http:${config.http.tokenName}`),
+      blockLastRefusal: 'POST /v1/block-last is not available with a PostgreSQL store yet: it would block the caller on this agent only',
     },
   );
 }
@@ -133,20 +138,30 @@ function createDriver(config: AgentConfig, screener: Screener, logger: Logger): 
   throw new BadInput(`unknown mode "${String(mode ?? '')}": expected --mode outbound or --mode inbound`);
 }
 
+/**
+ * The web console and REST API beside the agent. Not with a PostgreSQL store yet: its
+ * changes would go to the local copy, which PostgreSQL's next change overwrites.
+ */
+async function maybeStartConsole(config: AgentConfig, ctx: CliContext, db: Database, logger: Logger): Promise<RunningConsole | null> {
+  if (!config.console.enabled) return null;
+  if (ctx.store.kind === 'postgres') {
+    logger.warn('the web console and REST API are not available with a PostgreSQL store yet: started without them (--no-console hides this)');
+    return null;
+  }
+  return startConsole(config.console, { db, country: ctx.country, logger });
+}
+
 async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const config = loadConfig(ctx.configFile, process.env, flagOverrides(flags));
   const logger = createLogger(config.logLevel);
   const actions: ActionSettings = { challenge: config.challenge, flag: config.flag };
-  const db = ctx.db;
-  // The agent never waits on a lock: decisions only read (WAL), and the call log retries its batch.
-  db.pragma('busy_timeout = 0');
-  // Call-log rows are written (and the WAL checkpointed) by a thread of their own: never on the call path.
-  const writer = new LogWriter(db.name, CALL_SQL, logger);
-  const log = new CallLog(db, { writer });
+  // A store that cannot be used (PostgreSQL away, its schema too old) stops the agent at once with one line.
+  const store = await openAgentStore(ctx.store, ctx.dbPath, () => ctx.db, logger);
+  const db = store.db;
   const metrics = new Metrics();
   const screener = new Screener(
     new SqliteDecisionStore(db),
-    log,
+    store.log,
     { country: ctx.country, failMode: config.failMode, decisionLimitMs: config.decisionLimitMs, actions },
     logger,
     metrics,
@@ -156,21 +171,21 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   let web: RunningConsole | null = null;
   try {
     driver = createDriver(config, screener, logger);
-    hook = config.http.enabled ? createHook(config, { ctx, screener, metrics, driver, logger }) : null;
+    hook = config.http.enabled ? createHook(config, { ctx, store, screener, metrics, driver, logger }) : null;
     logger.info({ config }, 'starting');
     await driver.start();
     await hook?.start();
-    web = config.console.enabled ? await startConsole(config.console, { db, country: ctx.country, logger }) : null;
+    web = await maybeStartConsole(config, ctx, db, logger);
   } catch (error) {
     // Bad settings, a wrong password or a port in use: the operator must fix it; exit rather than loop.
     if (!(error instanceof BadInput)) logger.fatal({ err: error }, 'cannot start');
     await hook?.stop();
     await driver?.stop(0);
-    log.close();
-    await writer.stop();
+    await store.close(0);
     throw error;
   }
   const running = driver;
+  metrics.watchStore(() => store.status());
   const gauges = setInterval(() => {
     metrics.setPbxUp(running.connected);
     metrics.setCallsInProgress(running.inProgress);
@@ -191,9 +206,10 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   await web?.stop();
   await hook?.stop();
   logger.info({ signal, inProgress: running.inProgress }, 'stopping: no new calls; waiting for calls in progress');
+  const deadline = Date.now() + STOP_GRACE_MS;
   await running.stop(STOP_GRACE_MS);
-  log.close();
-  await writer.stop();
+  // The call-log queue is drained to PostgreSQL within what is left of the same grace.
+  await store.close(Math.max(0, deadline - Date.now()));
   logger.info('stopped');
 }
 

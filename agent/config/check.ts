@@ -60,6 +60,8 @@ const CHECKS: Record<string, Check> = {
   'console.behindProxy': oneOf(true, false),
   'console.tlsCert': nullableText,
   'console.tlsKey': nullableText,
+  // Checked as a PostgreSQL URL where the store is chosen (store-choice.ts), whichever way it was given.
+  'store.url': nullableText,
   'http.token': (value) => (value === null || (typeof value === 'string' && /^[\x21-\x7e]{16,256}$/.test(value)) ? null : 'expected at least 16 printable characters, no spaces'),
 };
 
@@ -80,7 +82,8 @@ export function configErrors(raw: unknown, prefix = ''): string[] {
       continue;
     }
     const problem = check(value);
-    if (problem) errors.push(`${path}: ${problem}, got ${JSON.stringify(value)?.slice(0, 60)}`);
+    // A store URL may hold a password: never repeated back.
+    if (problem) errors.push(path === 'store.url' ? `${path}: ${problem}` : `${path}: ${problem}, got ${JSON.stringify(value)?.slice(0, 60)}`);
   }
   return errors;
 }

@@ -38,12 +38,17 @@ export const CONFIG_DEFAULTS = {
    * terminates it (`behindProxy`: client addresses then come from it).
    */
   console: { enabled: true, listen: '127.0.0.1:8096', behindProxy: false, tlsCert: null as string | null, tlsKey: null as string | null },
+  /**
+   * Where the rules and the call log live: null for the SQLite file (`db`), or a
+   * postgres:// URL shared by a fleet of agents (see agent/config/store-choice.ts).
+   */
+  store: { url: null as string | null },
 };
 
 export type AgentConfig = typeof CONFIG_DEFAULTS;
 
 /** Keys whose values are secrets: never printed, never logged. */
-export const SECRET_KEYS = ['freeswitch.eslPassword', 'asterisk.password', 'http.token'] as const;
+export const SECRET_KEYS = ['freeswitch.eslPassword', 'asterisk.password', 'http.token', 'store.url'] as const;
 
 /** Environment variables and the key each sets. */
 export const ENVIRONMENT: Readonly<Record<string, string>> = {
@@ -53,4 +58,5 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   CALLGUARD_ESL_PASSWORD: 'freeswitch.eslPassword',
   CALLGUARD_ARI_PASSWORD: 'asterisk.password',
   CALLGUARD_HTTP_TOKEN: 'http.token',
+  CALLGUARD_STORE: 'store.url',
 };

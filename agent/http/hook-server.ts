@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/metrics';
 import type { Screener } from '../screening/screener';
 import type { BlockedCaller } from '../operations/block-caller';
 import type { CallLogQueries } from '../store/call-log-queries';
+import type { StoreStatus } from '../store/agent-store';
 import { bearerTokenCheck } from './bearer-token';
 import { parseDecideQuery } from './decide-query';
 import { decisionText, errorText } from './dialplan-text';
@@ -30,11 +31,13 @@ export interface HookServerOptions {
 export interface HookDeps {
   readonly screener: Pick<Screener, 'verdict'>;
   readonly queries: Pick<CallLogQueries, 'counters'>;
-  health(): { pbxConnected: boolean; databaseWritable: boolean };
+  /** `store`, when given, is shown as it is (the store's kind, and PostgreSQL's state and queue depth). */
+  health(): { pbxConnected: boolean; databaseWritable: boolean; store?: StoreStatus };
   readonly metrics: Pick<Metrics, 'text' | 'contentType'>;
   readonly logger: Logger;
-  /** Blocks the newest caller to a DID (the *32 feature code); BadInput when there is none. */
-  blockLast(did: string): BlockedCaller;
+  /** Blocks the newest caller to a DID (the *32 feature code); BadInput when there is none. Null: refused, saying why (`blockLastRefusal`). */
+  readonly blockLast: ((did: string) => BlockedCaller) | null;
+  readonly blockLastRefusal?: string;
 }
 
 export interface HookServer {
@@ -98,6 +101,7 @@ export function createHookServer(options: HookServerOptions, deps: HookDeps): Ho
         method: 'POST',
         handle: (req, res, query) => {
           const did = parseStrictQuery(query, ['did']).get('did');
+          if (!deps.blockLast) return sendJson(req, res, 501, { error: deps.blockLastRefusal ?? 'POST /v1/block-last is not available here' });
           if (!did) throw new BadInput('missing did: POST /v1/block-last?did=<the number whose last caller to block>');
           const blocked = deps.blockLast(did);
           deps.logger.info({ ruleId: blocked.ruleId, scope: blocked.scope }, 'blocked the last caller through the hook');
@@ -109,8 +113,8 @@ export function createHookServer(options: HookServerOptions, deps: HookDeps): Ho
       '/healthz',
       get((req, res, query) => {
         parseStrictQuery(query, []);
-        const { pbxConnected, databaseWritable } = deps.health();
-        sendJson(req, res, databaseWritable ? 200 : 503, { up: true, pbx: pbxConnected, database: databaseWritable });
+        const { pbxConnected, databaseWritable, store } = deps.health();
+        sendJson(req, res, databaseWritable ? 200 : 503, { up: true, pbx: pbxConnected, database: databaseWritable, ...(store && { store }) });
       }),
     ],
     [

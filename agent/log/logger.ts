@@ -14,6 +14,7 @@ export const SECRET_PATHS = [
   'config.*.password',
   'config.*.eslPassword',
   'config.*.token',
+  'config.store.url', // may hold the PostgreSQL password
 ];
 
 /** pino JSON lines on stderr, secrets redacted. */

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Decision } from '../engine/types';
 import type { ScreeningObserver } from '../screening/screener';
+import type { StoreStatus } from '../store/agent-store';
 
 /** From a cached exact-number hit (~10 µs) to a slow reputation lookup (~250 ms), in seconds. */
 const DECISION_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
@@ -46,6 +47,21 @@ export class Metrics implements ScreeningObserver {
     registers: [this.registry],
   });
 
+  private readonly storeUp = new Gauge({
+    name: 'callguard_store_up',
+    help: 'By store (sqlite or postgres): 1 while it can be reached (SQLite always), else 0 (decisions then come from the local copy).',
+    labelNames: ['store'] as const,
+    registers: [this.registry],
+    collect: () => this.readStore(),
+  });
+  private readonly storeQueueDepth = new Gauge({
+    name: 'callguard_store_queue_depth',
+    help: 'Call-log rows waiting in the local queue for PostgreSQL (0 with SQLite).',
+    registers: [this.registry],
+  });
+  /** Read at every scrape: an outage shows at once, not at the next tick. */
+  private storeStatus: (() => StoreStatus) | null = null;
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -65,6 +81,17 @@ export class Metrics implements ScreeningObserver {
 
   setCallsInProgress(count: number): void {
     this.callsInProgress.set(count);
+  }
+
+  watchStore(status: () => StoreStatus): void {
+    this.storeStatus = status;
+  }
+
+  private readStore(): void {
+    const status = this.storeStatus?.();
+    if (!status) return;
+    this.storeUp.set({ store: status.kind }, status.kind === 'sqlite' || status.state === 'connected' ? 1 : 0);
+    this.storeQueueDepth.set(status.kind === 'sqlite' ? 0 : status.queueDepth);
   }
 
   /** The Prometheus text exposition of every metric. */

@@ -5,7 +5,7 @@ import type { ActionSettings } from '../actions/settings';
 import type { DecisionStore } from '../engine/decision-store';
 import type { CallFacts, Decision } from '../engine/types';
 import type { Logger } from '../log/logger';
-import type { CallLog } from '../store/call-log';
+import type { CallSink } from '../store/call-log';
 import { callUid } from '../store/call-uid';
 import { decideWithReputation } from './decide-with-reputation';
 import { ReputationClient } from './reputation';
@@ -74,7 +74,7 @@ export class Screener {
 
   constructor(
     private readonly store: DecisionStore,
-    private readonly log: CallLog,
+    private readonly log: CallSink,
     private readonly settings: ScreenerSettings,
     private readonly logger: Logger,
     private readonly observer: ScreeningObserver | null = null,

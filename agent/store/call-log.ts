@@ -14,6 +14,12 @@ export interface CallEntry {
   readonly decidedUs: number;
 }
 
+/** Where the screener hands each decision and, later, its outcome: the SQLite log, or a fleet's (postgres/fleet-call-log.ts). */
+export interface CallSink {
+  record(entry: CallEntry): void;
+  finish(uid: string, outcome: Outcome, at?: number): void;
+}
+
 type Pending = { readonly kind: 'decision'; readonly entry: CallEntry } | { readonly kind: 'outcome'; readonly uid: string; readonly outcome: Outcome; readonly at: number };
 
 /** The two statements of the log, by index (the writer thread is given the same list). */
@@ -48,7 +54,7 @@ export interface CallLogOptions {
  * The call log, written in batches off the call path: a decision never waits for a
  * write, and a CLI holding the write lock (a big import) only delays the log.
  */
-export class CallLog {
+export class CallLog implements CallSink {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** Set while the rest of a long queue is being written, slice by slice. */

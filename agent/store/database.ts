@@ -14,16 +14,19 @@ export function databasePath(flag: string | undefined): string {
   return flag || process.env.CALLGUARD_DB || 'callguard.db';
 }
 
+/** Rules and call logs are the operator's business: a new database file is owner-only from the first byte. */
+export function createPrivately(path: string): void {
+  if (existsSync(path) || path === ':memory:') return;
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+}
+
 /**
  * Opens (creating if needed) the database in WAL mode, so the CLI can write while a
  * running agent reads, and brings its schema up to date.
  */
 export function openDatabase(path: string, options: OpenOptions = {}): Database {
-  if (!existsSync(path) && path !== ':memory:') {
-    // Rules and call logs are the operator's business: owner-only from the first byte.
-    closeSync(openSync(path, 'a', 0o600));
-    chmodSync(path, 0o600);
-  }
+  createPrivately(path);
   const db = new BetterSqlite3(path, { readonly: options.readonly ?? false });
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
   if (!options.readonly) {

@@ -43,3 +43,9 @@ export function migrate(db: Database, migrations: readonly Migration[] = migrati
   }
   return done;
 }
+
+/** The newest version recorded, 0 before the first migration. */
+export function sqliteSchemaVersion(db: Database): number {
+  const present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  return present ? ((db.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number | null) ?? 0) : 0;
+}

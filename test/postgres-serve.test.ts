@@ -1,0 +1,279 @@
+// `callguard serve --store postgres://…` as an operator runs it, on the FreeSWITCH
+// simulator: it refuses a database it cannot use in one line; a rule stored in
+// PostgreSQL blocks the next call once its change arrives (the time it took is printed,
+// never asserted); with PostgreSQL away calls are still decided from the local copy and
+// their log rows reach PostgreSQL once, after it is back, also across a kill and restart;
+// /healthz and /metrics show the store's state and queue depth; a stop delivers what is
+// queued; with no store URL nothing changes from the SQLite file.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { Pool } from 'pg';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parsePattern } from '../agent/engine/patterns';
+import { migratePostgres } from '../agent/store/postgres/migrate';
+import { numericTypes } from '../agent/store/postgres/pg-types';
+import { freePort } from './helpers/free-port';
+import { PATIENCE_MS, until } from './helpers/patience';
+import { freshDatabase } from './helpers/postgres';
+import { proxyPostgres } from './helpers/postgres-proxy';
+import { assertBuilt, binPath, repoRoot } from './helpers/run-cli';
+import { makeTempDir, withDatabase } from './helpers/temp-db';
+import type { TempDir } from './helpers/temp-db';
+import { FreeSwitchSim } from './sim/freeswitch';
+
+const cleanups: (() => unknown)[] = [];
+beforeAll(() => assertBuilt());
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const DID = '15551230000';
+
+interface Agent {
+  readonly child: ChildProcess;
+  readonly stderr: () => string;
+  readonly exited: Promise<number | null>;
+  readonly http: number;
+  /** Where the web console would listen (it must not, with PostgreSQL). */
+  readonly console: number;
+  call(caller: string): Promise<string>;
+  get(path: string): Promise<{ status: number; body: string }>;
+  post(path: string): Promise<{ status: number; body: string }>;
+}
+
+function newDir(): TempDir {
+  const dir = makeTempDir('callguard-pg-serve-');
+  cleanups.push(() => dir.remove());
+  return dir;
+}
+
+interface ServeOptions {
+  /** How the store URL is given (none: no store URL at all, the SQLite file). */
+  readonly via?: 'flag' | 'env';
+  /** The state directory (agent.db and the files named after it); a new one if not given. */
+  readonly dir?: TempDir;
+  /** Leave the web console on, as by default. */
+  readonly console?: boolean;
+}
+
+/** `callguard serve` on the simulator; resolves once it takes calls (or has exited). */
+async function serve(storeUrl: string | null, options: ServeOptions = {}): Promise<Agent> {
+  const dir = options.dir ?? newDir();
+  const via = storeUrl === null ? null : (options.via ?? 'flag');
+  const [port, http, consolePort] = [await freePort(), await freePort(), await freePort()];
+  const args = ['--db', dir.file('agent.db'), ...(via === 'flag' ? ['--store', storeUrl!] : []), 'serve', '--pbx', 'freeswitch', '--mode', 'outbound'];
+  args.push('--listen', `127.0.0.1:${port}`, '--http-listen', `127.0.0.1:${http}`, '--console-listen', `127.0.0.1:${consolePort}`, ...(options.console ? [] : ['--no-console']));
+  const child = spawn(process.execPath, [binPath, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, CALLGUARD_DB: '', CALLGUARD_CONFIG: '', CALLGUARD_STORE: via === 'env' ? storeUrl! : '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  cleanups.push(() => void child.kill('SIGKILL'));
+  const sim = new FreeSwitchSim();
+  cleanups.push(() => sim.close());
+  const ask = async (method: string, path: string) => {
+    const answer = await fetch(`http://127.0.0.1:${http}${path}`, { method });
+    return { status: answer.status, body: await answer.text() };
+  };
+  await until(() => stderr.includes('HTTP hook listening') || child.exitCode !== null, 'the agent to take calls');
+  return {
+    child,
+    stderr: () => stderr,
+    exited,
+    http,
+    console: consolePort,
+    async call(caller) {
+      const result = await sim.placeOutboundCall('127.0.0.1', port, { callerIdNumber: caller, destinationNumber: DID }).done;
+      return result.outcome === 'hungup' ? `hungup:${result.hangupCause}` : result.outcome;
+    },
+    get: (path) => ask('GET', path),
+    post: (path) => ask('POST', path),
+  };
+}
+
+async function migratedStore(): Promise<{ url: string; pool: Pool }> {
+  const url = await freshDatabase();
+  const pool = new Pool({ connectionString: url, max: 4, types: numericTypes });
+  pool.on('error', () => undefined);
+  cleanups.push(() => pool.end());
+  await migratePostgres(pool);
+  return { url, pool };
+}
+
+async function addRule(pool: Pool, pattern: string, action: string): Promise<void> {
+  const { kind, key, span } = parsePattern(pattern, 'US');
+  await pool.query(
+    `INSERT INTO rules (scope, kind, key, pattern, span, action, created_at, updated_at) VALUES ('global', $1, $2, $3, $4, $5, $6, $6)`,
+    [kind, key, pattern, span, action, Date.now()],
+  );
+}
+
+/** The rows PostgreSQL has for a caller: each action and outcome, one per call. */
+async function loggedCalls(pool: Pool, caller: string): Promise<{ action: string; outcome: string | null }[]> {
+  const { rows } = await pool.query('SELECT action, outcome FROM calls WHERE caller = $1 ORDER BY at, uid', [caller]);
+  return rows as { action: string; outcome: string | null }[];
+}
+
+const unreachable = (agent: Agent) => async () => (await health(agent)).store.state === 'unreachable';
+const metric = (text: string, name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+const health = async (agent: Agent) => JSON.parse((await agent.get('/healthz')).body) as { store: { kind: string; state: string; queueDepth: number } };
+
+describe('serve with a PostgreSQL store it cannot use', () => {
+  it('refuses an unmigrated database, naming `callguard migrate`, and a server not there: one line, exit 1, no password', async () => {
+    const url = await freshDatabase();
+    const password = decodeURIComponent(new URL(url).password);
+    const unmigrated = await serve(url);
+    expect(await unmigrated.exited).toBe(1);
+    expect(unmigrated.stderr()).toMatch(/^callguard: the PostgreSQL schema has no callguard schema yet, this callguard needs \d+: run `callguard migrate --store postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+`\n$/);
+    expect(unmigrated.stderr()).not.toContain(password);
+
+    const away = new URL(url);
+    away.port = String(await freePort());
+    const unreachable = await serve(away.toString());
+    expect(await unreachable.exited).toBe(1);
+    expect(unreachable.stderr()).toMatch(/^callguard: cannot reach PostgreSQL at 127\.0\.0\.1:\d+: connection refused\. .*\n$/);
+    expect(unreachable.stderr()).not.toContain(password);
+  });
+});
+
+describe('serve deciding from PostgreSQL', () => {
+  it('a rule added in PostgreSQL blocks the next call; every call is logged there once, the last ones delivered by the stop', async () => {
+    const { url, pool } = await migratedStore();
+    const agent = await serve(url);
+    expect(agent.child.exitCode).toBeNull();
+    expect(await agent.call('+14045550100')).toBe('continued');
+
+    const health0 = await health(agent);
+    expect(health0.store).toMatchObject({ kind: 'postgres', state: 'connected' });
+    expect(metric((await agent.get('/metrics')).body, 'callguard_store_up{store="postgres"}')).toBe(1);
+
+    await addRule(pool, '404*', 'block');
+    const committed = performance.now();
+    // Asked of the hook over and over (another caller, so the calls below stay countable) until the rule is in effect.
+    let verdict = '';
+    while (verdict !== 'block') {
+      expect(performance.now() - committed, 'the rule to take effect').toBeLessThan(PATIENCE_MS);
+      const answer = await agent.get(`/v1/decide?from=%2B14045550199&to=${DID}&kind=call`);
+      expect(answer.status, answer.body).toBe(200);
+      verdict = JSON.parse(answer.body).action;
+    }
+    console.log(`a rule committed in PostgreSQL was in effect on the agent ${(performance.now() - committed).toFixed(1)} ms later (the first /v1/decide answering block)`);
+    expect(await agent.call('+14045550100')).toBe('hungup:CALL_REJECTED');
+    expect(await agent.call('+12125550100')).toBe('continued');
+
+    const refused = await agent.post(`/v1/block-last?did=${DID}`);
+    expect(refused.status).toBe(501);
+    expect(JSON.parse(refused.body).error).toMatch(/not available with a PostgreSQL store yet/);
+
+    agent.child.kill('SIGTERM');
+    expect(await agent.exited).toBe(0);
+    expect(await loggedCalls(pool, '+14045550100')).toEqual([
+      { action: 'allow', outcome: 'continued' },
+      { action: 'block', outcome: 'rejected' },
+    ]);
+    expect(await loggedCalls(pool, '+12125550100')).toEqual([{ action: 'allow', outcome: 'continued' }]);
+    expect(agent.stderr()).toMatch(/"queued":0,"delivered":\d+,"msg":"the call-log queue is closed/);
+    expect(agent.stderr()).not.toContain(decodeURIComponent(new URL(url).password));
+  });
+
+  it('with PostgreSQL away, calls are decided from the local copy and their rows arrive once it is back, exactly once', async () => {
+    const { url, pool } = await migratedStore();
+    await addRule(pool, '404*', 'block');
+    const { proxy, url: proxied } = await proxyPostgres(url);
+    cleanups.push(() => proxy.close());
+    const agent = await serve(proxied, { via: 'env', console: true });
+    expect(agent.stderr()).toContain('the web console and REST API are not available with a PostgreSQL store yet: started without them');
+    await expect(fetch(`http://127.0.0.1:${agent.console}/`)).rejects.toThrow();
+    expect(await agent.call('+14045550111')).toBe('hungup:CALL_REJECTED');
+    await untilAsync(async () => (await loggedCalls(pool, '+14045550111')).length === 1, 'the first call to be logged');
+
+    await proxy.close();
+    const cut = Date.now();
+    await untilAsync(unreachable(agent), 'the agent to notice PostgreSQL is away');
+    console.log(`the agent reported PostgreSQL unreachable ${Date.now() - cut} ms after it went away`);
+    expect(await agent.call('+14045550111')).toBe('hungup:CALL_REJECTED');
+    expect(await agent.call('+14045550111')).toBe('hungup:CALL_REJECTED');
+    expect(await agent.call('+12125550111')).toBe('continued');
+    await untilAsync(async () => (await health(agent)).store.queueDepth >= 6, 'the rows to wait in the queue');
+    const metrics = (await agent.get('/metrics')).body;
+    expect(metric(metrics, 'callguard_store_up{store="postgres"}')).toBe(0);
+    expect(metric(metrics, 'callguard_store_queue_depth')).toBeGreaterThanOrEqual(6);
+    expect((await agent.get('/healthz')).status).toBe(200); // decisions go on: the agent is healthy
+    expect(await loggedCalls(pool, '+14045550111')).toHaveLength(1);
+
+    await proxy.open();
+    const back = Date.now();
+    await untilAsync(async () => (await health(agent)).store.state === 'connected' && (await health(agent)).store.queueDepth === 0, 'the queue to drain');
+    console.log(`the queued call log reached PostgreSQL ${Date.now() - back} ms after it came back (outage of ${back - cut} ms)`);
+    expect(await loggedCalls(pool, '+14045550111')).toEqual([
+      { action: 'block', outcome: 'rejected' },
+      { action: 'block', outcome: 'rejected' },
+      { action: 'block', outcome: 'rejected' },
+    ]);
+    expect(await loggedCalls(pool, '+12125550111')).toEqual([{ action: 'allow', outcome: 'continued' }]);
+    expect(metric((await agent.get('/metrics')).body, 'callguard_store_up{store="postgres"}')).toBe(1);
+
+    agent.child.kill('SIGTERM');
+    expect(await agent.exited).toBe(0);
+    expect(await loggedCalls(pool, '+14045550111')).toHaveLength(3);
+    expect(agent.stderr()).toContain('"url":"[redacted]"'); // CALLGUARD_STORE, in the settings it logs at start
+    expect(agent.stderr()).not.toContain(decodeURIComponent(new URL(url).password));
+  });
+});
+
+describe('serve killed while PostgreSQL is away', () => {
+  it('keeps the rows queued on disk; the next start delivers them once, deciding from the copy it kept', async () => {
+    const { url, pool } = await migratedStore();
+    await addRule(pool, '404*', 'block');
+    const { proxy, url: proxied } = await proxyPostgres(url);
+    cleanups.push(() => proxy.close());
+    const dir = newDir();
+    const first = await serve(proxied, { dir });
+    await proxy.close();
+    await untilAsync(unreachable(first), 'the agent to notice PostgreSQL is away');
+    expect(await first.call('+14045550122')).toBe('hungup:CALL_REJECTED');
+    expect(await first.call('+12125550122')).toBe('continued');
+    await untilAsync(async () => (await health(first)).store.queueDepth === 4, 'both calls and their outcomes to be queued');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(existsSync(dir.file('agent.replica.db')) && existsSync(dir.file('agent.log-queue.db'))).toBe(true);
+    expect(existsSync(dir.file('agent.db'))).toBe(false); // the SQLite store is never the copy
+
+    await proxy.open();
+    const second = await serve(proxied, { dir });
+    await untilAsync(async () => (await health(second)).store.queueDepth === 0 && (await loggedCalls(pool, '+12125550122')).length === 1, 'the queue to drain');
+    expect(await loggedCalls(pool, '+14045550122')).toEqual([{ action: 'block', outcome: 'rejected' }]);
+    expect(await loggedCalls(pool, '+12125550122')).toEqual([{ action: 'allow', outcome: 'continued' }]);
+    expect(second.stderr()).not.toContain('loaded the local copy from PostgreSQL'); // caught up from where it was, no full load
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+});
+
+describe('serve with no store URL', () => {
+  it('decides from and logs to the SQLite file, as before, and says so on /healthz and /metrics', async () => {
+    const dir = newDir();
+    const agent = await serve(null, { dir });
+    expect(await agent.call('+14045550133')).toBe('continued');
+    expect((await health(agent)).store).toEqual({ kind: 'sqlite' });
+    const metrics = (await agent.get('/metrics')).body;
+    expect(metric(metrics, 'callguard_store_up{store="sqlite"}')).toBe(1);
+    expect(metric(metrics, 'callguard_store_queue_depth')).toBe(0);
+    agent.child.kill('SIGTERM');
+    expect(await agent.exited).toBe(0);
+    expect(withDatabase(dir.file('agent.db'), (db) => db.prepare('SELECT caller, action, outcome FROM calls').all())).toEqual([{ caller: '+14045550133', action: 'allow', outcome: 'continued' }]);
+    expect(existsSync(dir.file('agent.replica.db')) || existsSync(dir.file('agent.log-queue.db'))).toBe(false);
+  });
+});
+
+async function untilAsync(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + PATIENCE_MS;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${PATIENCE_MS} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,154 @@
+// Choosing the store from the command line, as an operator runs callguard: --store over
+// CALLGUARD_STORE over store.url of the config file, none the SQLite file as before; a
+// URL that is not PostgreSQL's refused in one line without repeating it; `callguard
+// migrate` creating, then leaving alone, the schema, refusing a newer one and a server it
+// cannot use; commands that work on a SQLite file only refused with a PostgreSQL store.
+import { existsSync, writeFileSync } from 'node:fs';
+import { Pool } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chooseStore } from '../agent/config/store-choice';
+import { postgresMigrationsIn } from '../agent/store/postgres/migrate';
+import { StoreUnavailable } from '../agent/store/postgres/store-unavailable';
+import { freePort } from './helpers/free-port';
+import { dropDatabase, freshDatabase } from './helpers/postgres';
+import { assertBuilt, describeRun, runCli } from './helpers/run-cli';
+import type { CliResult } from './helpers/run-cli';
+import { makeTempDir } from './helpers/temp-db';
+
+const dir = makeTempDir('callguard-store-cli-');
+const databases: string[] = [];
+const NEWEST = Math.max(...postgresMigrationsIn().map((migration) => migration.version));
+
+beforeAll(() => assertBuilt());
+afterAll(async () => {
+  await Promise.all(databases.map(dropDatabase));
+  dir.remove();
+});
+
+async function database(): Promise<string> {
+  const url = await freshDatabase();
+  databases.push(url);
+  return url;
+}
+
+const nameOf = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1));
+const passwordOf = (url: string) => decodeURIComponent(new URL(url).password);
+
+/** The CLI with no store settings of the caller's own; `env` adds some. */
+function cli(args: string[], env: Record<string, string> = {}): CliResult {
+  return runCli(args, { env: { CALLGUARD_STORE: undefined, CALLGUARD_CONFIG: undefined, ...env } });
+}
+
+/** A failure as the operator sees it: exit 1, one line on stderr, nothing on stdout, no password. */
+function expectOneLineFailure(result: CliResult, pattern: RegExp, secret?: string): void {
+  expect(result.status, describeRun(result)).toBe(1);
+  expect(result.stdout).toBe('');
+  expect(result.stderr.split('\n').filter(Boolean), describeRun(result)).toHaveLength(1);
+  expect(result.stderr).toMatch(pattern);
+  if (secret) expect(result.stderr + result.stdout).not.toContain(secret);
+}
+
+describe('chooseStore', () => {
+  const file = { url: 'postgres://c@db-c/c', path: 'cg.json' };
+  it('takes --store over CALLGUARD_STORE over store.url, and the SQLite file when none is given', () => {
+    expect(chooseStore({ flag: 'postgres://a@db-a/a', env: 'postgres://b@db-b/b', file })).toMatchObject({ kind: 'postgres', from: '--store', address: { host: 'db-a' } });
+    expect(chooseStore({ env: 'postgresql://b@db-b/b', file })).toMatchObject({ kind: 'postgres', from: 'CALLGUARD_STORE', address: { host: 'db-b' } });
+    expect(chooseStore({ env: '', file })).toMatchObject({ kind: 'postgres', from: 'store.url in cg.json', address: { host: 'db-c' } });
+    expect(chooseStore({ file: { url: null, path: 'cg.json' } })).toEqual({ kind: 'sqlite' });
+  });
+
+  it('refuses a URL that is not PostgreSQL, naming where it came from and never repeating it', () => {
+    for (const [url, from] of [['mysql://root:hunter2@db/x', '--store'], ['postgres://u:hunter2@db:99999/x', '--store'], ['not a url hunter2', '--store']] as const) {
+      const refusal = (() => {
+        try {
+          chooseStore({ flag: url });
+        } catch (error) {
+          return error as Error;
+        }
+        throw new Error(`accepted ${url}`);
+      })();
+      expect(refusal).toBeInstanceOf(StoreUnavailable);
+      expect(refusal.message).toBe(`the store URL in ${from} is not a PostgreSQL URL: expected postgres://user:password@host:5432/database`);
+    }
+  });
+});
+
+describe('callguard migrate', () => {
+  it('creates the schema, then has nothing to do; the store comes from --store, else CALLGUARD_STORE, else store.url', async () => {
+    const [byFlag, byEnv, byFile] = [await database(), await database(), await database()];
+    const config = dir.file('store.json');
+    writeFileSync(config, JSON.stringify({ store: { url: byFile } }));
+    const label = (url: string) => `127.0.0.1:${new URL(url).port}/${nameOf(url)}`;
+
+    const first = cli(['--config', config, '--store', byFlag, 'migrate'], { CALLGUARD_STORE: byEnv });
+    expect(first.status, describeRun(first)).toBe(0);
+    expect(first.stdout).toBe(`applied 1 schema to PostgreSQL at ${label(byFlag)}: its schema is now at version ${NEWEST}\n`);
+    const again = cli(['--config', config, '--store', byFlag, 'migrate'], { CALLGUARD_STORE: byEnv });
+    expect(again.stdout).toBe(`PostgreSQL at ${label(byFlag)} is already at schema version ${NEWEST}: nothing to apply\n`);
+
+    expect(cli(['--config', config, 'migrate'], { CALLGUARD_STORE: byEnv }).stdout).toContain(`to PostgreSQL at ${label(byEnv)}:`);
+    expect(cli(['--config', config, 'migrate']).stdout).toContain(`to PostgreSQL at ${label(byFile)}:`);
+    for (const url of [byFlag, byEnv, byFile]) expect(first.stdout + again.stdout).not.toContain(passwordOf(url));
+  });
+
+  it('with no store URL migrates the SQLite file and says so', () => {
+    const db = dir.file('plain.db');
+    const fresh = cli(['--db', db, 'migrate']);
+    expect(fresh.status, describeRun(fresh)).toBe(0);
+    expect(fresh.stdout).toMatch(new RegExp(`^migrated the SQLite file ${db} from schema version 0 to \\d+ \\(every command does this when it opens the file\\)\\n$`));
+    expect(cli(['--db', db, 'migrate']).stdout).toMatch(/is already at schema version \d+: nothing to apply/);
+  });
+
+  it('refuses a schema from a newer callguard, naming both versions, and changes nothing', async () => {
+    const url = await database();
+    expect(cli(['--store', url, 'migrate']).status).toBe(0);
+    const pool = new Pool({ connectionString: url, max: 1 });
+    try {
+      await pool.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'from_the_future', 0)", [NEWEST + 7]);
+      const refused = cli(['--store', url, 'migrate']);
+      expectOneLineFailure(refused, new RegExp(`newer callguard \\(schema ${NEWEST + 7}\\); this one knows up to ${NEWEST}`), passwordOf(url));
+      expect((await pool.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0].n).toBe(postgresMigrationsIn().length + 1);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('a wrong password, a server not there or a URL that is not PostgreSQL: one line, exit 1, no password', async () => {
+    const url = await database();
+    const wrong = new URL(url);
+    wrong.password = 'not-the-password-42';
+    expectOneLineFailure(cli(['--store', wrong.toString(), 'migrate']), /^callguard: PostgreSQL at 127\.0\.0\.1:\d+\/\S+ rejected the password of user "postgres"/, 'not-the-password-42');
+
+    const away = new URL(url);
+    away.port = String(await freePort());
+    expectOneLineFailure(cli(['--store', away.toString(), 'migrate']), /^callguard: cannot reach PostgreSQL at 127\.0\.0\.1:\d+: connection refused/, passwordOf(url));
+
+    expectOneLineFailure(cli(['--store', 'mysql://root:s3cret-pw@db/x', 'migrate']), /^callguard: the store URL in --store is not a PostgreSQL URL/, 's3cret-pw');
+    expectOneLineFailure(cli(['migrate'], { CALLGUARD_STORE: 'https://u:s3cret-pw@db/x' }), /^callguard: the store URL in CALLGUARD_STORE is not a PostgreSQL URL/, 's3cret-pw');
+    const config = dir.file('bad-store.json');
+    writeFileSync(config, JSON.stringify({ store: { url: 'postgres://u:s3cret-pw@db:0/x' } }));
+    expectOneLineFailure(cli(['--config', config, 'migrate']), /^callguard: the store URL in store.url in \S+bad-store.json is not a PostgreSQL URL/, 's3cret-pw');
+  });
+});
+
+describe('commands that work on a SQLite file only, with a PostgreSQL store', () => {
+  it('are refused in one line with exit 1, and write no SQLite file', async () => {
+    const url = await database();
+    const db = dir.file('never.db');
+    const cases: [string[], string][] = [
+      [['rules', 'add', '404-555-1234', '--action', 'block'], 'rules add'],
+      [['rules', 'list'], 'rules list'],
+      [['tenants', 'add', 'acme'], 'tenants add'],
+      [['log'], 'log'],
+    ];
+    for (const [args, name] of cases) {
+      expectOneLineFailure(
+        cli(['--db', db, '--store', url, ...args]),
+        new RegExp(`^callguard: ${name} is not available with a PostgreSQL store yet: it works on a SQLite file only \\(the store is PostgreSQL at 127\\.0\\.0\\.1:\\d+/${nameOf(url)}, from --store\\)$`, 'm'),
+        passwordOf(url),
+      );
+    }
+    expectOneLineFailure(cli(['--db', db, 'rules', 'list'], { CALLGUARD_STORE: url }), /^callguard: rules list is not available with a PostgreSQL store yet: .* from CALLGUARD_STORE\)$/m);
+    expect(existsSync(db)).toBe(false);
+  });
+});
