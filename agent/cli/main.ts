@@ -16,6 +16,7 @@ import { registerMigrate } from './migrate';
 import { registerProtection } from './protection';
 import { registerRules } from './rules';
 import { registerServe } from './serve';
+import { registerStoreCopy } from './store-copy';
 import { registerDids, registerTenants } from './tenants';
 import { registerTokens } from './tokens';
 import { registerUsers } from './users';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerServe(program);
   registerMigrate(program);
+  registerStoreCopy(program);
   registerConsole(program);
   registerBackup(program);
   registerConfig(program);
