@@ -5,22 +5,18 @@
 // their log rows reach PostgreSQL once, after it is back, also across a kill and restart;
 // /healthz and /metrics show the store's state and queue depth; a stop delivers what is
 // queued; with no store URL nothing changes from the SQLite file.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parsePattern } from '../agent/engine/patterns';
-import { migratePostgres } from '../agent/store/postgres/migrate';
-import { numericTypes } from '../agent/store/postgres/pg-types';
 import { freePort } from './helpers/free-port';
-import { PATIENCE_MS, until } from './helpers/patience';
+import { PATIENCE_MS } from './helpers/patience';
 import { freshDatabase } from './helpers/postgres';
+import { DID, addRule, migratedPostgres, serveAgent, untilAsync } from './helpers/postgres-agent';
+import type { Agent, ServeOptions } from './helpers/postgres-agent';
 import { proxyPostgres } from './helpers/postgres-proxy';
-import { assertBuilt, binPath, repoRoot } from './helpers/run-cli';
+import { assertBuilt } from './helpers/run-cli';
 import { makeTempDir, withDatabase } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
-import { FreeSwitchSim } from './sim/freeswitch';
 
 const cleanups: (() => unknown)[] = [];
 beforeAll(() => assertBuilt());
@@ -28,89 +24,16 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const DID = '15551230000';
-
-interface Agent {
-  readonly child: ChildProcess;
-  readonly stderr: () => string;
-  readonly exited: Promise<number | null>;
-  readonly http: number;
-  /** Where the web console would listen (it must not, with PostgreSQL). */
-  readonly console: number;
-  call(caller: string): Promise<string>;
-  get(path: string): Promise<{ status: number; body: string }>;
-  post(path: string): Promise<{ status: number; body: string }>;
-}
-
 function newDir(): TempDir {
   const dir = makeTempDir('callguard-pg-serve-');
   cleanups.push(() => dir.remove());
   return dir;
 }
 
-interface ServeOptions {
-  /** How the store URL is given (none: no store URL at all, the SQLite file). */
-  readonly via?: 'flag' | 'env';
-  /** The state directory (agent.db and the files named after it); a new one if not given. */
-  readonly dir?: TempDir;
-  /** Leave the web console on, as by default. */
-  readonly console?: boolean;
-}
+/** `callguard serve` on the simulator, in `options.dir` or a new state directory. */
+const serve = (storeUrl: string | null, options: ServeOptions & { readonly dir?: TempDir } = {}): Promise<Agent> => serveAgent(storeUrl, options.dir ?? newDir(), cleanups, options);
 
-/** `callguard serve` on the simulator; resolves once it takes calls (or has exited). */
-async function serve(storeUrl: string | null, options: ServeOptions = {}): Promise<Agent> {
-  const dir = options.dir ?? newDir();
-  const via = storeUrl === null ? null : (options.via ?? 'flag');
-  const [port, http, consolePort] = [await freePort(), await freePort(), await freePort()];
-  const args = ['--db', dir.file('agent.db'), ...(via === 'flag' ? ['--store', storeUrl!] : []), 'serve', '--pbx', 'freeswitch', '--mode', 'outbound'];
-  args.push('--listen', `127.0.0.1:${port}`, '--http-listen', `127.0.0.1:${http}`, '--console-listen', `127.0.0.1:${consolePort}`, ...(options.console ? [] : ['--no-console']));
-  const child = spawn(process.execPath, [binPath, ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, CALLGUARD_DB: '', CALLGUARD_CONFIG: '', CALLGUARD_STORE: via === 'env' ? storeUrl! : '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  cleanups.push(() => void child.kill('SIGKILL'));
-  const sim = new FreeSwitchSim();
-  cleanups.push(() => sim.close());
-  const ask = async (method: string, path: string) => {
-    const answer = await fetch(`http://127.0.0.1:${http}${path}`, { method });
-    return { status: answer.status, body: await answer.text() };
-  };
-  await until(() => stderr.includes('HTTP hook listening') || child.exitCode !== null, 'the agent to take calls');
-  return {
-    child,
-    stderr: () => stderr,
-    exited,
-    http,
-    console: consolePort,
-    async call(caller) {
-      const result = await sim.placeOutboundCall('127.0.0.1', port, { callerIdNumber: caller, destinationNumber: DID }).done;
-      return result.outcome === 'hungup' ? `hungup:${result.hangupCause}` : result.outcome;
-    },
-    get: (path) => ask('GET', path),
-    post: (path) => ask('POST', path),
-  };
-}
-
-async function migratedStore(): Promise<{ url: string; pool: Pool }> {
-  const url = await freshDatabase();
-  const pool = new Pool({ connectionString: url, max: 4, types: numericTypes });
-  pool.on('error', () => undefined);
-  cleanups.push(() => pool.end());
-  await migratePostgres(pool);
-  return { url, pool };
-}
-
-async function addRule(pool: Pool, pattern: string, action: string): Promise<void> {
-  const { kind, key, span } = parsePattern(pattern, 'US');
-  await pool.query(
-    `INSERT INTO rules (scope, kind, key, pattern, span, action, created_at, updated_at) VALUES ('global', $1, $2, $3, $4, $5, $6, $6)`,
-    [kind, key, pattern, span, action, Date.now()],
-  );
-}
+const migratedStore = () => migratedPostgres(cleanups);
 
 /** The rows PostgreSQL has for a caller: each action and outcome, one per call. */
 async function loggedCalls(pool: Pool, caller: string): Promise<{ action: string; outcome: string | null }[]> {
@@ -269,11 +192,3 @@ describe('serve with no store URL', () => {
     expect(existsSync(dir.file('agent.replica.db')) || existsSync(dir.file('agent.log-queue.db'))).toBe(false);
   });
 });
-
-async function untilAsync(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + PATIENCE_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${PATIENCE_MS} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -82,7 +82,7 @@ describe('callguard migrate', () => {
 
     const first = cli(['--config', config, '--store', byFlag, 'migrate'], { CALLGUARD_STORE: byEnv });
     expect(first.status, describeRun(first)).toBe(0);
-    expect(first.stdout).toBe(`applied 1 schema to PostgreSQL at ${label(byFlag)}: its schema is now at version ${NEWEST}\n`);
+    expect(first.stdout).toBe(`applied ${postgresMigrationsIn().map((migration) => `${migration.version} ${migration.name}`).join(', ')} to PostgreSQL at ${label(byFlag)}: its schema is now at version ${NEWEST}\n`);
     const again = cli(['--config', config, '--store', byFlag, 'migrate'], { CALLGUARD_STORE: byEnv });
     expect(again.stdout).toBe(`PostgreSQL at ${label(byFlag)} is already at schema version ${NEWEST}: nothing to apply\n`);
 

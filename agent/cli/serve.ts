@@ -14,7 +14,6 @@ import { Screener } from '../screening/screener';
 import { openAgentStore } from '../store/agent-store';
 import type { AgentStore } from '../store/agent-store';
 import { CallLogQueries } from '../store/call-log-queries';
-import { SqliteDecisionStore } from '../store/decision-view';
 import { isDatabaseWritable } from '../http/database-writable';
 import { createHookServer } from '../http/hook-server';
 import type { HookServer } from '../http/hook-server';
@@ -160,7 +159,7 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const db = store.db;
   const metrics = new Metrics();
   const screener = new Screener(
-    new SqliteDecisionStore(db),
+    store.decisions,
     store.log,
     { country: ctx.country, failMode: config.failMode, decisionLimitMs: config.decisionLimitMs, actions },
     logger,

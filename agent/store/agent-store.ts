@@ -4,8 +4,12 @@ import type { Logger } from '../log/logger';
 import { CALL_SQL, CallLog } from './call-log';
 import type { CallSink } from './call-log';
 import { createPrivately, openDatabase } from './database';
+import { SqliteDecisionStore } from './decision-view';
+import { createFollowedCalls } from './followed-calls';
 import { LogWriter } from './log-writer';
 import { FleetCallLog } from './postgres/fleet-call-log';
+import { FleetHistoryFollower } from './postgres/fleet-history';
+import { keepFleetStoreTidy } from './postgres/fleet-housekeeping';
 import { fleetFiles } from './postgres/local-files';
 import { LogQueue } from './postgres/log-queue';
 import { LogShipper } from './postgres/log-shipper';
@@ -21,11 +25,16 @@ export type StoreStatus =
 export interface AgentStore {
   /** The SQLite database decisions read: the store itself, or the local copy of PostgreSQL's decision tables. */
   readonly db: Database;
+  /** What the engine decides from: rules and lists from `db`, history from this agent's log (and with PostgreSQL, the fleet's). */
+  readonly decisions: SqliteDecisionStore;
   readonly log: CallSink;
   status(): StoreStatus;
   /** Writes what is left; with PostgreSQL delivers what it can within `graceMs`, the rest stays queued for the next start. */
   close(graceMs: number): Promise<void>;
 }
+
+/** The fleet's call log and change feed are pruned hourly, as a SQLite agent prunes its file. */
+const TIDY_EVERY_MS = 60 * 60_000;
 
 /** A local connection's wait for the call-log thread (its transactions take milliseconds). */
 const LOCAL_BUSY_MS = 2000;
@@ -39,6 +48,7 @@ function sqliteStore(db: Database, logger: Logger): AgentStore {
   const log = new CallLog(db, { writer });
   return {
     db,
+    decisions: new SqliteDecisionStore(db),
     log,
     status: () => ({ kind: 'sqlite' }),
     async close() {
@@ -51,7 +61,8 @@ function sqliteStore(db: Database, logger: Logger): AgentStore {
 /**
  * A fleet's PostgreSQL store: refused on a schema this callguard cannot work with; the
  * decision tables followed into a local copy (decisions never wait on the network); the
- * call log queued in a local file and shipped (nothing lost while PostgreSQL is away).
+ * call log queued in a local file and shipped (nothing lost while PostgreSQL is away);
+ * the calls the other agents logged followed into the local copy for history.
  */
 async function postgresStore(url: string, sqlitePath: string, logger: Logger): Promise<AgentStore> {
   const store = await connectStore(url, { logger, applicationName: 'callguard serve' });
@@ -60,6 +71,7 @@ async function postgresStore(url: string, sqlitePath: string, logger: Logger): P
   try {
     await requireSchema(store, url);
     opened.db = openDatabase(files.replica, { busyTimeoutMs: LOCAL_BUSY_MS });
+    createFollowedCalls(opened.db);
     try {
       opened.replica = await PostgresReplica.start(store.pool, opened.db, logger);
     } catch (error) {
@@ -78,16 +90,31 @@ async function postgresStore(url: string, sqlitePath: string, logger: Logger): P
   const localLog = new CallLog(db, { writer });
   const shipper = new LogShipper(queue, store.pool, { logger });
   shipper.start();
+  const decisions = new SqliteDecisionStore(db, { fleetHistory: true });
+  const history = new FleetHistoryFollower(store.pool, db.name, () => decisions.view().score, logger);
+  history.start();
+  const tidy = () => {
+    keepFleetStoreTidy(store.pool).then(
+      (done) => {
+        if (done.calls + done.changes > 0) logger.info({ calls: done.calls, changes: done.changes }, 'pruned the fleet store: call-log rows past the retention, old change-feed rows');
+      },
+      (error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not prune the fleet store this time; the next pass tries again'),
+    );
+  };
+  tidy();
+  const tidying = setInterval(tidy, TIDY_EVERY_MS);
   logger.info({ store: store.address.label, replica: files.replica, queue: files.queue, queued: queue.depth() }, 'deciding from the local copy of PostgreSQL; the call log ships through the local queue');
   return {
     db,
+    decisions,
     log: new FleetCallLog(queue, localLog),
     status: () => ({
       kind: 'postgres',
-      state: replica.state === 'connected' && shipper.state === 'connected' ? 'connected' : 'unreachable',
+      state: replica.state === 'connected' && shipper.state === 'connected' && history.state === 'connected' ? 'connected' : 'unreachable',
       queueDepth: shipper.depth,
     }),
     async close(graceMs) {
+      clearInterval(tidying);
       localLog.close();
       await writer.stop();
       await shipper.stop(graceMs);
@@ -95,6 +122,7 @@ async function postgresStore(url: string, sqlitePath: string, logger: Logger): P
       const lost = queue.close();
       if (lost > 0) logger.error({ lost }, 'call-log rows could not be written to the local queue before stopping');
       logger.info({ queued, delivered: shipper.deliveredCalls }, 'the call-log queue is closed; rows still queued are delivered at the next start');
+      await history.stop();
       await replica.stop();
       await store.pool.end();
       db.close();

@@ -1,5 +1,6 @@
 let sequence = 0;
-const processPart = `${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')}`;
+/** This process's part of every uid it gives: a fleet's history follower knows its own rows by it. */
+export const processPart = `${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')}`;
 
 /**
  * The handle that ties a call's outcome to its decision row. Time first, so the unique

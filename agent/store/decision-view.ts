@@ -22,6 +22,11 @@ interface Snapshot {
 
 const RULE_COLUMNS = 'id, scope, kind, key, pattern, action, target, sms, span, list, expires_at AS expiresAt, updated_at AS updatedAt, when_text AS whenText, tz';
 
+/** History from this agent's log. */
+const OWN_CALLS = 'calls';
+/** And from the calls the fleet's other agents logged: SQLite searches each table by its caller index (the WHERE is pushed into both). */
+const FLEET_CALLS = '(SELECT caller, at, did, outcome, tenant FROM calls UNION ALL SELECT caller, at, did, outcome, tenant FROM followed_calls)';
+
 const schedules = new Map<string, Schedule>();
 
 /** Windows as stored (checked when written), parsed once. */
@@ -54,14 +59,16 @@ export class SqliteDecisionStore implements DecisionStore {
   private seen = '';
   private snapshot: SnapshotView | undefined;
 
-  constructor(private readonly db: Database) {
+  /** `fleetHistory`: count the calls the other agents of a fleet logged too (followed-calls.ts), not only this agent's. */
+  constructor(private readonly db: Database, options: { readonly fleetHistory?: boolean } = {}) {
     this.probe = changeProbe(db);
+    const calls = options.fleetHistory ? FLEET_CALLS : OWN_CALLS;
     // Both read only index entries of one caller in a window: no scan, and bounded for a caller that calls a lot.
-    this.velocity = db.prepare('SELECT COUNT(*) AS calls, COUNT(DISTINCT did) AS dids FROM (SELECT did FROM calls WHERE caller = ? AND at >= ? LIMIT 1000)');
+    this.velocity = db.prepare(`SELECT COUNT(*) AS calls, COUNT(DISTINCT did) AS dids FROM (SELECT did FROM ${calls} WHERE caller = ? AND at >= ? LIMIT 1000)`);
     this.challenges = db.prepare(`SELECT COALESCE(SUM(outcome = 'passed'), 0) AS passed, COALESCE(SUM(outcome = 'failed'), 0) AS failed
-      FROM (SELECT outcome FROM calls WHERE caller = ? AND at >= ? AND outcome IN ('passed', 'failed') LIMIT 100)`);
+      FROM (SELECT outcome FROM ${calls} WHERE caller = ? AND at >= ? AND outcome IN ('passed', 'failed') LIMIT 100)`);
     this.passes = db
-      .prepare("SELECT at FROM calls WHERE caller = ? AND at >= ? AND outcome IN ('passed', 'failed') AND outcome = 'passed' AND tenant = ? ORDER BY at DESC LIMIT 1")
+      .prepare(`SELECT at FROM ${calls} WHERE caller = ? AND at >= ? AND outcome IN ('passed', 'failed') AND outcome = 'passed' AND tenant = ? ORDER BY at DESC LIMIT 1`)
       .pluck();
   }
 

@@ -10,3 +10,6 @@ export const MIGRATION_LOCK = 1;
 
 /** Taken by the change feed's triggers (migrations/postgres/001_schema.sql: changes_take_turn). */
 export const CHANGE_FEED_LOCK = 2;
+
+/** Held by the one agent pruning the fleet's call log and change feed (fleet-housekeeping.ts). */
+export const HOUSEKEEPING_LOCK = 3;

@@ -6,8 +6,9 @@ import { callRowOf, outcomeUpdateOf } from './log-operations';
 /**
  * The call log of an agent in a fleet: every row goes to the local queue that the
  * shipper delivers to PostgreSQL (the fleet's log), and also to the local copy's own
- * log, which the risk score's velocity and challenge history read by index: those stay
- * local reads, never a network round trip, counted from this agent's calls.
+ * log, which the risk score's velocity and challenge history read by index, beside the
+ * other agents' calls followed from PostgreSQL (fleet-history.ts): local reads, never a
+ * network round trip.
  */
 export class FleetCallLog implements CallSink {
   constructor(

@@ -1,6 +1,6 @@
 /** The files an agent keeps beside its SQLite path when its store is PostgreSQL. */
 export interface FleetFiles {
-  /** The local copy of the decision tables (PostgresReplica) and this agent's own recent calls. */
+  /** The local copy of the decision tables (PostgresReplica), this agent's own recent calls, and the other agents' calls that history counts (followed_calls). */
   readonly replica: string;
   /** Call-log rows on their way to PostgreSQL (LogQueue). */
   readonly queue: string;
