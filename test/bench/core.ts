@@ -13,14 +13,14 @@ import { EXACT_RULES, TENANTS, benchNumber, didOf, writeRulesCsv } from './datas
 import { mb, ms, spread, timeUs, us } from './measure';
 import type { Row } from './measure';
 
-const BIN = join(packageRoot(), 'bin', 'callguard.js');
+export const CALLGUARD_BIN = join(packageRoot(), 'bin', 'callguard.js');
 const RSS_HOOK = join(packageRoot(), 'test', 'bench', 'rss-at-exit.js');
 
 /** Runs the CLI as a fresh process; returns wall time and peak RSS. */
 export function runCli(args: string[], dir: string): { wallMs: number; rss: number; stdout: string } {
   const rssFile = join(dir, `rss-${process.hrtime.bigint()}`);
   const start = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, ['--require', RSS_HOOK, BIN, ...args], {
+  const result = spawnSync(process.execPath, ['--require', RSS_HOOK, CALLGUARD_BIN, ...args], {
     encoding: 'utf8',
     env: { ...process.env, CALLGUARD_RSS_FILE: rssFile },
     maxBuffer: 64 * 1024 * 1024,
@@ -67,13 +67,13 @@ function csvParseMs(csv: string): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-interface DecisionTimes {
+export interface DecisionTimes {
   readonly decision: ReturnType<typeof spread>;
   readonly lookup: ReturnType<typeof spread>;
 }
 
 /** A decision against one raw indexed point lookup on the same database, interleaved so both see the same noise. */
-function timeDecisions(dbPath: string, rounds: number, label: string): DecisionTimes {
+export function timeDecisions(dbPath: string, rounds: number, label: string): DecisionTimes {
   const db: Database = openDatabase(dbPath);
   const store = new SqliteDecisionStore(db);
   const pointLookup = db.prepare('SELECT * FROM rules WHERE key = ?');

@@ -3,7 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { decidePath } from './hook-requests';
-import { spread } from './measure';
+import { hookLoad } from './hook-load';
+import type { CannonRequest, Load, LoadOptions } from './hook-load';
 import type { Row } from './measure';
 
 const CONNECTIONS = 32;
@@ -11,58 +12,14 @@ const PACED_RATE = 3000;
 const DURATION_S = 8;
 const WARMUP_S = 2;
 
-/** The part of autocannon (which ships no types) this benchmark uses. */
-interface CannonRequest {
-  readonly method?: string;
-  readonly path?: string;
-  readonly setupRequest?: (request: CannonRequest) => CannonRequest;
-}
-interface CannonResult {
-  readonly requests: { readonly average: number };
-  readonly errors: number;
-  readonly timeouts: number;
-  readonly non2xx: number;
-}
-interface CannonRun extends PromiseLike<CannonResult> {
-  on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): this;
-}
-type Autocannon = (options: {
-  url: string;
-  connections: number;
-  duration: number;
-  warmup: { connections: number; duration: number };
-  requests: CannonRequest[];
-}) => CannonRun;
-const autocannon = require('autocannon') as Autocannon;
-
-interface Load {
-  readonly perSecond: number;
-  readonly p99Ms: number;
-  readonly failures: number;
-}
-
-/** Keep-alive load flat out; p99 from every response's own time (autocannon's histogram keeps whole milliseconds). */
-async function load(port: number, request: CannonRequest): Promise<Load> {
-  const times: number[] = [];
-  const run = autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections: CONNECTIONS,
-    duration: DURATION_S,
-    warmup: { connections: CONNECTIONS, duration: WARMUP_S },
-    requests: [request],
-  });
-  run.on('response', (_client, _status, _bytes, ms) => times.push(ms));
-  const result = await run;
-  return { perSecond: result.requests.average, p99Ms: spread(times).p99, failures: result.errors + result.timeouts + result.non2xx };
-}
-
+const FLAT_OUT: LoadOptions = { connections: CONNECTIONS, seconds: DURATION_S, warmupSeconds: WARMUP_S };
 
 /** Latency at PACED_RATE, evenly spaced, from test/bench/paced-load in a process of its own. */
 async function pacedLoad(port: number, kind: 'decide' | 'healthz'): Promise<Load> {
   const child = spawn(process.execPath, [join(__dirname, 'paced-load.js'), String(port), String(PACED_RATE), String(DURATION_S), kind], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
   const { p99, count, failures } = JSON.parse(line) as { p99: number; count: number; failures: number };
-  return { perSecond: count / DURATION_S, p99Ms: p99, failures };
+  return { perSecond: count / DURATION_S, total: count, p99Ms: p99, failures };
 }
 
 /** Starts test/bench/hook-agent in its own process and reads the port it prints. */
@@ -98,8 +55,8 @@ export async function benchHook(dbPath: string): Promise<Row[]> {
     let sequence = 0;
     const decideRequest: CannonRequest = { method: 'GET', setupRequest: (request) => ({ ...request, path: decidePath(sequence++) }) };
     // Throughput flat out; latency at the rate the target names, as a PBX would load it.
-    const baseline = await load(port, healthz);
-    const decide = await load(port, decideRequest);
+    const baseline = await hookLoad(port, healthz, FLAT_OUT);
+    const decide = await hookLoad(port, decideRequest, FLAT_OUT);
     const pacedBaseline = await pacedLoad(port, 'healthz');
     const paced = await pacedLoad(port, 'decide');
     console.log(`hook: ${sequence.toLocaleString('en-US')} /v1/decide requests sent, ${decide.failures + paced.failures} failed; /healthz ${baseline.failures + pacedBaseline.failures} failed`);

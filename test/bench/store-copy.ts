@@ -1,8 +1,6 @@
 import { dirname } from 'node:path';
-import { Client } from 'pg';
 import { COPIED_TABLES } from '../../agent/store/copied-tables';
 import { openDatabase } from '../../agent/store/database';
-import { startPostgresCluster } from '../helpers/postgres-cluster';
 import { runCli } from './core';
 import { mb, ms } from './measure';
 import type { Row } from './measure';
@@ -24,34 +22,23 @@ function readAllMs(dbPath: string): { ms: number; rows: number } {
 
 /**
  * `callguard store copy` of the benchmark's database (1,000,000 rules, and whatever call
- * log it holds by then) into a fresh database on a throwaway PostgreSQL cluster, as a
- * fresh process, beside reading the same rows from SQLite alone.
+ * log it holds by then) into `url`, an empty PostgreSQL database, as a fresh process,
+ * beside reading the same rows from SQLite alone.
  */
-export async function benchStoreCopy(dbPath: string): Promise<Row[]> {
-  const cluster = await startPostgresCluster();
-  try {
-    const admin = new Client({ connectionString: cluster.adminUrl });
-    await admin.connect();
-    await admin.query('CREATE DATABASE copy_bench');
-    await admin.end();
-    const url = new URL(cluster.adminUrl);
-    url.pathname = '/copy_bench';
-    const read = readAllMs(dbPath);
-    const copied = runCli(['store', 'copy', '--from', dbPath, '--to', url.toString()], dirname(dbPath));
-    const rules = /rules (\d+)/.exec(copied.stdout)?.[1] ?? '?';
-    const calls = /calls (\d+)/.exec(copied.stdout)?.[1] ?? '?';
-    const what = `${Number(rules).toLocaleString('en-US')} rules, ${Number(calls).toLocaleString('en-US')} call-log rows`;
-    return [
-      {
-        metric: `store copy SQLite → PostgreSQL, ${what} (wall)`,
-        measured: ms(copied.wallMs),
-        target: '≤ 30000 ms',
-        baseline: `reading the ${read.rows.toLocaleString('en-US')} rows from SQLite alone ${ms(read.ms)}`,
-        ok: copied.wallMs <= 30_000,
-      },
-      { metric: 'store copy peak RSS', measured: mb(copied.rss), target: '≤ 300 MB', baseline: '', ok: copied.rss <= 300 * 1024 * 1024 },
-    ];
-  } finally {
-    cluster.stop();
-  }
+export function benchStoreCopy(dbPath: string, url: string): Row[] {
+  const read = readAllMs(dbPath);
+  const copied = runCli(['store', 'copy', '--from', dbPath, '--to', url], dirname(dbPath));
+  const rules = /rules (\d+)/.exec(copied.stdout)?.[1] ?? '?';
+  const calls = /calls (\d+)/.exec(copied.stdout)?.[1] ?? '?';
+  const what = `${Number(rules).toLocaleString('en-US')} rules, ${Number(calls).toLocaleString('en-US')} call-log rows`;
+  return [
+    {
+      metric: `store copy SQLite → PostgreSQL, ${what} (wall)`,
+      measured: ms(copied.wallMs),
+      target: '≤ 30000 ms',
+      baseline: `reading the ${read.rows.toLocaleString('en-US')} rows from SQLite alone ${ms(read.ms)}`,
+      ok: copied.wallMs <= 30_000,
+    },
+    { metric: 'store copy peak RSS', measured: mb(copied.rss), target: '≤ 300 MB', baseline: '', ok: copied.rss <= 300 * 1024 * 1024 },
+  ];
 }
