@@ -10,6 +10,8 @@ import type { CopySource, CopyTarget, RowBatch } from '../store-copy';
 import type { PostgresStore } from './connect';
 import { CopyTextEncoder } from './copy-text';
 import { migratePostgres } from './migrate';
+import { holdClient } from './pooled-client';
+import type { HeldClient } from './pooled-client';
 import { connectStore, requireSchema } from './store-unavailable';
 
 /** Rows fetched from a cursor at a time. */
@@ -18,11 +20,11 @@ const FETCH_ROWS = 5_000;
 const APPLICATION = 'callguard store copy';
 
 /** Connects and takes the one connection the copy works on; the pool goes again if anything before that fails. */
-async function openStore(url: string, prepare: (store: PostgresStore) => Promise<unknown>): Promise<{ store: PostgresStore; client: PoolClient }> {
+async function openStore(url: string, prepare: (store: PostgresStore) => Promise<unknown>): Promise<{ store: PostgresStore; held: HeldClient }> {
   const store = await connectStore(url, { applicationName: APPLICATION, max: 1 });
   try {
     await prepare(store);
-    return { store, client: await store.pool.connect() };
+    return { store, held: await holdClient(store.pool) };
   } catch (error) {
     await store.pool.end();
     throw error;
@@ -35,9 +37,13 @@ abstract class PostgresCopyEnd {
 
   constructor(
     private readonly store: PostgresStore,
-    protected readonly client: PoolClient,
+    private readonly held: HeldClient,
   ) {
     this.label = `PostgreSQL at ${store.address.label}`;
+  }
+
+  protected get client(): PoolClient {
+    return this.held.client;
   }
 
   async columns(table: CopiedTable): Promise<readonly string[]> {
@@ -54,7 +60,7 @@ abstract class PostgresCopyEnd {
   }
 
   async close(): Promise<void> {
-    this.client.release();
+    this.held.release();
     await this.store.pool.end();
   }
 }
@@ -63,10 +69,10 @@ abstract class PostgresCopyEnd {
 export class PostgresCopySource extends PostgresCopyEnd implements CopySource {
   /** Refuses a store whose schema this callguard cannot read (run `callguard migrate`, or upgrade). */
   static async open(url: string): Promise<PostgresCopySource> {
-    const { store, client } = await openStore(url, (opened) => requireSchema(opened, url));
-    const source = new PostgresCopySource(store, client);
+    const { store, held } = await openStore(url, (opened) => requireSchema(opened, url));
+    const source = new PostgresCopySource(store, held);
     try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await held.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     } catch (error) {
       await source.close();
       throw error;
@@ -102,11 +108,11 @@ export class PostgresCopyTarget extends PostgresCopyEnd implements CopyTarget {
   private readonly encoder = new CopyTextEncoder();
 
   static async open(url: string): Promise<PostgresCopyTarget> {
-    const { store, client } = await openStore(url, async (opened) => {
+    const { store, held } = await openStore(url, async (opened) => {
       await migratePostgres(opened.pool);
       await requireSchema(opened, url);
     });
-    return new PostgresCopyTarget(store, client);
+    return new PostgresCopyTarget(store, held);
   }
 
   get notes(): readonly string[] {

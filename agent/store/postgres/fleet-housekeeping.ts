@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { parseDuration } from '../../engine/duration';
 import { DEFAULT_RETENTION } from '../call-log-queries';
 import { CALLGUARD_LOCK_SPACE, HOUSEKEEPING_LOCK } from './advisory-locks';
+import { withPooledClient } from './pooled-client';
 import { pruneChanges } from './prune-changes';
 
 /**
@@ -29,25 +30,15 @@ export interface HousekeepingResult {
  * server one pass.
  */
 export async function keepFleetStoreTidy(pool: Pool, now = Date.now()): Promise<HousekeepingResult> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
+  // A failure closes the connection, which releases the lock too.
+  return withPooledClient(pool, async (client) => {
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [CALLGUARD_LOCK_SPACE, HOUSEKEEPING_LOCK]);
     if (!rows[0]!.locked) return { ran: false, calls: 0, changes: 0 };
-    try {
-      const calls = await pruneCalls(client, now - parseDuration(await retention(client), 'retention'));
-      const changes = await pruneChanges(pool, now - CHANGES_KEPT_MS);
-      return { ran: true, calls, changes };
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1, $2)', [CALLGUARD_LOCK_SPACE, HOUSEKEEPING_LOCK]);
-    }
-  } catch (error) {
-    broken = error instanceof Error ? error : new Error(String(error));
-    throw error;
-  } finally {
-    // A connection that failed mid-way may still hold the lock: dropping it releases the lock too.
-    client.release(broken);
-  }
+    const calls = await pruneCalls(client, now - parseDuration(await retention(client), 'retention'));
+    const changes = await pruneChanges(pool, now - CHANGES_KEPT_MS);
+    await client.query('SELECT pg_advisory_unlock($1, $2)', [CALLGUARD_LOCK_SPACE, HOUSEKEEPING_LOCK]);
+    return { ran: true, calls, changes };
+  });
 }
 
 async function retention(client: PoolClient): Promise<string> {

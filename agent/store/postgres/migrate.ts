@@ -5,6 +5,7 @@ import { migrationsIn } from '../migrate';
 import type { Migration } from '../migrate';
 import { packageRoot } from '../package-root';
 import { CALLGUARD_LOCK_SPACE, MIGRATION_LOCK } from './advisory-locks';
+import { withPooledClient } from './pooled-client';
 import { storeAddress } from './store-address';
 
 /** The PostgreSQL schema's numbered plain .sql files, named as SQLite's are. */
@@ -25,29 +26,21 @@ const CREATE_RECORD = `CREATE TABLE IF NOT EXISTS schema_migrations (
  */
 export async function migratePostgres(pool: Pool, migrations: readonly Migration[] = postgresMigrationsIn()): Promise<number[]> {
   const done: number[] = [];
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
+  // A failure closes the connection, which rolls back the migration it was in.
+  await withPooledClient(pool, async (client) => {
     for (const migration of migrations) {
       await client.query('BEGIN');
-      try {
-        await client.query('SELECT pg_advisory_xact_lock($1, $2)', [CALLGUARD_LOCK_SPACE, MIGRATION_LOCK]);
-        await client.query(CREATE_RECORD);
-        const applied = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
-        if (applied.rowCount === 0) {
-          await client.query(migration.sql);
-          await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, Date.now()]);
-          done.push(migration.version);
-        }
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-        throw error;
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [CALLGUARD_LOCK_SPACE, MIGRATION_LOCK]);
+      await client.query(CREATE_RECORD);
+      const applied = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
+      if (applied.rowCount === 0) {
+        await client.query(migration.sql);
+        await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, Date.now()]);
+        done.push(migration.version);
       }
+      await client.query('COMMIT');
     }
-  } finally {
-    client.release(broken); // a connection whose rollback failed is closed, not reused
-  }
+  });
   return done;
 }
 

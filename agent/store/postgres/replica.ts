@@ -6,6 +6,7 @@ import type { Logger } from '../../log/logger';
 import { CHANGES_CHANNEL, LAST_SEQ_SQL, changedKeys, feedQuery, readFeedState, rowsByKey, streamTable, summarizeChanges } from './change-feed';
 import type { FeedState } from './change-feed';
 import { LocalCopy } from './local-copy';
+import { withPooledClient } from './pooled-client';
 import type { TableChanges } from './local-copy';
 import { REPLICATED_TABLES, replicatedTable } from './replicated-tables';
 
@@ -190,9 +191,7 @@ export class PostgresReplica extends EventEmitter {
 
   /** One catch-up, all read in one REPEATABLE READ transaction. */
   private async syncOnce(): Promise<void> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
+    await withPooledClient(this.pool, async (client) => {
       await client.query(feedQuery('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'));
       const feed = await readFeedState(client);
       const at = this.local.position();
@@ -208,12 +207,7 @@ export class PostgresReplica extends EventEmitter {
       if (full || at.seq === null) await this.loadEverything(client, feed);
       else await this.loadChanges(client, at.seq, feed);
       await client.query('COMMIT');
-    } catch (error) {
-      broken = error instanceof Error ? error : new Error(String(error));
-      throw error;
-    } finally {
-      client.release(broken); // a connection that failed is closed, not reused
-    }
+    });
   }
 
   private async loadEverything(client: PoolClient, feed: FeedState): Promise<void> {
