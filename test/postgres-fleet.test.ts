@@ -1,15 +1,16 @@
 // Three real `callguard serve` agents on the FreeSWITCH simulator sharing one PostgreSQL
-// database, as a fleet runs: a rule committed in PostgreSQL blocks on every agent; a
+// database, as a fleet runs: a rule added with the CLI on one machine's config blocks on every agent; a
 // challenge failed on agent A raises the caller's score on agent C; calls from one
 // number spread over the agents are counted together; an agent stopped while a rule was
 // added catches up when it starts again. Every wait is on the event itself, with a
 // generous deadline; the times it took are printed for the record, never asserted.
+import { writeFileSync } from 'node:fs';
 import type { Pool } from 'pg';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatScope, parseScope } from '../agent/engine/scope';
 import { DID, addRule, migratedPostgres, serveAgent, untilAsync } from './helpers/postgres-agent';
 import type { Agent } from './helpers/postgres-agent';
-import { assertBuilt } from './helpers/run-cli';
+import { assertBuilt, describeRun, runCli } from './helpers/run-cli';
 import { makeTempDir } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
 
@@ -70,11 +71,14 @@ async function enableProtection(pool: Pool): Promise<void> {
 const signal = (verdict: Verdict, name: string) => verdict.signals.find((candidate) => candidate.signal === name);
 
 describe('a fleet of three agents on one PostgreSQL', () => {
-  it('a rule committed in PostgreSQL blocks the next call on all three', async () => {
-    const { pool, agents } = await startFleet();
+  it('a rule added with the CLI on one machine\'s config blocks the next call on all three', async () => {
+    const { url, dirs, agents } = await startFleet();
     for (const agent of agents) expect(await agent.call('+14045550100')).toBe('continued');
 
-    await addRule(pool, '404*', 'block');
+    const config = dirs[0]!.file('callguard.json');
+    writeFileSync(config, JSON.stringify({ store: { url } }));
+    const added = runCli(['--config', config, 'rules', 'add', '404*', '--action', 'block'], { env: { CALLGUARD_STORE: undefined, CALLGUARD_CONFIG: undefined } });
+    expect(added.status, describeRun(added)).toBe(0);
     const committed = performance.now();
     // Each agent asked over and over (another caller of the prefix) until the rule is in effect there.
     const took = await Promise.all(
@@ -83,7 +87,7 @@ describe('a fleet of three agents on one PostgreSQL', () => {
         return performance.now() - committed;
       }),
     );
-    console.log(`a rule committed in PostgreSQL was in effect ${took.map((ms, i) => `on agent ${'ABC'[i]} ${ms.toFixed(1)} ms`).join(', ')} later`);
+    console.log(`a rule added with the CLI was in effect ${took.map((ms, i) => `on agent ${'ABC'[i]} ${ms.toFixed(1)} ms`).join(', ')} later`);
     for (const agent of agents) expect(await agent.call('+14045550100')).toBe('hungup:CALL_REJECTED');
   });
 

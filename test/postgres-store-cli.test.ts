@@ -10,6 +10,7 @@ import { chooseStore } from '../agent/config/store-choice';
 import { postgresMigrationsIn } from '../agent/store/postgres/migrate';
 import { StoreUnavailable } from '../agent/store/postgres/store-unavailable';
 import { freePort } from './helpers/free-port';
+import { migratedPostgres } from './helpers/postgres-agent';
 import { dropDatabase, freshDatabase } from './helpers/postgres';
 import { assertBuilt, describeRun, runCli } from './helpers/run-cli';
 import type { CliResult } from './helpers/run-cli';
@@ -17,10 +18,12 @@ import { makeTempDir } from './helpers/temp-db';
 
 const dir = makeTempDir('callguard-store-cli-');
 const databases: string[] = [];
+const cleanups: (() => unknown)[] = [];
 const NEWEST = Math.max(...postgresMigrationsIn().map((migration) => migration.version));
 
 beforeAll(() => assertBuilt());
 afterAll(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   await Promise.all(databases.map(dropDatabase));
   dir.remove();
 });
@@ -136,8 +139,8 @@ describe('commands that work on a SQLite file only, with a PostgreSQL store', ()
     const url = await database();
     const db = dir.file('never.db');
     const cases: [string[], string][] = [
-      [['rules', 'add', '404-555-1234', '--action', 'block'], 'rules add'],
-      [['rules', 'list'], 'rules list'],
+      [['rules', 'export'], 'rules export'],
+      [['lists', 'list'], 'lists list'],
       [['tenants', 'add', 'acme'], 'tenants add'],
       [['log'], 'log'],
     ];
@@ -148,7 +151,65 @@ describe('commands that work on a SQLite file only, with a PostgreSQL store', ()
         passwordOf(url),
       );
     }
-    expectOneLineFailure(cli(['--db', db, 'rules', 'list'], { CALLGUARD_STORE: url }), /^callguard: rules list is not available with a PostgreSQL store yet: .* from CALLGUARD_STORE\)$/m);
+    expectOneLineFailure(cli(['--db', db, 'lists', 'list'], { CALLGUARD_STORE: url }), /^callguard: lists list is not available with a PostgreSQL store yet: .* from CALLGUARD_STORE\)$/m);
     expect(existsSync(db)).toBe(false);
+  });
+});
+
+describe('rules from the command line on a PostgreSQL store', () => {
+  it('adds, lists and removes rules in PostgreSQL, audited with the operator, and writes no SQLite file', async () => {
+    const { url, pool } = await migratedPostgres(cleanups);
+    const db = dir.file('rules-never.db');
+    const config = dir.file('fleet.json');
+    writeFileSync(config, JSON.stringify({ store: { url } }));
+    const run = (...args: string[]) => cli(['--db', db, '--config', config, ...args]);
+
+    const added = run('rules', 'add', '404-555-1234, 212*', '--action', 'block', '--note', 'robocaller', '--list', 'spam');
+    expect(added.status, describeRun(added)).toBe(0);
+    expect(added.stdout).toMatch(/^added #\d+ block 404-555-1234 \(global, list spam\)\nadded #\d+ block 212\* \(global, list spam\)\n$/);
+    const { rows } = await pool.query('SELECT scope, kind, key, action, note, list FROM rules ORDER BY id');
+    expect(rows).toEqual([
+      { scope: 'global', kind: 'number', key: '+14045551234', action: 'block', note: 'robocaller', list: 'spam' },
+      { scope: 'global', kind: 'prefix', key: '+1212', action: 'block', note: 'robocaller', list: 'spam' },
+    ]);
+    const audit = await pool.query('SELECT actor, verb, entity FROM audit ORDER BY id');
+    expect(audit.rows).toHaveLength(2);
+    expect(audit.rows[0]).toMatchObject({ verb: 'add', entity: 'rule', actor: expect.stringMatching(/^cli:/) });
+
+    const listed = run('rules', 'list', '--json');
+    expect(listed.status, describeRun(listed)).toBe(0);
+    expect((JSON.parse(listed.stdout) as { pattern: string }[]).map((rule) => rule.pattern)).toEqual(['404-555-1234', '212*']);
+    expect(run('rules', 'list').stdout).toMatch(/^ID +SCOPE .*\n\d+ +global +number +404-555-1234 +block/);
+
+    const removed = run('rules', 'remove', '404-555-1234');
+    expect(removed.status, describeRun(removed)).toBe(0);
+    expect(removed.stdout).toMatch(/^removed #\d+ block 404-555-1234/);
+    expect((await pool.query('SELECT key FROM rules')).rows).toEqual([{ key: '+1212' }]);
+    expect((await pool.query("SELECT verb FROM audit WHERE verb = 'remove'")).rowCount).toBe(1);
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('refuses bad input as on SQLite, with nothing written', async () => {
+    const { url, pool } = await migratedPostgres(cleanups);
+    const run = (...args: string[]) => cli(['--db', dir.file('bad-never.db'), '--store', url, ...args]);
+    for (const args of [
+      ['rules', 'add', '404-555-1234, not a number', '--action', 'block'],
+      ['rules', 'add', '404*', '--action', 'block', '--scope', 'tenant:nobody'],
+      ['rules', 'add', '404*', '--action', 'explode'],
+      ['rules', 'remove', '#999'],
+    ]) {
+      const result = run(...args);
+      expect(result.status, describeRun(result)).not.toBe(0);
+      expect(result.stderr.split('\n').filter(Boolean), describeRun(result)).toHaveLength(1);
+      expect(result.stderr).not.toContain(passwordOf(url));
+    }
+    expect(run('rules', 'add', '404*', '--action', 'block', '--scope', 'tenant:nobody').stderr).toContain('unknown tenant "nobody"');
+    expect((await pool.query('SELECT count(*)::int AS n FROM rules')).rows[0]).toEqual({ n: 0 });
+    expect((await pool.query('SELECT count(*)::int AS n FROM audit')).rows[0]).toEqual({ n: 0 });
+  });
+
+  it('refuses a database with no callguard schema, naming `callguard migrate`', async () => {
+    const url = await database();
+    expectOneLineFailure(cli(['--store', url, 'rules', 'list']), /^callguard: the PostgreSQL schema has no callguard schema yet, .*run `callguard migrate --store /, passwordOf(url));
   });
 });

@@ -12,7 +12,7 @@ export function withContext<A extends unknown[]>(body: (ctx: CliContext, ...args
     try {
       await body(ctx, ...(args.slice(0, -1) as A));
     } finally {
-      ctx.close();
+      await ctx.close();
     }
   };
 }

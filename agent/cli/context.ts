@@ -8,7 +8,11 @@ import { CategoryStore } from '../store/categories';
 import { databasePath, openDatabase } from '../store/database';
 import { cliActor } from '../store/audit';
 import { ProtectionStore } from '../store/protection';
-import { StoreUnavailable } from '../store/postgres/store-unavailable';
+import { PostgresRuleBackend } from '../store/postgres/rule-backend';
+import type { PostgresStore } from '../store/postgres/connect';
+import { StoreUnavailable, connectStore, requireSchema } from '../store/postgres/store-unavailable';
+import type { RuleBackend } from '../store/rule-backend';
+import { SqliteRuleBackend } from '../store/sqlite-rule-backend';
 import { RuleStore } from '../store/rules';
 import { TenantStore } from '../store/tenants';
 
@@ -22,6 +26,7 @@ export interface GlobalOptions {
 /** What a command works with: the database (opened on first use) and the number settings. */
 export class CliContext {
   private database: Database | undefined;
+  private postgres: PostgresStore | undefined;
   readonly country: string;
   readonly dbPath: string;
   /** --config, else CALLGUARD_CONFIG: the JSON file `serve` reads, and where db and country come from. */
@@ -83,7 +88,30 @@ export class CliContext {
     return new ProtectionStore(this.db, this.actor);
   }
 
-  close(): void {
+  /** The rules, on whichever store this command line chose: the SQLite file or the fleet's PostgreSQL. */
+  async ruleBackend(): Promise<RuleBackend> {
+    if (this.store.kind !== 'postgres') return new SqliteRuleBackend(this.db, this.actor);
+    return new PostgresRuleBackend((await this.postgresStore()).pool, this.actor);
+  }
+
+  /** The fleet's PostgreSQL, connected on first use and its schema checked (one clear line if either fails). */
+  private async postgresStore(): Promise<PostgresStore> {
+    if (this.store.kind !== 'postgres') throw new Error('not a PostgreSQL store');
+    if (!this.postgres) {
+      const store = await connectStore(this.store.url, { applicationName: `callguard ${this.command}` });
+      try {
+        await requireSchema(store, this.store.url);
+      } catch (error) {
+        await store.pool.end();
+        throw error;
+      }
+      this.postgres = store;
+    }
+    return this.postgres;
+  }
+
+  async close(): Promise<void> {
     this.database?.close();
+    await this.postgres?.pool.end();
   }
 }

@@ -8,7 +8,8 @@ import type { CliContext } from './context';
 import { cell, isoOrEmpty, printJson, printTable } from './print';
 import { cliActing } from '../operations/acting';
 import type { RuleFlags } from '../operations/rule-options';
-import { addRules, listLists, removeRules, setListEnabled } from '../operations/rules';
+import { addRules, everyRule, listLists, removeRules, setListEnabled } from '../operations/rules';
+import type { RuleBackend } from '../store/rule-backend';
 import { exportRules, importRules, parseImportFormat } from './rules-csv';
 
 interface ListFlags {
@@ -30,19 +31,19 @@ function parseLimit(text: string | undefined): number | undefined {
   return Number(text);
 }
 
-function listRules(ctx: CliContext, flags: ListFlags): void {
+async function listRules(ctx: CliContext, flags: ListFlags): Promise<void> {
   const filter = {
     scope: flags.scope === undefined ? undefined : formatScope(parseScope(flags.scope, ctx.country)),
     list: flags.list,
     limit: parseLimit(flags.limit),
   };
   const now = Date.now();
-  const rows = ctx.rules.iterate(filter);
+  const rows = everyRule(await ctx.ruleBackend(), filter);
   if (flags.json) {
     // Streamed: a million-rule listing never sits in memory.
     let first = true;
     process.stdout.write('[');
-    for (const rule of rows) {
+    for await (const rule of rows) {
       process.stdout.write((first ? '\n' : ',\n') + JSON.stringify({ ...rule, expired: rule.expiresAt !== null && rule.expiresAt <= now }));
       first = false;
     }
@@ -53,7 +54,7 @@ function listRules(ctx: CliContext, flags: ListFlags): void {
   const widths = [7, 24, 9, 22, 12, 14, 4, 12, 25, 30, 0];
   const line = (values: string[]) => values.map((value, i) => (widths[i] ? value.padEnd(widths[i]!) : value)).join(' ').trimEnd();
   process.stdout.write(line(columns) + '\n');
-  for (const rule of rows) {
+  for await (const rule of rows) {
     const expires = rule.expiresAt === null ? '' : rule.expiresAt <= now ? 'expired' : isoOrEmpty(rule.expiresAt);
     const values = [rule.id, rule.scope, rule.kind, rule.pattern, rule.action, rule.target, rule.sms ? 'yes' : '', rule.list, expires, rule.when ? `${rule.when} ${rule.tz}` : '', rule.note];
     process.stdout.write(line(values.map(cell)) + '\n');
@@ -61,31 +62,31 @@ function listRules(ctx: CliContext, flags: ListFlags): void {
 }
 
 /** `12`, `#12` or `id:12` name a rule by id; anything else is a pattern. A bare number that is both is refused. */
-function rulesToRemove(ctx: CliContext, selector: string, scopeText: string | undefined): RuleRow[] {
-  const scope = scopeText === undefined ? undefined : formatScope(parseScope(scopeText, ctx.country));
+async function rulesToRemove(rules: RuleBackend, country: string, selector: string, scopeText: string | undefined): Promise<RuleRow[]> {
+  const scope = scopeText === undefined ? undefined : formatScope(parseScope(scopeText, country));
   const explicitId = /^(?:#|id:)(\d+)$/i.exec(selector.trim());
   const bareId = /^\d+$/.test(selector.trim()) ? Number(selector.trim()) : undefined;
-  if (explicitId) return byId(ctx, Number(explicitId[1]), scope);
+  if (explicitId) return byId(rules, Number(explicitId[1]), scope);
   let byPattern: RuleRow[] = [];
   try {
-    const spec = parsePattern(selector, ctx.country);
-    byPattern = ctx.rules.byMatch(spec.key, spec.kind, scope);
+    const spec = parsePattern(selector, country);
+    byPattern = await rules.byMatch(spec.key, spec.kind, scope);
   } catch (error) {
     if (bareId === undefined) throw error;
   }
   if (bareId !== undefined) {
-    const rule = ctx.rules.byId(bareId);
+    const rule = await rules.byId(bareId);
     if (rule && byPattern.length > 0) {
       throw new BadInput(`"${selector}" is both rule #${bareId} and a pattern: say #${bareId} for the rule or ${selector}* for the prefix`);
     }
-    if (rule) return byId(ctx, bareId, scope);
+    if (rule) return byId(rules, bareId, scope);
   }
   if (byPattern.length === 0) throw new BadInput(`no rule matches "${selector}"${scope ? ` in scope ${scope}` : ''}`);
   return byPattern;
 }
 
-function byId(ctx: CliContext, id: number, scope: string | undefined): RuleRow[] {
-  const rule = ctx.rules.byId(id);
+async function byId(rules: RuleBackend, id: number, scope: string | undefined): Promise<RuleRow[]> {
+  const rule = await rules.byId(id);
   if (!rule || (scope !== undefined && rule.scope !== scope)) throw new BadInput(`no rule #${id}${scope ? ` in scope ${scope}` : ''}`);
   return [rule];
 }
@@ -105,8 +106,8 @@ export function registerRules(program: Command): void {
     .option('--when <windows>', 'only within these weekly windows: "mon-fri 09:00-17:00, sat 10:00-14:00", overnight "22:00-07:00"')
     .option('--tz <zone>', 'IANA time zone of --when (default: this machine\'s)')
     .action(
-      withContext((ctx, patterns: string, flags: RuleFlags) => {
-        for (const rule of addRules(ctx.db, cliActing(ctx.actor), { ...flags, patterns }, ctx.country)) console.log(`added ${describeRule(rule)}`);
+      withContext(async (ctx, patterns: string, flags: RuleFlags) => {
+        for (const rule of await addRules(await ctx.ruleBackend(), cliActing(ctx.actor), { ...flags, patterns }, ctx.country)) console.log(`added ${describeRule(rule)}`);
       }),
     );
   rules
@@ -122,9 +123,10 @@ export function registerRules(program: Command): void {
     .description('remove a rule by id (12, #12) or by pattern (unblock); without --scope a pattern is removed from every scope')
     .option('--scope <scope>', 'only in this scope')
     .action(
-      withContext((ctx, selector: string, flags: { scope?: string }) => {
-        const doomed = rulesToRemove(ctx, selector, flags.scope);
-        for (const rule of removeRules(ctx.db, cliActing(ctx.actor), doomed.map((rule) => rule.id), ctx.country)) console.log(`removed ${describeRule(rule)}`);
+      withContext(async (ctx, selector: string, flags: { scope?: string }) => {
+        const rules = await ctx.ruleBackend();
+        const doomed = await rulesToRemove(rules, ctx.country, selector, flags.scope);
+        for (const rule of await removeRules(rules, cliActing(ctx.actor), doomed.map((rule) => rule.id), ctx.country)) console.log(`removed ${describeRule(rule)}`);
       }),
     );
   rules

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { BadInput } from '../engine/bad-input';
 import { ProtectionStore } from '../store/protection';
 import { RuleStore } from '../store/rules';
+import { SqliteRuleBackend } from '../store/sqlite-rule-backend';
 import type { RuleRow } from '../store/rules';
 import { NotFound } from './acting';
 import type { Acting } from './acting';
@@ -16,9 +17,9 @@ import { changeableSettingScope, readableTenant, scopesOfTenant } from './tenant
  */
 
 /** Runs `work`; a BadInput it throws about one field is reported about another (the view's own name for it). */
-function renamingField<T>(names: Readonly<Record<string, string>>, work: () => T): T {
+async function renamingField<T>(names: Readonly<Record<string, string>>, work: () => Promise<T>): Promise<T> {
   try {
-    return work();
+    return await work();
   } catch (error) {
     if (error instanceof BadInput && error.field !== undefined && names[error.field] !== undefined) throw new BadInput(error.message, names[error.field]);
     throw error;
@@ -56,16 +57,16 @@ export interface AllowInput {
 }
 
 /** Adds numbers to the allow list: allow rules for the tenant (or global), audited as `acting`. */
-export function addAllowed(db: Database, acting: Acting, input: AllowInput, country: string): RuleRow[] {
+export function addAllowed(db: Database, acting: Acting, input: AllowInput, country: string): Promise<RuleRow[]> {
   const scope = changeableSettingScope(db, acting, input.tenant, country);
   return renamingField({ patterns: 'number', scope: 'tenant' }, () =>
-    addRules(db, acting, { patterns: input.number, action: 'allow', scope, note: input.note, expires: input.expires }, country),
+    addRules(new SqliteRuleBackend(db, acting.actor), acting, { patterns: input.number, action: 'allow', scope, note: input.note, expires: input.expires }, country),
   );
 }
 
 /** Removes an allow-list entry: an allow rule the asker sees (else 404) and may change (else 403). */
-export function removeAllowed(db: Database, acting: Acting, id: number, country: string): RuleRow {
+export async function removeAllowed(db: Database, acting: Acting, id: number, country: string): Promise<RuleRow> {
   const rule = new RuleStore(db, acting.actor).byId(id);
   if (!rule || rule.action !== 'allow' || !visible(db, acting, rule, country)) throw new NotFound(`no allow-list entry #${id}`);
-  return removeRules(db, acting, [id], country)[0]!;
+  return (await removeRules(new SqliteRuleBackend(db, acting.actor), acting, [id], country))[0]!;
 }

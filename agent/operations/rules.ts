@@ -6,11 +6,12 @@ import { checkName, formatScope, parseScope } from '../engine/scope';
 import { RuleStore } from '../store/rules';
 import type { RuleRow } from '../store/rules';
 import { TenantStore } from '../store/tenants';
-import { Forbidden, NotFound, requireChange, tenantOfScope } from './acting';
+import { Forbidden, NotFound, requireChange, requireChangeIn, seesTenantOf, tenantOfScope, tenantOfScopeIn } from './acting';
 import type { Acting } from './acting';
 import { parseRuleOptions } from './rule-options';
 import type { RuleFlags } from './rule-options';
-import type { ListRow } from '../store/rules';
+import type { ListRow, RuleFilter } from '../store/rules';
+import type { RuleBackend } from '../store/rule-backend';
 
 /** A request to add rules, as the CLI's flags or the API's JSON body give it. */
 export interface RuleInput extends RuleFlags {
@@ -19,32 +20,35 @@ export interface RuleInput extends RuleFlags {
 }
 
 /** Adds one rule per pattern, all or none, audited as `acting`. */
-export function addRules(db: Database, acting: Acting, input: RuleInput, country: string, now = Date.now()): RuleRow[] {
+export async function addRules(rules: RuleBackend, acting: Acting, input: RuleInput, country: string, now = Date.now()): Promise<RuleRow[]> {
   const options = parseRuleOptions(input, country, now);
   const specs = inField('patterns', () => parsePatternList(input.patterns, country));
-  requireChange(db, acting, options.scope, country);
-  const store = new RuleStore(db, acting.actor);
-  return store.add(specs.map((spec) => ({ ...spec, ...options })), now).map((id) => store.byId(id)!);
+  requireChangeIn(acting, await tenantOfScopeIn(rules, options.scope, country));
+  const tenant = parseScope(options.scope, country);
+  if (tenant.kind === 'tenant' && !(await rules.tenantExists(tenant.tenant))) {
+    throw new BadInput(`unknown tenant "${tenant.tenant}": add it first with 'callguard tenants add ${tenant.tenant}'`, 'scope');
+  }
+  return rules.add(specs.map((spec) => ({ ...spec, ...options })), now);
+}
+
+/** A rule by id that `acting` sees and may change: NotFound or Forbidden otherwise. */
+async function changeableRule(rules: RuleBackend, acting: Acting, id: number, country: string): Promise<RuleRow> {
+  const rule = await rules.byId(id);
+  const tenant = rule && (await tenantOfScopeIn(rules, rule.scope, country));
+  if (!rule || tenant === undefined || !seesTenantOf(acting, tenant)) throw new NotFound(`no rule #${id}`);
+  requireChangeIn(acting, tenant);
+  return rule;
 }
 
 /** Removes rules by id, all or none; each must exist and be `acting`'s to change. */
-export function removeRules(db: Database, acting: Acting, ids: readonly number[], country: string): RuleRow[] {
-  const store = new RuleStore(db, acting.actor);
-  const doomed = ids.map((id) => {
-    const rule = store.byId(id);
-    if (!rule || !visible(db, acting, rule, country)) throw new NotFound(`no rule #${id}`);
-    requireChange(db, acting, rule.scope, country);
-    return rule;
-  });
-  store.removeIds(doomed.map((rule) => rule.id));
-  return doomed;
+export async function removeRules(rules: RuleBackend, acting: Acting, ids: readonly number[], country: string): Promise<RuleRow[]> {
+  for (const id of ids) await changeableRule(rules, acting, id, country);
+  return rules.removeIds(ids);
 }
 
 /** Whether `acting` sees `rule`: global rules apply to every tenant, so everyone sees them. */
-export function visible(db: Database, acting: Acting, rule: RuleRow, country: string): boolean {
-  if (acting.tenants === null) return true;
-  const tenant = tenantOfScope(db, rule.scope, country);
-  return tenant === null || acting.tenants.includes(tenant);
+export function visible(db: Database, acting: Acting, rule: Pick<RuleRow, 'scope'>, country: string): boolean {
+  return seesTenantOf(acting, tenantOfScope(db, rule.scope, country));
 }
 
 export interface RulePageRequest {
@@ -55,24 +59,39 @@ export interface RulePageRequest {
 }
 
 /** One page of the rules `acting` sees, in id order, and the cursor of the next page (null at the end). */
-export function listRules(db: Database, acting: Acting, request: RulePageRequest, country: string): { rules: RuleRow[]; next: number | null } {
+export async function listRules(rules: RuleBackend, acting: Acting, request: RulePageRequest, country: string): Promise<{ rules: RuleRow[]; next: number | null }> {
   const scope = request.scope === undefined ? undefined : inField('scope', () => formatScope(parseScope(request.scope!, country)));
-  const rules = [...new RuleStore(db, acting.actor).iterate({ scope, list: request.list, afterId: request.afterId, limit: request.limit + 1, scopes: visibleScopes(db, acting) })];
-  const more = rules.length > request.limit;
-  if (more) rules.pop();
-  return { rules, next: more ? rules[rules.length - 1]!.id : null };
+  const scopes = acting.tenants === null ? undefined : scopesOfTenants(acting.tenants, await rules.didsOf(acting.tenants));
+  const page = await rules.page({ scope, list: request.list, afterId: request.afterId, limit: request.limit + 1, scopes });
+  const more = page.length > request.limit;
+  if (more) page.pop();
+  return { rules: page, next: more ? page[page.length - 1]!.id : null };
 }
 
-/** The scopes whose rules `acting` sees: every one for someone with every tenant, else global and their tenants' own. */
-function visibleScopes(db: Database, acting: Acting): string[] | undefined {
-  if (acting.tenants === null) return undefined;
-  const store = new TenantStore(db, acting.actor);
-  return ['global', ...acting.tenants.flatMap((tenant) => [`tenant:${tenant}`, ...store.listDids(tenant).map((did) => `did:${did.number}`)])];
+/** Every rule `filter` selects, in id order, a page at a time: a million-rule listing never sits in memory. */
+export async function* everyRule(rules: RuleBackend, filter: RuleFilter = {}): AsyncGenerator<RuleRow> {
+  const pageRows = 1_000;
+  let left = filter.limit ?? Infinity;
+  let afterId: number | undefined;
+  while (left > 0) {
+    const page = await rules.page({ ...filter, afterId, limit: Math.min(pageRows, left) });
+    yield* page;
+    if (page.length < Math.min(pageRows, left)) return;
+    left -= page.length;
+    afterId = page[page.length - 1]!.id;
+  }
+}
+
+/** The scopes of some tenants: global, each tenant's own, and each of their DIDs'. */
+function scopesOfTenants(tenants: readonly string[], dids: readonly string[]): string[] {
+  return ['global', ...tenants.map((tenant) => `tenant:${tenant}`), ...dids.map((did) => `did:${did}`)];
 }
 
 /** The scopes whose rules `acting` sees (undefined: every scope), as listings and exports filter by. */
 export function scopesVisibleTo(db: Database, acting: Acting): string[] | undefined {
-  return visibleScopes(db, acting);
+  if (acting.tenants === null) return undefined;
+  const store = new TenantStore(db, acting.actor);
+  return scopesOfTenants(acting.tenants, acting.tenants.flatMap((tenant) => store.listDids(tenant).map((did) => did.number)));
 }
 
 /**
@@ -96,11 +115,8 @@ export interface RuleChanges {
  * is, with the changes laid on top), audited with before and after. NotFound for a rule
  * `acting` cannot see, Forbidden for one they may not change.
  */
-export function editRule(db: Database, acting: Acting, id: number, changes: RuleChanges, country: string, now = Date.now()): RuleRow {
-  const store = new RuleStore(db, acting.actor);
-  const rule = store.byId(id);
-  if (!rule || !visible(db, acting, rule, country)) throw new NotFound(`no rule #${id}`);
-  requireChange(db, acting, rule.scope, country);
+export async function editRule(rules: RuleBackend, acting: Acting, id: number, changes: RuleChanges, country: string, now = Date.now()): Promise<RuleRow> {
+  const rule = await changeableRule(rules, acting, id, country);
   const given = (value: string | undefined, kept: string | null | undefined) => (value !== undefined ? value : (kept ?? undefined));
   // A new action brings its own target (or none); a new target alone goes with the action the rule has.
   const action = changes.action ?? rule.action;
@@ -114,7 +130,7 @@ export function editRule(db: Database, acting: Acting, id: number, changes: Rule
     country,
     now,
   );
-  const updated = store.update(id, { ...options, expiresAt: changes.expires !== undefined ? options.expiresAt : rule.expiresAt }, now);
+  const updated = await rules.update(id, { ...options, expiresAt: changes.expires !== undefined ? options.expiresAt : rule.expiresAt }, now);
   if (!updated) throw new NotFound(`no rule #${id}`);
   return updated;
 }

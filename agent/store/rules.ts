@@ -237,14 +237,17 @@ export class RuleStore {
     for (const raw of this.db.prepare(sql).iterate(...params)) yield toRow(raw as Record<string, unknown>);
   }
 
-  removeIds(ids: readonly number[]): number {
+  /** Removes the rules with these ids, audited; returns those there were. */
+  removeIds(ids: readonly number[]): RuleRow[] {
     return this.db.transaction(() => {
       const remove = this.db.prepare('DELETE FROM rules WHERE id = ?');
-      let removed = 0;
+      const removed: RuleRow[] = [];
       for (const id of ids) {
         const before = this.byId(id);
-        removed += remove.run(id).changes;
-        if (before) this.audit.record('remove', 'rule', `#${id}`, before, null);
+        if (!before) continue;
+        remove.run(id);
+        this.audit.record('remove', 'rule', `#${id}`, before, null);
+        removed.push(before);
       }
       bumpGeneration(this.db);
       return removed;

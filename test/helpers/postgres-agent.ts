@@ -3,9 +3,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { Pool } from 'pg';
-import { parsePattern } from '../../agent/engine/patterns';
+import { cliActing } from '../../agent/operations/acting';
+import { addRules } from '../../agent/operations/rules';
 import { migratePostgres } from '../../agent/store/postgres/migrate';
 import { numericTypes } from '../../agent/store/postgres/pg-types';
+import { PostgresRuleBackend } from '../../agent/store/postgres/rule-backend';
 import { freePort } from './free-port';
 import { PATIENCE_MS, until } from './patience';
 import { freshDatabase } from './postgres';
@@ -85,13 +87,11 @@ export async function migratedPostgres(cleanups: (() => unknown)[]): Promise<{ u
   return { url, pool };
 }
 
-/** A rule committed in PostgreSQL, as an operator's change would be (the CLI does not write to PostgreSQL yet). */
+const OPERATOR = 'cli:operator';
+
+/** A rule added to PostgreSQL by the rule operations, as `callguard rules add` on a fleet's config adds one. */
 export async function addRule(pool: Pool, pattern: string, action: string, scope = 'global'): Promise<void> {
-  const { kind, key, span } = parsePattern(pattern, 'US');
-  await pool.query(
-    `INSERT INTO rules (scope, kind, key, pattern, span, action, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-    [scope, kind, key, pattern, span, action, Date.now()],
-  );
+  await addRules(new PostgresRuleBackend(pool, OPERATOR), cliActing(OPERATOR), { patterns: pattern, action, scope }, 'US');
 }
 
 /** Polls `check` until it holds; throws, naming `what`, only after PATIENCE_MS. */

@@ -104,12 +104,12 @@ export function protectionRoutes({ db, country }: RouteContext): FastifyPluginAs
           response: { 201: Type.Object({ entries: Type.Array(Rule) }) },
         },
       },
-      async (request, reply) => reply.code(201).send({ entries: addAllowed(db, actingOf(request), request.body, country) }),
+      async (request, reply) => reply.code(201).send({ entries: await addAllowed(db, actingOf(request), request.body, country) }),
     );
     app.delete(
       '/v1/allow-list/:id',
       { schema: { summary: 'Remove a number from the allow list (its allow rule)', params: Type.Object({ id: Id }), response: { 200: Type.Object({ removed: Rule }) } } },
-      async (request) => ({ removed: removeAllowed(db, actingOf(request), request.params.id, country) }),
+      async (request) => ({ removed: await removeAllowed(db, actingOf(request), request.params.id, country) }),
     );
 
   };

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { editRule } from '../../operations/rules';
+import { SqliteRuleBackend } from '../../store/sqlite-rule-backend';
 import type { Api, RouteContext } from '../server';
 import { actingOf } from '../server';
 import { Rule } from './rules';
@@ -34,7 +35,7 @@ export function ruleEditRoutes({ db, country }: RouteContext): FastifyPluginAsyn
           response: { 200: Rule },
         },
       },
-      async (request) => editRule(db, actingOf(request), request.params.id, request.body, country),
+      async (request) => editRule(new SqliteRuleBackend(db, actingOf(request).actor), actingOf(request), request.params.id, request.body, country),
     );
   };
 }

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { addRules, listRules, removeRules } from '../../operations/rules';
 import { winningRules } from '../../operations/winning-rules';
+import { SqliteRuleBackend } from '../../store/sqlite-rule-backend';
 import type { Api, RouteContext } from '../server';
 import { actingOf } from '../server';
 
@@ -63,7 +64,7 @@ export function ruleRoutes({ db, country }: RouteContext): FastifyPluginAsync {
           response: { 200: Type.Object({ rules: Type.Array(Rule), next: Type.Union([Type.Integer(), Type.Null()]) }) },
         },
       },
-      async (request) => listRules(db, actingOf(request), { scope: request.query.scope, list: request.query.list, afterId: request.query.after, limit: request.query.limit }, country),
+      async (request) => listRules(new SqliteRuleBackend(db, actingOf(request).actor), actingOf(request), { scope: request.query.scope, list: request.query.list, afterId: request.query.after, limit: request.query.limit }, country),
     );
     app.get(
       '/v1/rules/winning-order',
@@ -87,12 +88,12 @@ export function ruleRoutes({ db, country }: RouteContext): FastifyPluginAsync {
     app.post(
       '/v1/rules',
       { schema: { summary: 'Add rules, one per pattern, all or none', body: NewRules, response: { 201: Type.Object({ rules: Type.Array(Rule) }) } } },
-      async (request, reply) => reply.code(201).send({ rules: addRules(db, actingOf(request), request.body, country) }),
+      async (request, reply) => reply.code(201).send({ rules: await addRules(new SqliteRuleBackend(db, actingOf(request).actor), actingOf(request), request.body, country) }),
     );
     app.delete(
       '/v1/rules/:id',
       { schema: { summary: 'Remove a rule', params: Type.Object({ id: Id }), response: { 200: Type.Object({ removed: Type.Array(Rule) }) } } },
-      async (request) => ({ removed: removeRules(db, actingOf(request), [request.params.id], country) }),
+      async (request) => ({ removed: await removeRules(new SqliteRuleBackend(db, actingOf(request).actor), actingOf(request), [request.params.id], country) }),
     );
     app.post(
       '/v1/rules/bulk-delete',
@@ -103,7 +104,7 @@ export function ruleRoutes({ db, country }: RouteContext): FastifyPluginAsync {
           response: { 200: Type.Object({ removed: Type.Array(Rule) }) },
         },
       },
-      async (request) => ({ removed: removeRules(db, actingOf(request), request.body.ids, country) }),
+      async (request) => ({ removed: await removeRules(new SqliteRuleBackend(db, actingOf(request).actor), actingOf(request), request.body.ids, country) }),
     );
   };
 }

@@ -1,0 +1,56 @@
+import type { Database } from 'better-sqlite3';
+import type { E164, MatchKind } from '../engine/types';
+import type { RuleBackend, RulePageFilter } from './rule-backend';
+import { RuleStore } from './rules';
+import type { NewRule, RuleOptions, RuleRow } from './rules';
+import { TenantStore } from './tenants';
+
+/**
+ * RuleBackend on the SQLite file. Each method does its work without yielding, so a
+ * transaction of the file never has another request's statements inside it.
+ */
+export class SqliteRuleBackend implements RuleBackend {
+  private readonly rules: RuleStore;
+  private readonly tenants: TenantStore;
+
+  constructor(db: Database, actor: string) {
+    this.rules = new RuleStore(db, actor);
+    this.tenants = new TenantStore(db, actor);
+  }
+
+  async tenantExists(name: string): Promise<boolean> {
+    return this.tenants.exists(name);
+  }
+
+  async ownerOfDid(did: E164): Promise<string> {
+    return this.tenants.ownerOfDid(did);
+  }
+
+  async didsOf(tenants: readonly string[]): Promise<E164[]> {
+    return tenants.flatMap((tenant) => this.tenants.listDids(tenant).map((did) => did.number)).sort();
+  }
+
+  async add(rules: readonly NewRule[], now: number): Promise<RuleRow[]> {
+    return this.rules.add(rules, now).map((id) => this.rules.byId(id)!);
+  }
+
+  async byId(id: number): Promise<RuleRow | undefined> {
+    return this.rules.byId(id);
+  }
+
+  async byMatch(key: string, kind: MatchKind, scope?: string): Promise<RuleRow[]> {
+    return this.rules.byMatch(key, kind, scope);
+  }
+
+  async page(filter: RulePageFilter): Promise<RuleRow[]> {
+    return [...this.rules.iterate(filter)];
+  }
+
+  async removeIds(ids: readonly number[]): Promise<RuleRow[]> {
+    return this.rules.removeIds(ids);
+  }
+
+  async update(id: number, options: Omit<RuleOptions, 'scope'>, now: number): Promise<RuleRow | undefined> {
+    return this.rules.update(id, options, now);
+  }
+}
