@@ -141,7 +141,7 @@ describe('commands that work on a SQLite file only, with a PostgreSQL store', ()
     const cases: [string[], string][] = [
       [['rules', 'export'], 'rules export'],
       [['lists', 'list'], 'lists list'],
-      [['tenants', 'add', 'acme'], 'tenants add'],
+      [['categories', 'list'], 'categories list'],
       [['log'], 'log'],
     ];
     for (const [args, name] of cases) {
@@ -156,7 +156,7 @@ describe('commands that work on a SQLite file only, with a PostgreSQL store', ()
   });
 });
 
-describe('rules from the command line on a PostgreSQL store', () => {
+describe('rules, tenants and DIDs from the command line on a PostgreSQL store', () => {
   it('adds, lists and removes rules in PostgreSQL, audited with the operator, and writes no SQLite file', async () => {
     const { url, pool } = await migratedPostgres(cleanups);
     const db = dir.file('rules-never.db');
@@ -206,6 +206,41 @@ describe('rules from the command line on a PostgreSQL store', () => {
     expect(run('rules', 'add', '404*', '--action', 'block', '--scope', 'tenant:nobody').stderr).toContain('unknown tenant "nobody"');
     expect((await pool.query('SELECT count(*)::int AS n FROM rules')).rows[0]).toEqual({ n: 0 });
     expect((await pool.query('SELECT count(*)::int AS n FROM audit')).rows[0]).toEqual({ n: 0 });
+  });
+
+  it('adds and removes tenants and DIDs in PostgreSQL, refusing as on SQLite', async () => {
+    const { url, pool } = await migratedPostgres(cleanups);
+    const run = (...args: string[]) => cli(['--db', dir.file('tenants-never.db'), '--store', url, ...args]);
+    const ok = (result: CliResult, stdout: string | RegExp) => {
+      expect(result.status, describeRun(result)).toBe(0);
+      if (typeof stdout === 'string') expect(result.stdout).toBe(stdout);
+      else expect(result.stdout).toMatch(stdout);
+    };
+    const refused = (result: CliResult, message: string) => {
+      expect(result.status, describeRun(result)).toBe(2);
+      expect(result.stderr).toBe(`callguard: ${message}\n`);
+    };
+    ok(run('tenants', 'add', 'acme'), 'added tenant acme\n');
+    refused(run('tenants', 'add', 'acme'), 'tenant "acme" already exists');
+    ok(run('dids', 'add', '(404) 555-0000', '--tenant', 'acme'), 'added DID +14045550000 to tenant acme\n');
+    refused(run('dids', 'add', '4045550000', '--tenant', 'default'), 'DID +14045550000 already belongs to tenant "acme": remove it first');
+    refused(run('dids', 'add', '4045550001', '--tenant', 'nope'), `unknown tenant "nope": add it first with 'callguard tenants add nope'`);
+    ok(run('rules', 'add', '212*', '--action', 'busy', '--scope', 'did:4045550000'), /^added #\d+ busy 212\* \(did:\+14045550000\)\n$/);
+    expect(JSON.parse(run('tenants', 'list', '--json').stdout)).toEqual([
+      { name: 'acme', dids: 1, rules: 1 },
+      { name: 'default', dids: 0, rules: 0 },
+    ]);
+    expect(JSON.parse(run('dids', 'list', '--json').stdout)).toEqual([{ number: '+14045550000', tenant: 'acme' }]);
+    refused(run('tenants', 'remove', 'acme'), 'tenant "acme" still has 1 DID(s) and 1 rule(s): remove them first or pass --force');
+    ok(run('tenants', 'remove', 'acme', '--force'), 'removed tenant acme (1 DID(s), 1 rule(s))\n');
+    refused(run('dids', 'remove', '4045550000'), 'DID +14045550000 is not registered');
+    expect((await pool.query('SELECT count(*)::int AS n FROM rules')).rows[0]).toEqual({ n: 0 });
+    expect((await pool.query("SELECT verb || ' ' || entity || ' ' || key AS change FROM audit ORDER BY id")).rows.map((row: { change: string }) => row.change)).toEqual([
+      'add tenant acme',
+      'add did +14045550000',
+      expect.stringMatching(/^add rule #\d+$/),
+      'remove tenant acme',
+    ]);
   });
 
   it('refuses a database with no callguard schema, naming `callguard migrate`', async () => {

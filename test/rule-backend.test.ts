@@ -1,82 +1,38 @@
 // The rule operations on both backends: the SQLite file and a fleet's PostgreSQL give the
 // same answers, write the same audit entries, and refuse the same things with nothing written.
-import type { Database } from 'better-sqlite3';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { cliActing, principalActing } from '../agent/operations/acting';
 import type { Acting } from '../agent/operations/acting';
 import { addRules, editRule, everyRule, listRules, removeRules } from '../agent/operations/rules';
-import { openDatabase } from '../agent/store/database';
-import { PostgresRuleBackend } from '../agent/store/postgres/rule-backend';
-import type { RuleBackend } from '../agent/store/rule-backend';
-import { SqliteRuleBackend } from '../agent/store/sqlite-rule-backend';
-import { TenantStore } from '../agent/store/tenants';
+import { addDid, addTenant } from '../agent/operations/tenants';
 import type { E164 } from '../agent/engine/types';
-import { migratedPostgres } from './helpers/postgres-agent';
-import { makeTempDir } from './helpers/temp-db';
+import { BACKENDS } from './helpers/both-backends';
+import type { Backend } from './helpers/both-backends';
 
 const COUNTRY = 'US';
 const ACTOR = 'cli:tester';
 const admin = cliActing(ACTOR);
 const acmeManager: Acting = principalActing({ kind: 'user', name: 'ann', role: 'manager', tenants: ['acme'] } as never);
 
-/** A backend under test, with what the test needs to set up and look behind it. */
-interface Backend {
-  readonly rules: RuleBackend;
-  addTenant(name: string, dids: string[]): Promise<void>;
-  /** Every audit entry about rules, oldest first (setting up tenants is audited too, on SQLite). */
-  audit(): Promise<{ actor: string; verb: string; entity: string; key: string }[]>;
-  count(table: 'rules' | 'lists'): Promise<number>;
-}
-
 const cleanups: (() => unknown)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const all: T[] = [];
   for await (const item of items) all.push(item);
   return all;
 }
-afterAll(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
 
-async function sqliteBackend(): Promise<Backend> {
-  const dir = makeTempDir('callguard-rule-backend-');
-  const db: Database = openDatabase(dir.file('rules.db'));
-  cleanups.push(() => dir.remove(), () => db.close());
-  return {
-    rules: new SqliteRuleBackend(db, ACTOR),
-    async addTenant(name, dids) {
-      const tenants = new TenantStore(db, ACTOR);
-      tenants.add(name);
-      for (const did of dids) tenants.addDid(did as E164, name);
-    },
-    audit: async () => db.prepare("SELECT actor, verb, entity, key FROM audit WHERE entity = 'rule' ORDER BY id").all() as never,
-    count: async (table) => db.prepare(`SELECT count(*) AS n FROM ${table}`).pluck().get() as number,
-  };
-}
-
-async function postgresBackend(): Promise<Backend> {
-  const { pool } = await migratedPostgres(cleanups);
-  return {
-    rules: new PostgresRuleBackend(pool, ACTOR),
-    async addTenant(name, dids) {
-      await pool.query('INSERT INTO tenants (name, created_at) VALUES ($1, 0)', [name]);
-      for (const did of dids) await pool.query('INSERT INTO dids (number, tenant, created_at) VALUES ($1, $2, 0)', [did, name]);
-    },
-    audit: async () => (await pool.query("SELECT actor, verb, entity, key FROM audit WHERE entity = 'rule' ORDER BY id")).rows,
-    count: async (table) => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n,
-  };
-}
-
-describe.each([
-  ['SQLite', sqliteBackend],
-  ['PostgreSQL', postgresBackend],
-])('rule operations on %s', (_name, open) => {
+describe.each(BACKENDS)('rule operations on %s', (_name, open) => {
   let backend: Backend;
   beforeEach(async () => {
-    backend = await open();
-    await backend.addTenant('acme', ['+14045550100']);
-    await backend.addTenant('globex', ['+12125550100']);
+    backend = await open(ACTOR, cleanups);
+    for (const [tenant, did] of [['acme', '+14045550100'], ['globex', '+12125550100']] as const) {
+      await addTenant(backend.tenants, admin, tenant);
+      await addDid(backend.tenants, admin, did, tenant, COUNTRY);
+    }
   });
 
   it('adds one rule per pattern, replaces a rule with the same match and scope (keeping its id), and audits each', async () => {
@@ -87,8 +43,8 @@ describe.each([
     const [again] = await addRules(backend.rules, admin, { patterns: '+1 404 555 1234', action: 'challenge', sms: true }, COUNTRY, 2_000);
     expect(again).toMatchObject({ id: number!.id, action: 'challenge', sms: true, list: null, updatedAt: 2_000 });
     expect(await backend.rules.byId(number!.id)).toEqual(again);
-    expect((await backend.audit()).map(({ verb, key }) => `${verb} ${key}`)).toEqual([`add #${number!.id}`, `add #${prefix!.id}`, `change #${number!.id}`]);
-    expect((await backend.audit())[0]).toMatchObject({ actor: ACTOR, entity: 'rule' });
+    expect((await backend.audit('rule')).map(({ verb, key }) => `${verb} ${key}`)).toEqual([`add #${number!.id}`, `add #${prefix!.id}`, `change #${number!.id}`]);
+    expect((await backend.audit('rule'))[0]).toMatchObject({ actor: ACTOR, entity: 'rule' });
   });
 
   it('is all or none: a bad pattern, an unknown tenant or someone else\'s scope writes nothing', async () => {
@@ -97,7 +53,7 @@ describe.each([
     await expect(addRules(backend.rules, acmeManager, { patterns: '404*', action: 'block', scope: 'did:+12125550100' }, COUNTRY)).rejects.toThrow('may not change tenant globex');
     await expect(addRules(backend.rules, acmeManager, { patterns: '404*', action: 'block' }, COUNTRY)).rejects.toThrow('only an administrator');
     expect(await backend.count('rules')).toBe(0);
-    expect(await backend.audit()).toEqual([]);
+    expect(await backend.audit('rule')).toEqual([]);
   });
 
   it('pages in id order with filters, and shows a manager only global rules and their own tenant\'s', async () => {
@@ -130,7 +86,7 @@ describe.each([
     expect(await backend.rules.byId(rule!.id)).toEqual(edited);
     await expect(editRule(backend.rules, acmeManager, rule!.id, { action: 'explode' }, COUNTRY)).rejects.toThrow(/explode/);
     await expect(editRule(backend.rules, admin, 999_999, { action: 'block' }, COUNTRY)).rejects.toThrow('no rule #999999');
-    expect((await backend.audit()).map((entry) => entry.verb)).toEqual(['add', 'change']);
+    expect((await backend.audit('rule')).map((entry) => entry.verb)).toEqual(['add', 'change']);
   });
 
   it('removes rules all or none: one that is not the asker\'s, or not there, and none goes', async () => {
@@ -141,7 +97,7 @@ describe.each([
     expect(await backend.count('rules')).toBe(2);
     expect(await removeRules(backend.rules, acmeManager, [acme!.id], COUNTRY)).toEqual([acme]);
     expect(await backend.rules.byId(acme!.id)).toBeUndefined();
-    expect((await backend.audit()).map(({ verb, key }) => `${verb} ${key}`).at(-1)).toBe(`remove #${acme!.id}`);
+    expect((await backend.audit('rule')).map(({ verb, key }) => `${verb} ${key}`).at(-1)).toBe(`remove #${acme!.id}`);
   });
 
   it('knows tenants and who owns a DID (default for one nobody claims)', async () => {

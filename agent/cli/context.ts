@@ -9,10 +9,13 @@ import { databasePath, openDatabase } from '../store/database';
 import { cliActor } from '../store/audit';
 import { ProtectionStore } from '../store/protection';
 import { PostgresRuleBackend } from '../store/postgres/rule-backend';
+import { PostgresTenantBackend } from '../store/postgres/tenant-backend';
 import type { PostgresStore } from '../store/postgres/connect';
 import { StoreUnavailable, connectStore, requireSchema } from '../store/postgres/store-unavailable';
 import type { RuleBackend } from '../store/rule-backend';
 import { SqliteRuleBackend } from '../store/sqlite-rule-backend';
+import { SqliteTenantBackend } from '../store/sqlite-tenant-backend';
+import type { TenantBackend } from '../store/tenant-backend';
 import { RuleStore } from '../store/rules';
 import { TenantStore } from '../store/tenants';
 
@@ -92,6 +95,12 @@ export class CliContext {
   async ruleBackend(): Promise<RuleBackend> {
     if (this.store.kind !== 'postgres') return new SqliteRuleBackend(this.db, this.actor);
     return new PostgresRuleBackend((await this.postgresStore()).pool, this.actor);
+  }
+
+  /** Tenants and DIDs, on whichever store this command line chose. */
+  async tenantBackend(): Promise<TenantBackend> {
+    if (this.store.kind !== 'postgres') return new SqliteTenantBackend(this.db, this.actor);
+    return new PostgresTenantBackend((await this.postgresStore()).pool, this.actor);
   }
 
   /** The fleet's PostgreSQL, connected on first use and its schema checked (one clear line if either fails). */

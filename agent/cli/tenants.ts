@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { requireNumber } from '../engine/numbers';
+import { cliActing } from '../operations/acting';
+import { addDid, addTenant, listDids, listTenants, removeDid, removeTenant } from '../operations/tenants';
 import { withContext } from './action';
 import { printJson, printTable } from './print';
 
@@ -9,8 +10,8 @@ export function registerTenants(program: Command): void {
     .command('add <name>')
     .description('add a tenant')
     .action(
-      withContext((ctx, name: string) => {
-        ctx.tenants.add(name);
+      withContext(async (ctx, name: string) => {
+        await addTenant(await ctx.tenantBackend(), cliActing(ctx.actor), name);
         console.log(`added tenant ${name}`);
       }),
     );
@@ -19,8 +20,8 @@ export function registerTenants(program: Command): void {
     .option('--json', 'print JSON')
     .description('list tenants with their DID and rule counts')
     .action(
-      withContext((ctx, options: { json?: boolean }) => {
-        const rows = ctx.tenants.list();
+      withContext(async (ctx, options: { json?: boolean }) => {
+        const rows = await listTenants(await ctx.tenantBackend());
         if (options.json) return printJson(rows);
         printTable(['TENANT', 'DIDS', 'RULES'], rows.map((row) => [row.name, row.dids, row.rules]));
       }),
@@ -30,8 +31,8 @@ export function registerTenants(program: Command): void {
     .option('--force', 'also remove its DIDs, rules and category policies')
     .description('remove a tenant')
     .action(
-      withContext((ctx, name: string, options: { force?: boolean }) => {
-        const removed = ctx.tenants.remove(name, options.force ?? false);
+      withContext(async (ctx, name: string, options: { force?: boolean }) => {
+        const removed = await removeTenant(await ctx.tenantBackend(), cliActing(ctx.actor), name, options.force ?? false);
         console.log(`removed tenant ${name} (${removed.dids} DID(s), ${removed.rules} rule(s))`);
       }),
     );
@@ -44,9 +45,8 @@ export function registerDids(program: Command): void {
     .requiredOption('--tenant <name>', 'the tenant that owns it')
     .description('register a DID to a tenant')
     .action(
-      withContext((ctx, number: string, options: { tenant: string }) => {
-        const did = requireNumber(number, ctx.country, 'DID');
-        ctx.tenants.addDid(did, options.tenant);
+      withContext(async (ctx, number: string, options: { tenant: string }) => {
+        const did = await addDid(await ctx.tenantBackend(), cliActing(ctx.actor), number, options.tenant, ctx.country);
         console.log(`added DID ${did} to tenant ${options.tenant}`);
       }),
     );
@@ -56,8 +56,8 @@ export function registerDids(program: Command): void {
     .option('--json', 'print JSON')
     .description('list registered DIDs (any other number belongs to tenant default)')
     .action(
-      withContext((ctx, options: { tenant?: string; json?: boolean }) => {
-        const rows = ctx.tenants.listDids(options.tenant);
+      withContext(async (ctx, options: { tenant?: string; json?: boolean }) => {
+        const rows = await listDids(await ctx.tenantBackend(), options.tenant);
         if (options.json) return printJson(rows);
         printTable(['DID', 'TENANT'], rows.map((row) => [row.number, row.tenant]));
       }),
@@ -66,9 +66,8 @@ export function registerDids(program: Command): void {
     .command('remove <number>')
     .description('unregister a DID (it falls back to tenant default)')
     .action(
-      withContext((ctx, number: string) => {
-        const did = requireNumber(number, ctx.country, 'DID');
-        ctx.tenants.removeDid(did);
+      withContext(async (ctx, number: string) => {
+        const did = await removeDid(await ctx.tenantBackend(), cliActing(ctx.actor), number, ctx.country);
         console.log(`removed DID ${did}`);
       }),
     );

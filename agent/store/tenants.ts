@@ -16,6 +16,20 @@ export interface DidRow {
   readonly tenant: string;
 }
 
+/** What a tenant holds, counted when it is removed. */
+export interface TenantHoldings {
+  readonly dids: number;
+  readonly rules: number;
+}
+
+/** Registering a DID: done, no such tenant, or the DID is another tenant's already (`taken`: its owner). */
+export type DidRegistration = 'added' | 'unknown tenant' | { readonly taken: string };
+
+/** The refusal for a tenant that is not there, as every face words it. */
+export function unknownTenant(name: string, field?: string): BadInput {
+  return new BadInput(`unknown tenant "${name}": add it first with 'callguard tenants add ${name}'`, field);
+}
+
 /** Tenants and the DIDs they own. */
 export class TenantStore {
   private readonly audit: AuditTrail;
@@ -33,17 +47,17 @@ export class TenantStore {
 
   requireTenant(name: string): string {
     checkTenantName(name);
-    if (!this.exists(name)) throw new BadInput(`unknown tenant "${name}": add it first with 'callguard tenants add ${name}'`);
+    if (!this.exists(name)) throw unknownTenant(name);
     return name;
   }
 
-  add(name: string): void {
-    checkTenantName(name);
-    this.db.transaction(() => {
-      if (this.exists(name)) throw new BadInput(`tenant "${name}" already exists`);
-      this.db.prepare('INSERT INTO tenants (name, created_at) VALUES (?, ?)').run(name, Date.now());
+  /** Adds a tenant, audited; false (nothing written) when there is one of that name. */
+  add(name: string, now = Date.now()): boolean {
+    return this.db.transaction(() => {
+      if (this.db.prepare('INSERT INTO tenants (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, now).changes === 0) return false;
       this.audit.record('add', 'tenant', name, null, { name });
       bumpGeneration(this.db);
+      return true;
     }).immediate();
   }
 
@@ -64,20 +78,19 @@ export class TenantStore {
       .all() as TenantRow[];
   }
 
-  /** Refuses while the tenant still has DIDs or rules, unless `force` removes them with it. */
-  remove(name: string, force: boolean): { dids: number; rules: number } {
-    if (name === 'default') throw new BadInput('tenant "default" always exists and cannot be removed');
+  /**
+   * In one transaction: what the tenant holds is shown to `allow` (which throws to refuse),
+   * then the tenant goes with its DIDs, its rules and its DIDs', and its category policies.
+   * Undefined when there is no such tenant.
+   */
+  remove(name: string, allow: (holds: TenantHoldings) => void): TenantHoldings | undefined {
     return this.db.transaction(() => {
-      this.requireTenant(name);
+      if (!this.exists(name)) return undefined;
       const didNumbers = this.db.prepare('SELECT number FROM dids WHERE tenant = ?').pluck().all(name) as string[];
       const scopes = [`tenant:${name}`, ...didNumbers.map((number) => `did:${number}`)];
       const countRules = this.db.prepare('SELECT COUNT(*) FROM rules WHERE scope = ?').pluck();
       const rules = scopes.reduce((sum, scope) => sum + (countRules.get(scope) as number), 0);
-      if (!force && (didNumbers.length > 0 || rules > 0)) {
-        throw new BadInput(
-          `tenant "${name}" still has ${didNumbers.length} DID(s) and ${rules} rule(s): remove them first or pass --force`,
-        );
-      }
+      allow({ dids: didNumbers.length, rules });
       const deleteRules = this.db.prepare('DELETE FROM rules WHERE scope = ?');
       for (const scope of scopes) deleteRules.run(scope);
       this.db.prepare('DELETE FROM category_policies WHERE scope = ?').run(`tenant:${name}`);
@@ -89,14 +102,16 @@ export class TenantStore {
     }).immediate();
   }
 
-  addDid(number: E164, tenant: string): void {
-    this.db.transaction(() => {
-      this.requireTenant(tenant);
+  /** Registers a DID to a tenant, audited, unless the tenant is not there or the DID is taken. */
+  addDid(number: E164, tenant: string, now = Date.now()): DidRegistration {
+    return this.db.transaction((): DidRegistration => {
+      if (!this.exists(tenant)) return 'unknown tenant';
       const owner = this.db.prepare('SELECT tenant FROM dids WHERE number = ?').pluck().get(number) as string | undefined;
-      if (owner) throw new BadInput(`DID ${number} already belongs to tenant "${owner}": remove it first`);
-      this.db.prepare('INSERT INTO dids (number, tenant, created_at) VALUES (?, ?, ?)').run(number, tenant, Date.now());
+      if (owner) return { taken: owner };
+      this.db.prepare('INSERT INTO dids (number, tenant, created_at) VALUES (?, ?, ?)').run(number, tenant, now);
       this.audit.record('add', 'did', number, null, { number, tenant });
       bumpGeneration(this.db);
+      return 'added';
     }).immediate();
   }
 
@@ -112,13 +127,15 @@ export class TenantStore {
     return (this.db.prepare('SELECT tenant FROM dids WHERE number = ?').pluck().get(number) as string | undefined) ?? 'default';
   }
 
-  removeDid(number: E164): void {
-    this.db.transaction(() => {
+  /** Unregisters a DID, audited; the tenant it belonged to, undefined when it was not registered. */
+  removeDid(number: E164): string | undefined {
+    return this.db.transaction(() => {
       const tenant = this.db.prepare('SELECT tenant FROM dids WHERE number = ?').pluck().get(number) as string | undefined;
-      if (tenant === undefined) throw new BadInput(`DID ${number} is not registered`);
+      if (tenant === undefined) return undefined;
       this.db.prepare('DELETE FROM dids WHERE number = ?').run(number);
       this.audit.record('remove', 'did', number, { number, tenant }, null);
       bumpGeneration(this.db);
+      return tenant;
     }).immediate();
   }
 }

@@ -1,11 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
 import type { E164, MatchKind } from '../../engine/types';
-import type { AuditEntity, AuditVerb } from '../audit';
 import type { RuleBackend, RulePageFilter } from '../rule-backend';
 import { toRow } from '../rules';
 import type { NewRule, RuleOptions, RuleRow } from '../rules';
-import { auditEntryOf } from './log-operations';
-import { withPooledClient } from './pooled-client';
+import { auditedTransaction } from './audited-transaction';
+import type { AuditRecorder } from './audited-transaction';
 
 /** The columns of a RuleRow; aliases quoted, as PostgreSQL folds bare ones to lower case. */
 const ROW_COLUMNS = `id, scope, kind, key, pattern, action, target, sms, note, list,
@@ -22,10 +21,7 @@ const UPSERT = `
 
 const ENSURE_LIST = 'INSERT INTO lists (name, enabled, created_at) VALUES ($1, 1, $2) ON CONFLICT (name) DO NOTHING';
 
-/**
- * RuleBackend on a fleet's PostgreSQL. Every agent hears of a change through the change
- * feed its triggers keep; the audit entry goes in with the change, in one transaction.
- */
+/** RuleBackend on a fleet's PostgreSQL: each write and its audit entries in one transaction. */
 export class PostgresRuleBackend implements RuleBackend {
   constructor(
     private readonly pool: Pool,
@@ -123,18 +119,7 @@ export class PostgresRuleBackend implements RuleBackend {
     return rows[0] === undefined ? undefined : toRow(rows[0] as Record<string, unknown>);
   }
 
-  /** `work` in one transaction, with the audit trail written inside it. */
-  private inTransaction<T>(work: (client: PoolClient, audit: (verb: AuditVerb, entity: AuditEntity, key: string, before: unknown, after: unknown) => Promise<void>) => Promise<T>): Promise<T> {
-    return withPooledClient(this.pool, async (client) => {
-      await client.query('BEGIN'); // a failure closes the connection, which rolls this back
-      const result = await work(client, async (verb, entity, key, before, after) => {
-        const entry = auditEntryOf(this.actor, verb, entity, key, before, after);
-        await client.query('INSERT INTO audit (uid, at, actor, verb, entity, key, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
-          entry.uid, entry.at, entry.actor, entry.verb, entry.entity, entry.key, entry.before, entry.after,
-        ]);
-      });
-      await client.query('COMMIT');
-      return result;
-    });
+  private inTransaction<T>(work: (client: PoolClient, audit: AuditRecorder) => Promise<T>): Promise<T> {
+    return auditedTransaction(this.pool, this.actor, work);
   }
 }

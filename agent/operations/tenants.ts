@@ -1,0 +1,66 @@
+import { BadInput, inField } from '../engine/bad-input';
+import { requireNumber } from '../engine/numbers';
+import { checkTenantName } from '../engine/scope';
+import type { E164 } from '../engine/types';
+import type { TenantBackend } from '../store/tenant-backend';
+import { unknownTenant } from '../store/tenants';
+import type { DidRow, TenantHoldings, TenantRow } from '../store/tenants';
+import { Forbidden } from './acting';
+import type { Acting } from './acting';
+
+/** Tenants are made and removed by someone with every tenant who may change things (the CLI, an admin). */
+function requireAdministrator(acting: Acting): void {
+  if (!acting.mayChange || acting.tenants !== null) throw new Forbidden(`only an administrator may add or remove tenants and DIDs`);
+}
+
+export async function addTenant(tenants: TenantBackend, acting: Acting, name: string, now = Date.now()): Promise<void> {
+  requireAdministrator(acting);
+  inField('name', () => checkTenantName(name));
+  if (!(await tenants.addTenant(name, now))) throw new BadInput(`tenant "${name}" already exists`, 'name');
+}
+
+/** Removes a tenant; one that still has DIDs or rules only with `force`, which takes them with it. */
+export async function removeTenant(tenants: TenantBackend, acting: Acting, name: string, force: boolean): Promise<TenantHoldings> {
+  requireAdministrator(acting);
+  inField('name', () => checkTenantName(name));
+  if (name === 'default') throw new BadInput('tenant "default" always exists and cannot be removed', 'name');
+  const removed = await tenants.removeTenant(name, (holds) => {
+    if (!force && (holds.dids > 0 || holds.rules > 0)) {
+      throw new BadInput(`tenant "${name}" still has ${holds.dids} DID(s) and ${holds.rules} rule(s): remove them first or pass --force`, 'name');
+    }
+  });
+  if (!removed) throw unknownTenant(name, 'name');
+  return removed;
+}
+
+export function listTenants(tenants: TenantBackend): Promise<TenantRow[]> {
+  return tenants.listTenants();
+}
+
+/** Registers a DID (any number form) to a tenant; returns it in E.164. */
+export async function addDid(tenants: TenantBackend, acting: Acting, number: string, tenant: string, country: string, now = Date.now()): Promise<E164> {
+  requireAdministrator(acting);
+  const did = inField('number', () => requireNumber(number, country, 'DID'));
+  inField('tenant', () => checkTenantName(tenant));
+  const registered = await tenants.addDid(did, tenant, now);
+  if (registered === 'unknown tenant') throw unknownTenant(tenant, 'tenant');
+  if (registered !== 'added') throw new BadInput(`DID ${did} already belongs to tenant "${registered.taken}": remove it first`, 'number');
+  return did;
+}
+
+/** Unregisters a DID (it falls back to tenant default); returns it in E.164. */
+export async function removeDid(tenants: TenantBackend, acting: Acting, number: string, country: string): Promise<E164> {
+  requireAdministrator(acting);
+  const did = inField('number', () => requireNumber(number, country, 'DID'));
+  if ((await tenants.removeDid(did)) === undefined) throw new BadInput(`DID ${did} is not registered`, 'number');
+  return did;
+}
+
+/** The DIDs of one tenant (which must exist) or of all. */
+export async function listDids(tenants: TenantBackend, tenant?: string): Promise<DidRow[]> {
+  if (tenant !== undefined) {
+    inField('tenant', () => checkTenantName(tenant));
+    if (!(await tenants.tenantExists(tenant))) throw unknownTenant(tenant, 'tenant');
+  }
+  return tenants.listDids(tenant);
+}
