@@ -141,7 +141,7 @@ describe('commands that work on a SQLite file only, with a PostgreSQL store', ()
     const cases: [string[], string][] = [
       [['rules', 'export'], 'rules export'],
       [['lists', 'list'], 'lists list'],
-      [['categories', 'list'], 'categories list'],
+      [['carriers', 'add', 'Robo Telecom'], 'carriers add'],
       [['log'], 'log'],
     ];
     for (const [args, name] of cases) {
@@ -156,7 +156,7 @@ describe('commands that work on a SQLite file only, with a PostgreSQL store', ()
   });
 });
 
-describe('rules, tenants and DIDs from the command line on a PostgreSQL store', () => {
+describe('rules, tenants, DIDs and categories from the command line on a PostgreSQL store', () => {
   it('adds, lists and removes rules in PostgreSQL, audited with the operator, and writes no SQLite file', async () => {
     const { url, pool } = await migratedPostgres(cleanups);
     const db = dir.file('rules-never.db');
@@ -241,6 +241,24 @@ describe('rules, tenants and DIDs from the command line on a PostgreSQL store', 
       expect.stringMatching(/^add rule #\d+$/),
       'remove tenant acme',
     ]);
+  });
+
+  it('sets, lists and removes category policies in PostgreSQL', async () => {
+    const { url, pool } = await migratedPostgres(cleanups);
+    const run = (...args: string[]) => cli(['--db', dir.file('categories-never.db'), '--store', url, ...args]);
+    expect(run('tenants', 'add', 'acme').status).toBe(0);
+    expect(run('categories', 'set', 'anonymous', 'challenge').stdout).toBe('anonymous: challenge (global)\n');
+    expect(run('categories', 'set', 'toll-free', 'block', '--tenant', 'acme').stdout).toBe('toll_free: block (tenant:acme)\n');
+    const refused = run('categories', 'set', 'robots', 'block');
+    expect(refused.status, describeRun(refused)).toBe(2);
+    expect(refused.stderr).toMatch(/^callguard: unknown category "robots": expected one of /);
+    expect(JSON.parse(run('categories', 'list', '--json').stdout)).toEqual([
+      { scope: 'global', category: 'anonymous', action: 'challenge', when: null, tz: null },
+      { scope: 'tenant:acme', category: 'toll_free', action: 'block', when: null, tz: null },
+    ]);
+    expect(run('categories', 'remove', 'toll-free', '--tenant', 'acme').stdout).toBe('toll_free: allow (no policy)\n');
+    expect((await pool.query('SELECT scope, category, action FROM category_policies')).rows).toEqual([{ scope: 'global', category: 'anonymous', action: 'challenge' }]);
+    expect((await pool.query("SELECT verb FROM audit WHERE entity = 'category' ORDER BY id")).rows.map((row: { verb: string }) => row.verb)).toEqual(['add', 'add', 'remove']);
   });
 
   it('refuses a database with no callguard schema, naming `callguard migrate`', async () => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CATEGORIES, POLICY_ACTIONS } from '../engine/types';
 import { cliActing } from '../operations/acting';
-import { setCategory } from '../operations/categories';
+import { allPolicies, setCategory } from '../operations/categories';
 import { withContext } from './action';
 import { printJson, printTable } from './print';
 
@@ -16,8 +16,8 @@ export function registerCategories(program: Command): void {
     .option('--tz <zone>', 'IANA time zone of --when (default: this machine\'s)')
     .description(`set a category's policy (${POLICY_ACTIONS.join(', ')}); the most severe of several wins`)
     .action(
-      withContext((ctx, category: string, action: string, options: { tenant?: string; when?: string; tz?: string }) => {
-        const view = setCategory(ctx.db, cliActing(ctx.actor), { category, action, ...options }, ctx.country);
+      withContext(async (ctx, category: string, action: string, options: { tenant?: string; when?: string; tz?: string }) => {
+        const view = await setCategory(await ctx.categoryStores(), cliActing(ctx.actor), { category, action, ...options });
         const policy = (options.tenant === undefined ? view.global : view.own)!;
         console.log(`${view.category}: ${policy.action} (${policy.scope}${policy.when ? `, ${policy.when} ${policy.tz}` : ''})`);
       }),
@@ -27,8 +27,8 @@ export function registerCategories(program: Command): void {
     .option('--tenant <name>', "remove this tenant's own policy (it falls back to the global one)")
     .description('remove a category policy (without --tenant: the global one; the category is then allowed where no tenant policy applies)')
     .action(
-      withContext((ctx, category: string, options: { tenant?: string }) => {
-        const view = setCategory(ctx.db, cliActing(ctx.actor), { category, action: null, tenant: options.tenant }, ctx.country);
+      withContext(async (ctx, category: string, options: { tenant?: string }) => {
+        const view = await setCategory(await ctx.categoryStores(), cliActing(ctx.actor), { category, action: null, tenant: options.tenant });
         const inForce = view.inForce;
         console.log(`${view.category}: ${inForce ? `${inForce.action} (${inForce.scope})` : 'allow (no policy)'}`);
       }),
@@ -38,8 +38,8 @@ export function registerCategories(program: Command): void {
     .option('--json', 'print JSON')
     .description('list category policies (a category with none is allowed)')
     .action(
-      withContext((ctx, options: { json?: boolean }) => {
-        const rows = ctx.categories.list();
+      withContext(async (ctx, options: { json?: boolean }) => {
+        const rows = await allPolicies(await ctx.categoryStores());
         if (options.json) return printJson(rows);
         printTable(['SCOPE', 'CATEGORY', 'ACTION', 'WHEN'], rows.map((row) => [row.scope, row.category, row.action, row.when ? `${row.when} ${row.tz}` : '']));
       }),

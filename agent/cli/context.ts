@@ -4,19 +4,20 @@ import { readConfigFile } from '../config/load';
 import { chooseStore } from '../config/store-choice';
 import type { StoreChoice } from '../config/store-choice';
 import { checkCountry } from '../engine/numbers';
-import { CategoryStore } from '../store/categories';
 import { databasePath, openDatabase } from '../store/database';
 import { cliActor } from '../store/audit';
 import { ProtectionStore } from '../store/protection';
+import type { CategoryStores } from '../operations/categories';
+import { PostgresCategoryBackend } from '../store/postgres/category-backend';
 import { PostgresRuleBackend } from '../store/postgres/rule-backend';
 import { PostgresTenantBackend } from '../store/postgres/tenant-backend';
 import type { PostgresStore } from '../store/postgres/connect';
 import { StoreUnavailable, connectStore, requireSchema } from '../store/postgres/store-unavailable';
 import type { RuleBackend } from '../store/rule-backend';
+import { SqliteCategoryBackend } from '../store/sqlite-category-backend';
 import { SqliteRuleBackend } from '../store/sqlite-rule-backend';
 import { SqliteTenantBackend } from '../store/sqlite-tenant-backend';
 import type { TenantBackend } from '../store/tenant-backend';
-import { RuleStore } from '../store/rules';
 import { TenantStore } from '../store/tenants';
 
 export interface GlobalOptions {
@@ -79,14 +80,6 @@ export class CliContext {
     return new TenantStore(this.db, this.actor);
   }
 
-  get rules(): RuleStore {
-    return new RuleStore(this.db, this.actor);
-  }
-
-  get categories(): CategoryStore {
-    return new CategoryStore(this.db, this.actor);
-  }
-
   get protection(): ProtectionStore {
     return new ProtectionStore(this.db, this.actor);
   }
@@ -101,6 +94,13 @@ export class CliContext {
   async tenantBackend(): Promise<TenantBackend> {
     if (this.store.kind !== 'postgres') return new SqliteTenantBackend(this.db, this.actor);
     return new PostgresTenantBackend((await this.postgresStore()).pool, this.actor);
+  }
+
+  /** Category policies and the tenants they are kept for, on whichever store this command line chose. */
+  async categoryStores(): Promise<CategoryStores> {
+    if (this.store.kind !== 'postgres') return { categories: new SqliteCategoryBackend(this.db, this.actor), tenants: new SqliteTenantBackend(this.db, this.actor) };
+    const { pool } = await this.postgresStore();
+    return { categories: new PostgresCategoryBackend(pool, this.actor), tenants: new PostgresTenantBackend(pool, this.actor) };
   }
 
   /** The fleet's PostgreSQL, connected on first use and its schema checked (one clear line if either fails). */

@@ -27,7 +27,7 @@ export function registerProtection(program: Command): void {
       .option('--threshold <10-100>', `block at or above this risk score (default ${DEFAULT_THRESHOLD}; lower blocks more)`)
       .option('--flag-threshold <n>', `let calls through marked as suspected spam from this score (default threshold - ${FLAG_BELOW})`)
       .option('--action <action>', 'what happens at the threshold: block, challenge or voicemail (default block)')
-      .action(withContext((ctx, flags: ProtectionFlags) => console.log(describe(setProtection(ctx.db, cliActing(ctx.actor), { ...flags, enabled }, ctx.country)))));
+      .action(withContext((ctx, flags: ProtectionFlags) => console.log(describe(setProtection(ctx.db, cliActing(ctx.actor), { ...flags, enabled })))));
   }
   protection
     .command('show')

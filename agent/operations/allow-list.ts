@@ -58,7 +58,7 @@ export interface AllowInput {
 
 /** Adds numbers to the allow list: allow rules for the tenant (or global), audited as `acting`. */
 export function addAllowed(db: Database, acting: Acting, input: AllowInput, country: string): Promise<RuleRow[]> {
-  const scope = changeableSettingScope(db, acting, input.tenant, country);
+  const scope = changeableSettingScope(db, acting, input.tenant);
   return renamingField({ patterns: 'number', scope: 'tenant' }, () =>
     addRules(new SqliteRuleBackend(db, acting.actor), acting, { patterns: input.number, action: 'allow', scope, note: input.note, expires: input.expires }, country),
   );

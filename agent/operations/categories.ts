@@ -1,12 +1,12 @@
-import type { Database } from 'better-sqlite3';
 import { BadInput, inField } from '../engine/bad-input';
 import { CATEGORIES, POLICY_ACTIONS } from '../engine/types';
 import type { Category, PolicyAction } from '../engine/types';
-import { CategoryStore } from '../store/categories';
+import type { CategoryBackend } from '../store/category-backend';
 import type { PolicyRow } from '../store/categories';
+import type { TenantBackend } from '../store/tenant-backend';
 import type { Acting } from './acting';
 import { parseWindow } from './rule-options';
-import { changeableSettingScope, readableTenant } from './tenant-access';
+import { changeableSettingScopeIn, readableTenantIn } from './tenant-access';
 
 /** `toll-free`, `Toll_Free` → `toll_free`; anything else is bad input naming `category`. */
 export function parseCategory(text: string): Category {
@@ -23,6 +23,12 @@ export function parsePolicyAction(text: string): PolicyAction {
     throw new BadInput(`unknown category action "${text}": expected one of ${POLICY_ACTIONS.join(', ')}`, 'action');
   }
   return name as PolicyAction;
+}
+
+/** What the category operations work on: the policies, and the tenants they are kept for. */
+export interface CategoryStores {
+  readonly categories: CategoryBackend;
+  readonly tenants: Pick<TenantBackend, 'tenantExists'>;
 }
 
 /** One stored policy, as the faces show it. */
@@ -44,8 +50,8 @@ export interface CategoryView {
 
 const policyOf = (row: PolicyRow | undefined): Policy | null => (row ? { scope: row.scope, action: row.action, when: row.when, tz: row.tz } : null);
 
-function views(store: CategoryStore, scope: string | null, only?: Category): CategoryView[] {
-  const rows = store.inScopes(scope ? ['global', scope] : ['global']);
+async function views(categories: CategoryBackend, scope: string | null, only?: Category): Promise<CategoryView[]> {
+  const rows = await categories.inScopes(scope ? ['global', scope] : ['global']);
   return CATEGORIES.filter((category) => only === undefined || category === only).map((category) => {
     const global = policyOf(rows.find((row) => row.scope === 'global' && row.category === category));
     const own = scope ? policyOf(rows.find((row) => row.scope === scope && row.category === category)) : null;
@@ -54,9 +60,14 @@ function views(store: CategoryStore, scope: string | null, only?: Category): Cat
 }
 
 /** Every category with its policies, for a tenant (its own and the global fallback) or globally. */
-export function listCategories(db: Database, acting: Acting, tenant?: string): { tenant: string | null; categories: CategoryView[] } {
-  const name = readableTenant(db, acting, tenant);
-  return { tenant: name ?? null, categories: views(new CategoryStore(db, acting.actor), name === undefined ? null : `tenant:${name}`) };
+export async function listCategories(store: CategoryStores, acting: Acting, tenant?: string): Promise<{ tenant: string | null; categories: CategoryView[] }> {
+  const name = await readableTenantIn(store.tenants, acting, tenant);
+  return { tenant: name ?? null, categories: await views(store.categories, name === undefined ? null : `tenant:${name}`) };
+}
+
+/** Every stored policy, by scope and category. */
+export function allPolicies(store: CategoryStores): Promise<PolicyRow[]> {
+  return store.categories.list();
 }
 
 export interface CategoryInput {
@@ -70,14 +81,13 @@ export interface CategoryInput {
 }
 
 /** Sets (or, with a null action, removes) a category's policy for a tenant or globally, audited as `acting`. */
-export function setCategory(db: Database, acting: Acting, input: CategoryInput, country: string): CategoryView {
+export async function setCategory(store: CategoryStores, acting: Acting, input: CategoryInput, now = Date.now()): Promise<CategoryView> {
   const category = inField('category', () => parseCategory(input.category));
   const action = input.action === null ? null : inField('action', () => parsePolicyAction(input.action!));
   if (action === null && (input.when || input.tz)) throw new BadInput('when and tz go with an action, not with removing a policy', input.when ? 'when' : 'tz');
   const window = inField('when', () => parseWindow(input.when, input.tz));
-  const scope = changeableSettingScope(db, acting, input.tenant, country);
-  const store = new CategoryStore(db, acting.actor);
-  if (action === null) store.remove(scope, category);
-  else store.set(scope, category, action, window);
-  return views(store, scope === 'global' ? null : scope, category)[0]!;
+  const scope = await changeableSettingScopeIn(store.tenants, acting, input.tenant);
+  if (action === null) await store.categories.remove(scope, category);
+  else await store.categories.set(scope, category, action, window, now);
+  return (await views(store.categories, scope === 'global' ? null : scope, category))[0]!;
 }

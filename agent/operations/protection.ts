@@ -81,13 +81,13 @@ export interface ProtectionInput {
  * Sets protection for a tenant or globally; what is not given is kept from the setting in
  * force before (the tenant's own, else the global one), else the defaults. Audited as `acting`.
  */
-export function setProtection(db: Database, acting: Acting, input: ProtectionInput, country: string): ProtectionView {
+export function setProtection(db: Database, acting: Acting, input: ProtectionInput): ProtectionView {
   const threshold = input.threshold === undefined ? undefined : score(input.threshold, 'threshold', 10, 'threshold');
   const flag = input.flagThreshold === undefined || input.flagThreshold === null ? input.flagThreshold : score(input.flagThreshold, 'flag threshold', 0, 'flagThreshold');
   if (input.action !== undefined && !(PROTECTION_ACTIONS as readonly string[]).includes(input.action)) {
     throw new BadInput(`bad protection action "${input.action}": expected block, challenge or voicemail`, 'action');
   }
-  const scope = changeableSettingScope(db, acting, input.tenant, country);
+  const scope = changeableSettingScope(db, acting, input.tenant);
   const store = new ProtectionStore(db, acting.actor);
   const before = store.get(scope) ?? store.get('global');
   const newThreshold = threshold ?? before?.threshold ?? DEFAULT_THRESHOLD;

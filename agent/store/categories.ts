@@ -25,7 +25,7 @@ export class CategoryStore {
   }
 
   /** A policy, optionally only within a time window (checked by the caller). */
-  set(scope: string, category: Category, action: PolicyAction, window: { when: string; tz: string } | null = null): void {
+  set(scope: string, category: Category, action: PolicyAction, window: { when: string; tz: string } | null = null, now = Date.now()): void {
     this.db.transaction(() => {
       const before = this.get(scope, category);
       this.db
@@ -33,7 +33,7 @@ export class CategoryStore {
           `INSERT INTO category_policies (scope, category, action, when_text, tz, updated_at) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (scope, category) DO UPDATE SET action = excluded.action, when_text = excluded.when_text, tz = excluded.tz, updated_at = excluded.updated_at`,
         )
-        .run(scope, category, action, window?.when ?? null, window?.tz ?? null, Date.now());
+        .run(scope, category, action, window?.when ?? null, window?.tz ?? null, now);
       this.audit.record(before ? 'change' : 'add', 'category', `${scope} ${category}`, before ?? null, { scope, category, action, when: window?.when ?? null, tz: window?.tz ?? null });
       bumpGeneration(this.db);
     }).immediate();

@@ -1,7 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { CATEGORIES, POLICY_ACTIONS } from '../../engine/types';
+import type { Database } from 'better-sqlite3';
+import type { Acting } from '../../operations/acting';
 import { listCategories, setCategory } from '../../operations/categories';
+import type { CategoryStores } from '../../operations/categories';
+import { SqliteCategoryBackend } from '../../store/sqlite-category-backend';
+import { SqliteTenantBackend } from '../../store/sqlite-tenant-backend';
 import type { Api, RouteContext } from '../server';
 import { actingOf } from '../server';
 
@@ -24,7 +29,10 @@ export const CategoryView = Type.Object({
 const TenantQuery = Type.Object({ tenant: Type.Optional(Type.String({ maxLength: 64, description: 'a tenant the asker may see; none: the global policies only' })) }, { additionalProperties: false });
 
 /** Caller categories (anonymous, invalid, toll_free, …): a policy per tenant, falling back to the global one. */
-export function categoryRoutes({ db, country }: RouteContext): FastifyPluginAsync {
+/** The category operations' stores on the agent's SQLite file, audited as the asker. */
+const storesOf = (db: Database, acting: Acting): CategoryStores => ({ categories: new SqliteCategoryBackend(db, acting.actor), tenants: new SqliteTenantBackend(db, acting.actor) });
+
+export function categoryRoutes({ db }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.get(
@@ -36,7 +44,7 @@ export function categoryRoutes({ db, country }: RouteContext): FastifyPluginAsyn
           response: { 200: Type.Object({ tenant: Type.Union([Type.String(), Type.Null()]), categories: Type.Array(CategoryView) }) },
         },
       },
-      async (request) => listCategories(db, actingOf(request), request.query.tenant),
+      async (request) => listCategories(storesOf(db, actingOf(request)), actingOf(request), request.query.tenant),
     );
     app.put(
       '/v1/categories/:category',
@@ -57,7 +65,7 @@ export function categoryRoutes({ db, country }: RouteContext): FastifyPluginAsyn
           response: { 200: CategoryView },
         },
       },
-      async (request) => setCategory(db, actingOf(request), { category: request.params.category, ...request.body, action: request.body.action as string | null }, country),
+      async (request) => setCategory(storesOf(db, actingOf(request)), actingOf(request), { category: request.params.category, ...request.body, action: request.body.action as string | null }),
     );
   };
 }

@@ -73,7 +73,7 @@ export function protectionRoutes({ db, country }: RouteContext): FastifyPluginAs
           response: { 200: Protection },
         },
       },
-      async (request) => setProtection(db, actingOf(request), { ...request.body, flagThreshold: request.body.flagThreshold as number | null | undefined }, country),
+      async (request) => setProtection(db, actingOf(request), { ...request.body, flagThreshold: request.body.flagThreshold as number | null | undefined }),
     );
 
     app.get(
