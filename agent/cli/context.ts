@@ -27,7 +27,7 @@ export interface GlobalOptions {
   readonly store?: string;
 }
 
-/** What a command works with: the database (opened on first use) and the number settings. */
+/** What a command works with: the store (the SQLite file or a fleet's PostgreSQL, opened on first use) and the number settings. */
 export class CliContext {
   private database: Database | undefined;
   private postgres: PostgresStore | undefined;
@@ -98,9 +98,9 @@ export class CliContext {
 
   /** Category policies and the tenants they are kept for, on whichever store this command line chose. */
   async categoryStores(): Promise<CategoryStores> {
-    if (this.store.kind !== 'postgres') return { categories: new SqliteCategoryBackend(this.db, this.actor), tenants: new SqliteTenantBackend(this.db, this.actor) };
-    const { pool } = await this.postgresStore();
-    return { categories: new PostgresCategoryBackend(pool, this.actor), tenants: new PostgresTenantBackend(pool, this.actor) };
+    const tenants = await this.tenantBackend();
+    if (this.store.kind !== 'postgres') return { categories: new SqliteCategoryBackend(this.db, this.actor), tenants };
+    return { categories: new PostgresCategoryBackend((await this.postgresStore()).pool, this.actor), tenants };
   }
 
   /** The fleet's PostgreSQL, connected on first use and its schema checked (one clear line if either fails). */

@@ -5,7 +5,7 @@ import { BadInput } from '../engine/bad-input';
 import { checkName, formatScope, parseScope } from '../engine/scope';
 import { RuleStore } from '../store/rules';
 import type { RuleRow } from '../store/rules';
-import { TenantStore } from '../store/tenants';
+import { TenantStore, unknownTenant } from '../store/tenants';
 import { Forbidden, NotFound, requireChange, requireChangeIn, seesTenantOf, tenantOfScope, tenantOfScopeIn } from './acting';
 import type { Acting } from './acting';
 import { parseRuleOptions } from './rule-options';
@@ -26,7 +26,7 @@ export async function addRules(rules: RuleBackend, acting: Acting, input: RuleIn
   requireChangeIn(acting, await tenantOfScopeIn(rules, options.scope, country));
   const tenant = parseScope(options.scope, country);
   if (tenant.kind === 'tenant' && !(await rules.tenantExists(tenant.tenant))) {
-    throw new BadInput(`unknown tenant "${tenant.tenant}": add it first with 'callguard tenants add ${tenant.tenant}'`, 'scope');
+    throw unknownTenant(tenant.tenant, 'scope');
   }
   return rules.add(specs.map((spec) => ({ ...spec, ...options })), now);
 }

@@ -5,6 +5,7 @@ import { checkName } from '../engine/scope';
 import type { ActionName, MatchKind } from '../engine/types';
 import { AuditTrail } from './audit';
 import { bumpGeneration } from './generation';
+import { unknownTenant } from './tenants';
 
 /** Everything about a rule other than what it matches. */
 export interface RuleOptions {
@@ -121,7 +122,7 @@ export class RuleWriter {
 
   private checkTenant(name: string): void {
     if (this.knownTenants.has(name)) return;
-    if (!this.tenantExists.get(name)) throw new BadInput(`unknown tenant "${name}": add it first with 'callguard tenants add ${name}'`);
+    if (!this.tenantExists.get(name)) throw unknownTenant(name);
     this.knownTenants.add(name);
   }
 }
