@@ -2,6 +2,7 @@
 // Fastify's request injection: every route's happy path, each validation error a 400 naming
 // the field (or the CSV line) with nothing written, role and tenant boundaries, and the CLI
 // (the built binary, on the same database file) seeing the API's changes and the other way round.
+import { sqliteBackends } from '../agent/operations/store-backends';
 import type { Database } from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -33,7 +34,7 @@ async function apiOver(file: string): Promise<{ db: Database; api: Api }> {
   tenants.add('globex');
   tenants.addDid('+14045550100' as E164, 'acme');
   tenants.addDid('+13125550100' as E164, 'globex');
-  const built = await buildApi({ db: opened, country: 'US', authenticator: new MemoryAuthenticator(), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
+  const built = await buildApi({ store: sqliteBackends(opened), country: 'US', authenticator: new MemoryAuthenticator(), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
   return { db: opened, api: built };
 }
 

@@ -3,6 +3,7 @@
 // endpoint's happy path, its validation errors (a 400 naming the field, nothing written),
 // role and tenant boundaries, the CLI and the API seeing each other's changes, the audit
 // trail naming the token or user, and the statistics' queries using the call-log indexes.
+import { sqliteBackends } from '../agent/operations/store-backends';
 import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import pino from 'pino';
@@ -43,7 +44,7 @@ beforeEach(async () => {
   tenants.add('globex');
   tenants.addDid(ACME_DID as E164, 'acme');
   tenants.addDid(GLOBEX_DID as E164, 'globex');
-  api = await buildApi({ db, country: 'US', authenticator: new MemoryAuthenticator(), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
+  api = await buildApi({ store: sqliteBackends(db), country: 'US', authenticator: new MemoryAuthenticator(), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
 });
 
 afterEach(async () => {

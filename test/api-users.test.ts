@@ -3,6 +3,7 @@
 // nothing written, 403 for anyone but an administrator, a token made over the API working as
 // a bearer token against the TokenStore, the CLI and the API seeing each other's accounts,
 // and no password or token in any answer after the first, the audit trail or the log.
+import { sqliteBackends } from '../agent/operations/store-backends';
 import { Writable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
 import pino from 'pino';
@@ -37,8 +38,8 @@ let logged: string;
 class BothAuthenticator implements Authenticator {
   readonly memory = new MemoryAuthenticator();
   constructor(private readonly store: StoreAuthenticator) {}
-  byToken(token: string) {
-    return this.memory.byToken(token) ?? this.store.byToken(token);
+  async byToken(token: string) {
+    return (await this.memory.byToken(token)) ?? this.store.byToken(token);
   }
   bySession(sessionId: string) {
     return this.memory.bySession(sessionId);
@@ -46,8 +47,8 @@ class BothAuthenticator implements Authenticator {
   signIn(name: string, password: string) {
     return this.memory.signIn(name, password);
   }
-  signOut(sessionId: string): void {
-    this.memory.signOut(sessionId);
+  signOut(sessionId: string): Promise<void> {
+    return this.memory.signOut(sessionId);
   }
 }
 
@@ -67,7 +68,7 @@ beforeEach(async () => {
       done();
     },
   });
-  api = await buildApi({ db, country: 'US', authenticator: new BothAuthenticator(new StoreAuthenticator(db)), reputation: new ReputationClient(), logger: pino({ level: 'trace' }, sink), secure: false });
+  api = await buildApi({ store: sqliteBackends(db), country: 'US', authenticator: new BothAuthenticator(new StoreAuthenticator(sqliteBackends(db).as('console').users)), reputation: new ReputationClient(), logger: pino({ level: 'trace' }, sink), secure: false });
   cli = cliFor(dir.file('callguard.db'));
 });
 

@@ -2,6 +2,7 @@
  * GET /v1/rules/winning-order: the rules that apply to a company's calls, paged in the
  * order they win, which must be the order the engine picks by.
  */
+import { sqliteBackends } from '../agent/operations/store-backends';
 import type { Database } from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -38,7 +39,7 @@ beforeEach(async () => {
   tenants.add('globex');
   tenants.addDid(ACME_DID as E164, 'acme');
   tenants.addDid(GLOBEX_DID as E164, 'globex');
-  api = await buildApi({ db, country: 'US', authenticator: new MemoryAuthenticator(), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
+  api = await buildApi({ store: sqliteBackends(db), country: 'US', authenticator: new MemoryAuthenticator(), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
 });
 
 afterEach(async () => {

@@ -3,6 +3,7 @@
 // cookies with their CSRF check, sign-in rate limits, and an OpenAPI document made from the
 // same schemas. Who is asking comes from a small in-memory authenticator here; the store
 // behind `callguard serve`'s is tested with the users and tokens.
+import { sqliteBackends } from '../agent/operations/store-backends';
 import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import pino from 'pino';
@@ -34,7 +35,7 @@ beforeEach(async () => {
   tenants.addDid('+14045550100' as E164, 'acme');
   tenants.addDid('+13125550100' as E164, 'globex');
   auth = new MemoryAuthenticator();
-  api = await buildApi({ db, country: 'US', authenticator: auth, reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
+  api = await buildApi({ store: sqliteBackends(db), country: 'US', authenticator: auth, reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
 });
 
 afterEach(async () => {

@@ -3,6 +3,7 @@
 // browsers need it: index.html for every page address (never cached, with a strict
 // Content-Security-Policy), the assets cached for a year, and nothing of it in the API's
 // OpenAPI document.
+import { sqliteBackends } from '../agent/operations/store-backends';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -55,7 +56,7 @@ describe('consoleStatic()', () => {
   beforeAll(async () => {
     temp = makeTempDir('callguard-console-static-');
     const db = openDatabase(temp.file('callguard.db'));
-    api = await buildApi({ db, country: 'US', authenticator: new MemoryAuthenticator(), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
+    api = await buildApi({ store: sqliteBackends(db), country: 'US', authenticator: new MemoryAuthenticator(), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
     await api.register(consoleStatic());
     api.addHook('onClose', async () => db.close());
   });

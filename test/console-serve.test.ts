@@ -2,12 +2,15 @@
 // simulator, with its console on its own port (on by default), a user made with
 // `callguard users add`, and a real headless Chromium. A call placed on the switch shows
 // on Activity; the caller is blocked from their timeline; the same call placed again is
-// blocked by the agent and shows so on Activity.
+// blocked by the agent and shows so on Activity. On the SQLite file, and on a fleet's
+// PostgreSQL (where the console reads and writes PostgreSQL, and the agent decides from
+// its local copy of it).
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launchChromium } from './helpers/console';
+import { migratedPostgres, untilAsync } from './helpers/postgres-agent';
 import { freePort } from './helpers/free-port';
 import { PATIENCE_MS, until } from './helpers/patience';
 import { binPath, repoRoot, runCli } from './helpers/run-cli';
@@ -49,18 +52,20 @@ async function newestOnActivity(page: Page, caller: string, decision: string): P
     .toBe(`${caller} ${decision}`);
 }
 
-describe('the console beside callguard serve', () => {
+describe.each([['the SQLite file', false], ["a fleet's PostgreSQL", true]])('the console beside callguard serve on %s', (_store, postgres) => {
   it('a call placed on the switch is on Activity, is blocked from its timeline, and the next one is blocked', async () => {
     const dir = makeTempDir('callguard-console-serve-');
     cleanups.push(() => dir.remove());
     const db = dir.file('callguard.db');
     const config = dir.file('callguard.json');
-    writeFileSync(config, JSON.stringify({ http: { enabled: false } }));
-    expect(runCli(['--db', db, 'tenants', 'add', 'acme']).status).toBe(0);
-    expect(runCli(['--db', db, 'dids', 'add', DID, '--tenant', 'acme']).status).toBe(0);
-    expect(runCli(['--db', db, 'users', 'add', 'alice', '--role', 'manager', '--tenant', 'acme'], { input: `${PASSWORD}\n` }).status).toBe(0);
+    const [pbxPort, consolePort, hookPort] = [await freePort(), await freePort(), await freePort()];
+    const store = postgres ? { url: (await migratedPostgres(cleanups)).url } : undefined;
+    writeFileSync(config, JSON.stringify({ http: { listen: `127.0.0.1:${hookPort}` }, store }));
+    const cli = (args: string[], input?: string) => runCli(['--db', db, '--config', config, ...args], input === undefined ? {} : { input });
+    expect(cli(['tenants', 'add', 'acme']).status).toBe(0);
+    expect(cli(['dids', 'add', DID, '--tenant', 'acme']).status).toBe(0);
+    expect(cli(['users', 'add', 'alice', '--role', 'manager', '--tenant', 'acme'], `${PASSWORD}\n`).status).toBe(0);
 
-    const [pbxPort, consolePort] = [await freePort(), await freePort()];
     const agent = startServe(['--db', db, '--config', config, 'serve', '--pbx', 'freeswitch', '--mode', 'outbound', '--listen', `127.0.0.1:${pbxPort}`, '--console-listen', `127.0.0.1:${consolePort}`]);
     await until(() => (/console listening/.test(agent.output()) && /listening for FreeSWITCH outbound sockets/.test(agent.output())) || agent.child.exitCode !== null, 'the agent and its console to listen');
     expect(agent.child.exitCode, agent.output()).toBeNull();
@@ -92,12 +97,14 @@ describe('the console beside callguard serve', () => {
     await page.getByRole('button', { name: 'Block number' }).click();
     await page.locator('.block-panel').getByText(/now: Block by rule #\d+/).waitFor();
     // The CLI sees the rule the page made, in the same store, with the person's name in the audit trail.
-    const rules = JSON.parse(runCli(['--db', db, 'rules', 'list', '--json']).stdout) as { pattern: string; action: string; scope: string }[];
+    const rules = JSON.parse(cli(['rules', 'list', '--json']).stdout) as { pattern: string; action: string; scope: string }[];
     expect(rules).toEqual([expect.objectContaining({ pattern: CALLER, action: 'block', scope: 'tenant:acme' })]);
-    const audit = JSON.parse(runCli(['--db', db, 'audit', '--json']).stdout) as { actor: string; entity: string }[];
+    const audit = JSON.parse(cli(['audit', '--json']).stdout) as { actor: string; entity: string }[];
     expect(audit.find((change) => change.entity === 'rule')).toMatchObject({ actor: 'user:alice' });
 
-    // The agent decides from the same store: the same call placed again is refused.
+    // The agent decides from the same store (on PostgreSQL, once the change reaches its local copy): the same call placed again is refused.
+    const decide = `http://127.0.0.1:${hookPort}/v1/decide?from=${encodeURIComponent(CALLER)}&to=${encodeURIComponent(DID)}&kind=call`;
+    await untilAsync(async () => ((await (await fetch(decide)).json()) as { action: string }).action === 'block', 'the rule to reach the agent');
     expect(await sim.placeOutboundCall('127.0.0.1', pbxPort, call).done).toMatchObject({ outcome: 'hungup', hangupCause: 'CALL_REJECTED' });
     await page.goto('/activity');
     await newestOnActivity(page, CALLER, 'Block');

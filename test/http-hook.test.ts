@@ -1,4 +1,7 @@
 import { blockLastCaller } from '../agent/operations/block-caller';
+import { cliActing } from '../agent/operations/acting';
+import { SqliteCallLogBackend } from '../agent/store/sqlite-call-log-backend';
+import { SqliteRuleBackend } from '../agent/store/sqlite-rule-backend';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -67,7 +70,7 @@ beforeAll(async () => {
     health: () => ({ pbxConnected: true, databaseWritable: isDatabaseWritable(db) }),
     metrics,
     logger,
-    blockLast: (did) => blockLastCaller(db, did, 'US', 'http:hook'),
+    blockLast: (did) => blockLastCaller({ calls: new SqliteCallLogBackend(db, 'http:hook'), rules: new SqliteRuleBackend(db, 'http:hook') }, cliActing('http:hook'), did, 'US'),
   };
   server = createHookServer({ host: '127.0.0.1', port: 0, token: null }, deps);
   await server.start();

@@ -44,7 +44,7 @@ describe('migratePostgres', () => {
     const { rows } = await pool.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
     expect(rows.map((row) => row.table_name).sort()).toEqual(
       [
-        'audit', 'calls', 'carrier_prefixes', 'carrier_rules', 'category_policies', 'changes', 'dids', 'lists', 'meta', 'protection', 'rules',
+        'audit', 'call_counts', 'call_hours', 'calls', 'carrier_prefixes', 'carrier_rules', 'category_policies', 'changes', 'dids', 'lists', 'meta', 'protection', 'rules',
         'schema_migrations', 'score_settings', 'sessions', 'settings', 'tenants', 'tokens', 'token_tenants', 'user_tenants', 'users',
       ].sort(),
     );

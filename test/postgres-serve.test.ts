@@ -1,7 +1,8 @@
 // `callguard serve --store postgres://…` as an operator runs it, on the FreeSWITCH
 // simulator: it refuses a database it cannot use in one line; a rule stored in
 // PostgreSQL blocks the next call once its change arrives (the time it took is printed,
-// never asserted); with PostgreSQL away calls are still decided from the local copy and
+// never asserted), and so does the rule the hook's block-last (*32) writes there; with
+// PostgreSQL away calls are still decided from the local copy and
 // their log rows reach PostgreSQL once, after it is back, also across a kill and restart;
 // /healthz and /metrics show the store's state and queue depth; a stop delivers what is
 // queued; with no store URL nothing changes from the SQLite file.
@@ -14,7 +15,7 @@ import { freshDatabase } from './helpers/postgres';
 import { DID, addRule, migratedPostgres, serveAgent, untilAsync } from './helpers/postgres-agent';
 import type { Agent, ServeOptions } from './helpers/postgres-agent';
 import { proxyPostgres } from './helpers/postgres-proxy';
-import { assertBuilt } from './helpers/run-cli';
+import { assertBuilt, runCli } from './helpers/run-cli';
 import { makeTempDir, withDatabase } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
 
@@ -35,9 +36,9 @@ const serve = (storeUrl: string | null, options: ServeOptions & { readonly dir?:
 
 const migratedStore = () => migratedPostgres(cleanups);
 
-/** The rows PostgreSQL has for a caller: each action and outcome, one per call. */
+/** The rows PostgreSQL has for a caller's calls through the PBX (not the hook's verdicts): each action and outcome, one per call. */
 async function loggedCalls(pool: Pool, caller: string): Promise<{ action: string; outcome: string | null }[]> {
-  const { rows } = await pool.query('SELECT action, outcome FROM calls WHERE caller = $1 ORDER BY at, uid', [caller]);
+  const { rows } = await pool.query("SELECT action, outcome FROM calls WHERE caller = $1 AND source <> 'hook' ORDER BY at, uid", [caller]);
   return rows as { action: string; outcome: string | null }[];
 }
 
@@ -88,9 +89,19 @@ describe('serve deciding from PostgreSQL', () => {
     expect(await agent.call('+14045550100')).toBe('hungup:CALL_REJECTED');
     expect(await agent.call('+12125550100')).toBe('continued');
 
-    const refused = await agent.post(`/v1/block-last?did=${DID}`);
-    expect(refused.status).toBe(501);
-    expect(JSON.parse(refused.body).error).toMatch(/not available with a PostgreSQL store yet/);
+    // The *32 feature code, dialled seconds after the call (by then it is logged): the newest caller to the DID
+    // blocked for every agent, the rule written to PostgreSQL.
+    await untilAsync(async () => (await loggedCalls(pool, '+12125550100')).length === 1, 'the call to be logged');
+    const blocked = await agent.post(`/v1/block-last?did=${DID}`);
+    expect(blocked.status, blocked.body).toBe(200);
+    expect(JSON.parse(blocked.body)).toMatchObject({ pattern: '+12125550100', scope: 'tenant:default', action: 'block' });
+    const { rows: added } = await pool.query("SELECT scope, kind, pattern, action FROM rules WHERE note LIKE 'from call %'");
+    expect(added).toEqual([{ scope: 'tenant:default', kind: 'number', pattern: '+12125550100', action: 'block' }]);
+    expect((await pool.query("SELECT actor FROM audit WHERE entity = 'rule' ORDER BY id DESC LIMIT 1")).rows).toEqual([{ actor: 'http:hook' }]);
+    await untilAsync(async () => JSON.parse((await agent.get(`/v1/decide?from=%2B12125550100&to=${DID}&kind=call`)).body).action === 'block', 'the blocked caller\'s rule to take effect');
+    expect(await agent.call('+12125550100')).toBe('hungup:CALL_REJECTED');
+    const unknown = await agent.post('/v1/block-last?did=%2B15559990000');
+    expect([unknown.status, JSON.parse(unknown.body).error]).toEqual([400, 'no call to +15559990000 in the call log']);
 
     agent.child.kill('SIGTERM');
     expect(await agent.exited).toBe(0);
@@ -98,7 +109,10 @@ describe('serve deciding from PostgreSQL', () => {
       { action: 'allow', outcome: 'continued' },
       { action: 'block', outcome: 'rejected' },
     ]);
-    expect(await loggedCalls(pool, '+12125550100')).toEqual([{ action: 'allow', outcome: 'continued' }]);
+    expect(await loggedCalls(pool, '+12125550100')).toEqual([
+      { action: 'allow', outcome: 'continued' },
+      { action: 'block', outcome: 'rejected' },
+    ]);
     expect(agent.stderr()).toMatch(/"queued":0,"delivered":\d+,"msg":"the call-log queue is closed/);
     expect(agent.stderr()).not.toContain(decodeURIComponent(new URL(url).password));
   });
@@ -108,9 +122,10 @@ describe('serve deciding from PostgreSQL', () => {
     await addRule(pool, '404*', 'block');
     const { proxy, url: proxied } = await proxyPostgres(url);
     cleanups.push(() => proxy.close());
+    const token = runCli(['--store', url, 'tokens', 'add', 'ops', '--role', 'admin']).stdout.trim();
     const agent = await serve(proxied, { via: 'env', console: true });
-    expect(agent.stderr()).toContain('the web console and REST API are not available with a PostgreSQL store yet: started without them');
-    await expect(fetch(`http://127.0.0.1:${agent.console}/`)).rejects.toThrow();
+    const rulesByApi = () => fetch(`http://127.0.0.1:${agent.console}/v1/rules`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await rulesByApi()).status).toBe(200);
     expect(await agent.call('+14045550111')).toBe('hungup:CALL_REJECTED');
     await untilAsync(async () => (await loggedCalls(pool, '+14045550111')).length === 1, 'the first call to be logged');
 
@@ -127,6 +142,9 @@ describe('serve deciding from PostgreSQL', () => {
     expect(metric(metrics, 'callguard_store_queue_depth')).toBeGreaterThanOrEqual(6);
     expect((await agent.get('/healthz')).status).toBe(200); // decisions go on: the agent is healthy
     expect(await loggedCalls(pool, '+14045550111')).toHaveLength(1);
+    // The console and REST API work on PostgreSQL itself: away, they say so (503), and the agent goes on.
+    const away = await rulesByApi();
+    expect([away.status, await away.json()]).toEqual([503, { error: 'the store (PostgreSQL) cannot be reached just now: try again in a moment' }]);
 
     await proxy.open();
     const back = Date.now();
@@ -139,6 +157,7 @@ describe('serve deciding from PostgreSQL', () => {
     ]);
     expect(await loggedCalls(pool, '+12125550111')).toEqual([{ action: 'allow', outcome: 'continued' }]);
     expect(metric((await agent.get('/metrics')).body, 'callguard_store_up{store="postgres"}')).toBe(1);
+    expect((await rulesByApi()).status).toBe(200);
 
     agent.child.kill('SIGTERM');
     expect(await agent.exited).toBe(0);

@@ -2,7 +2,7 @@
 // CALLGUARD_STORE over store.url of the config file, none the SQLite file as before; a
 // URL that is not PostgreSQL's refused in one line without repeating it; `callguard
 // migrate` creating, then leaving alone, the schema, refusing a newer one and a server it
-// cannot use; commands that work on a SQLite file only refused with a PostgreSQL store.
+// cannot use; backup, which copies a SQLite file, refused with a PostgreSQL store.
 import { existsSync, writeFileSync } from 'node:fs';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,25 +134,17 @@ describe('callguard migrate', () => {
   });
 });
 
-describe('commands that work on a SQLite file only, with a PostgreSQL store', () => {
-  it('are refused in one line with exit 1, and write no SQLite file', async () => {
+describe('backup, which works on a SQLite file only, with a PostgreSQL store', () => {
+  it('is refused in one line with exit 1, naming what backs up PostgreSQL, and writes no SQLite file', async () => {
     const url = await database();
     const db = dir.file('never.db');
-    const cases: [string[], string][] = [
-      [['rules', 'export'], 'rules export'],
-      [['lists', 'list'], 'lists list'],
-      [['carriers', 'add', 'Robo Telecom'], 'carriers add'],
-      [['log'], 'log'],
-    ];
-    for (const [args, name] of cases) {
-      expectOneLineFailure(
-        cli(['--db', db, '--store', url, ...args]),
-        new RegExp(`^callguard: ${name} is not available with a PostgreSQL store yet: it works on a SQLite file only \\(the store is PostgreSQL at 127\\.0\\.0\\.1:\\d+/${nameOf(url)}, from --store\\)$`, 'm'),
-        passwordOf(url),
-      );
-    }
-    expectOneLineFailure(cli(['--db', db, 'lists', 'list'], { CALLGUARD_STORE: url }), /^callguard: lists list is not available with a PostgreSQL store yet: .* from CALLGUARD_STORE\)$/m);
+    const copy = dir.file('never-backup.db');
+    const refusal = (from: string) =>
+      new RegExp(`^callguard: backup works on a SQLite file only: the store is PostgreSQL at 127\\.0\\.0\\.1:\\d+/${nameOf(url)} \\(from ${from}\\); back that up with pg_dump, or into a SQLite file with 'callguard store copy --from <url> --to <file>'$`, 'm');
+    expectOneLineFailure(cli(['--db', db, '--store', url, 'backup', copy]), refusal('--store'), passwordOf(url));
+    expectOneLineFailure(cli(['--db', db, 'backup', copy], { CALLGUARD_STORE: url }), refusal('CALLGUARD_STORE'), passwordOf(url));
     expect(existsSync(db)).toBe(false);
+    expect(existsSync(copy)).toBe(false);
   });
 });
 
@@ -259,6 +251,29 @@ describe('rules, tenants, DIDs and categories from the command line on a Postgre
     expect(run('categories', 'remove', 'toll-free', '--tenant', 'acme').stdout).toBe('toll_free: allow (no policy)\n');
     expect((await pool.query('SELECT scope, category, action FROM category_policies')).rows).toEqual([{ scope: 'global', category: 'anonymous', action: 'challenge' }]);
     expect((await pool.query("SELECT verb FROM audit WHERE entity = 'category' ORDER BY id")).rows.map((row: { verb: string }) => row.verb)).toEqual(['add', 'add', 'remove']);
+  });
+
+  it('explains a call from PostgreSQL as on SQLite: the winning rule, the DID\'s tenant, the category', async () => {
+    const { url } = await migratedPostgres(cleanups);
+    const sqlite = dir.file('explain.db');
+    const onBoth = (...args: string[]) => [cli(['--db', dir.file('explain-never.db'), '--store', url, ...args]), cli(['--db', sqlite, ...args])];
+    for (const setup of [
+      ['tenants', 'add', 'acme'],
+      ['dids', 'add', '4045550000', '--tenant', 'acme'],
+      ['rules', 'add', '212*', '--action', 'busy', '--scope', 'tenant:acme'],
+      ['rules', 'add', '212-555-0100', '--action', 'allow', '--scope', 'tenant:acme'],
+      ['categories', 'set', 'anonymous', 'voicemail', '--tenant', 'acme'],
+    ]) {
+      for (const result of onBoth(...setup)) expect(result.status, describeRun(result)).toBe(0);
+    }
+    for (const [from, action] of [['2125550199', 'busy'], ['2125550100', 'allow'], ['anonymous', 'voicemail'], ['3125550100', 'allow']] as const) {
+      const [postgres, file] = onBoth('explain', '--from', from, '--to', '4045550000', '--at', '2026-12-01T12:00:00Z', '--json');
+      expect(postgres!.status, describeRun(postgres!)).toBe(0);
+      const decision = JSON.parse(postgres!.stdout) as { action: string; tenant: string };
+      expect(decision).toMatchObject({ action, tenant: 'acme' });
+      expect(decision).toEqual(JSON.parse(file!.stdout));
+    }
+    expect(existsSync(dir.file('explain-never.db'))).toBe(false);
   });
 
   it('refuses a database with no callguard schema, naming `callguard migrate`', async () => {

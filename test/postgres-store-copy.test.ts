@@ -15,8 +15,12 @@ import type { ExplainInput } from '../agent/operations/explain';
 import { setProtection } from '../agent/operations/protection';
 import { addRules, removeRules, setListEnabled } from '../agent/operations/rules';
 import { SqliteCategoryBackend } from '../agent/store/sqlite-category-backend';
+import { sqliteProtectionStores } from '../agent/store/sqlite-protection-backend';
 import { SqliteRuleBackend } from '../agent/store/sqlite-rule-backend';
 import { SqliteTenantBackend } from '../agent/store/sqlite-tenant-backend';
+import { decideFromPostgres } from '../agent/screening/decide-from-postgres';
+import { deciderOn } from '../agent/screening/decide-with-reputation';
+import type { CallDecider } from '../agent/screening/decide-with-reputation';
 import { ReputationClient } from '../agent/screening/reputation';
 import { CallLog } from '../agent/store/call-log';
 import { callUid } from '../agent/store/call-uid';
@@ -83,17 +87,18 @@ async function buildStore(path: string): Promise<void> {
     await add('+1 415 555 0101', 'allow', { list: 'vip' });
     await add('312*', 'forward', { to: '+14045550000' });
     await add('2001:db8::/32', 'block', { when: 'mon-fri 09:00-17:00', tz: 'America/New_York' });
-    setListEnabled(db, acting, 'spam', false, COUNTRY);
+    await setListEnabled(rules, acting, 'spam', false, COUNTRY);
     removedRuleId = (await add('+14045559999', 'block'))[0]!.id;
     await removeRules(rules, acting, [removedRuleId], COUNTRY);
     const categoryStores = { categories: new SqliteCategoryBackend(db, ACTOR), tenants: new SqliteTenantBackend(db, ACTOR) };
     await setCategory(categoryStores, acting, { category: 'anonymous', action: 'challenge' });
     await setCategory(categoryStores, acting, { category: 'international', tenant: 'acme', action: 'block', when: 'sat 10:00-14:00', tz: 'UTC' });
-    setProtection(db, acting, { tenant: 'acme', enabled: true, threshold: 60, action: 'challenge' });
+    const protectionStores = sqliteProtectionStores(db, ACTOR);
+    await setProtection(protectionStores, acting, { tenant: 'acme', enabled: true, threshold: 60, action: 'challenge' });
     const protection = new ProtectionStore(db, ACTOR);
     protection.tune('attestation_a', '-25');
-    addCarrier(db, acting, { pattern: 'Robo Telecom', scope: 'tenant:acme' }, COUNTRY);
-    addCarrier(db, acting, { pattern: 'Bandwidth' }, COUNTRY);
+    await addCarrier(protectionStores, acting, { pattern: 'Robo Telecom', scope: 'tenant:acme' }, COUNTRY);
+    await addCarrier(protectionStores, acting, { pattern: 'Bandwidth' }, COUNTRY);
     protection.replacePrefixes([
       ['+1404555', 'Robo Telecom'],
       ['+1212', 'Verizon'],
@@ -198,13 +203,18 @@ const ASKS: readonly ExplainInput[] = [
   { from: '+44 20 7946 0000', to: DID, attestation: 'C' },
 ];
 
-/** What `callguard explain` answers for each ask, decided from the store at `path`. */
+/** What `callguard explain` answers for each ask, decided by `decideCall`. */
+async function decisionsBy(decideCall: CallDecider): Promise<Decision[]> {
+  const decisions = [];
+  for (const ask of ASKS) decisions.push(await explain(decideCall, acting, { ...ask, at: AT }, COUNTRY, new ReputationClient()));
+  return decisions;
+}
+
+/** What `callguard explain` answers for each ask, decided from the SQLite file at `path`. */
 async function decisionsOf(path: string): Promise<Decision[]> {
   const db = openDatabase(path);
   try {
-    const decisions = [];
-    for (const ask of ASKS) decisions.push(await explain(db, acting, { ...ask, at: AT }, COUNTRY, new ReputationClient()));
-    return decisions;
+    return await decisionsBy(deciderOn(new SqliteDecisionStore(db)));
   } finally {
     db.close();
   }
@@ -247,6 +257,8 @@ describe('callguard store copy', () => {
     expect(await decisionsOf(again)).toEqual(decisions);
 
     await withPool(pg2, async (pool) => {
+      // explain away from any agent reads PostgreSQL itself, and must answer as the SQLite file does.
+      expect(await decisionsBy(decideFromPostgres(pool))).toEqual(decisions);
       const audit = await pool.query<{ uid: string }>('SELECT uid FROM audit');
       expect(audit.rows.length).toBe(rowsOf(original, 'audit').length);
       expect(new Set(audit.rows.map((row) => row.uid)).size).toBe(audit.rows.length);

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import ts from 'typescript';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../agent/config/load';
+import { counterQueries, hourlyQuery, listQuery, postgresParameter, sqliteParameter } from '../agent/store/call-log-sql';
 import { isLoopbackHost } from '../agent/http/loopback';
 import { binPath, repoRoot, runCli } from './helpers/run-cli';
 import { makeTempDir } from './helpers/temp-db';
@@ -283,6 +284,16 @@ describe('every SQL statement is parameterised', () => {
     expect(unsafe).toEqual([]);
   });
 
+  it('the call log\'s shared statements carry hostile filter values as parameters only', () => {
+    const hostile = "x' OR '1'='1";
+    for (const mark of [sqliteParameter, postgresParameter]) {
+      const query = listQuery({ tenant: hostile, tenants: [hostile, hostile], did: hostile, caller: hostile, outcome: hostile, action: hostile, ruleId: 7, since: 1, limit: 5 }, mark);
+      expect(query.sql).not.toContain(hostile);
+      expect(query.params.filter((value) => value === hostile)).toHaveLength(7);
+      for (const counter of [...counterQueries({ tenant: hostile, since: 1_234 }, mark), hourlyQuery({ tenants: [hostile] }, 0, 24, mark)]) expect(counter.sql).not.toContain(hostile);
+    }
+  });
+
   it('the check itself catches string-built SQL', () => {
     const source = ts.createSourceFile(
       'x.ts',
@@ -308,6 +319,11 @@ describe('every SQL statement is parameterised', () => {
 const ALLOWED = new Set([
   // The numbered SQL files in migrations/, shipped with the package and applied in order.
   'agent/store/migrate.ts|migration.sql',
+  // The call log's reads, built once for both dialects by agent/store/call-log-sql.ts from
+  // fixed fragments, every value a parameter (Parameters.add/list); the test below feeds
+  // them hostile filters.
+  'agent/store/call-log-queries.ts|sql',
+  'agent/store/call-log-queries.ts|`EXPLAIN QUERY PLAN ${sql}`',
 ]);
 
 function isSqlIdentifier(expression: ts.Expression, checker: ts.TypeChecker): boolean {

@@ -8,6 +8,9 @@ import { createHookServer } from '../agent/http/hook-server';
 import type { HookServer } from '../agent/http/hook-server';
 import { Metrics } from '../agent/metrics/metrics';
 import { blockLastCaller } from '../agent/operations/block-caller';
+import { cliActing } from '../agent/operations/acting';
+import { SqliteCallLogBackend } from '../agent/store/sqlite-call-log-backend';
+import { SqliteRuleBackend } from '../agent/store/sqlite-rule-backend';
 import { Screener } from '../agent/screening/screener';
 import { CallLog } from '../agent/store/call-log';
 import { CallLogQueries } from '../agent/store/call-log-queries';
@@ -157,7 +160,7 @@ describe('block from the call log', () => {
     const screener = new Screener(new SqliteDecisionStore(db), new CallLog(db), { country: 'US', failMode: 'open', actions: DEFAULT_ACTION_SETTINGS }, logger);
     const hook: HookServer = createHookServer(
       { host: '127.0.0.1', port: 0, token: 'a-long-enough-token-123' },
-      { screener, queries: new CallLogQueries(db), metrics: new Metrics(), logger, health: () => ({ pbxConnected: true, databaseWritable: true }), blockLast: (did) => blockLastCaller(db, did, 'US', 'http:frontdesk') },
+      { screener, queries: new CallLogQueries(db), metrics: new Metrics(), logger, health: () => ({ pbxConnected: true, databaseWritable: true }), blockLast: (did) => blockLastCaller({ calls: new SqliteCallLogBackend(db, 'http:frontdesk'), rules: new SqliteRuleBackend(db, 'http:frontdesk') }, cliActing('http:frontdesk'), did, 'US') },
     );
     await hook.start();
     try {

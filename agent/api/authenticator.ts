@@ -12,9 +12,9 @@ export interface BrowserSession {
  * and passwords.
  */
 export interface Authenticator {
-  byToken(token: string): Acting | null;
-  bySession(sessionId: string): BrowserSession | null;
+  byToken(token: string): Promise<Acting | null>;
+  bySession(sessionId: string): Promise<BrowserSession | null>;
   /** A new session for a right name and password; null otherwise (same cost either way, off the event loop). */
   signIn(name: string, password: string): Promise<{ sessionId: string; session: BrowserSession } | null>;
-  signOut(sessionId: string): void;
+  signOut(sessionId: string): Promise<void>;
 }

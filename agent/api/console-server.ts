@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { Database } from 'better-sqlite3';
 import { BadInput } from '../engine/bad-input';
 import { isLoopbackHost } from '../http/loopback';
 import type { Logger } from '../log/logger';
 import { consoleStatic } from '../console/static';
 import { ReputationClient } from '../screening/reputation';
 import { buildApi } from './server';
+import type { StoreBackends } from '../operations/store-backends';
 import { StoreAuthenticator } from './store-authenticator';
 
 export interface ConsoleSettings {
@@ -32,7 +32,7 @@ function hostPort(text: string): { host: string; port: number } {
  * never cross a network in clear, so an address other than loopback needs TLS here or a
  * reverse proxy in front that terminates it.
  */
-export async function startConsole(settings: ConsoleSettings, deps: { readonly db: Database; readonly country: string; readonly logger: Logger }): Promise<RunningConsole> {
+export async function startConsole(settings: ConsoleSettings, deps: { readonly store: StoreBackends; readonly country: string; readonly logger: Logger }): Promise<RunningConsole> {
   const { host, port } = hostPort(settings.listen);
   if ((settings.tlsCert === null) !== (settings.tlsKey === null)) throw new BadInput('console TLS needs both files: console.tlsCert and console.tlsKey');
   const tls = settings.tlsCert && settings.tlsKey ? { cert: readFileSync(settings.tlsCert), key: readFileSync(settings.tlsKey) } : undefined;
@@ -40,9 +40,9 @@ export async function startConsole(settings: ConsoleSettings, deps: { readonly d
     throw new BadInput(`the console would send passwords in clear on ${settings.listen}: give it TLS (console.tlsCert and console.tlsKey) or say it sits behind a TLS reverse proxy (console.behindProxy), or listen on 127.0.0.1`);
   }
   const app = await buildApi({
-    db: deps.db,
+    store: deps.store,
     country: deps.country,
-    authenticator: new StoreAuthenticator(deps.db),
+    authenticator: new StoreAuthenticator(deps.store.as('console').users),
     reputation: new ReputationClient(),
     logger: deps.logger,
     secure: Boolean(tls) || settings.behindProxy,

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { BadInput } from '../engine/bad-input';
 import type { Logger } from '../log/logger';
 import { Forbidden, NotFound } from '../operations/acting';
+import { isStoreUnreachable } from '../store/postgres/connect-error';
 
 /** Every error body the API sends: what went wrong and, for bad input, which field. */
 export interface ErrorBody {
@@ -25,8 +26,9 @@ function schemaField(error: FastifyError): string | undefined {
 }
 
 /**
- * Bad input is a 400 naming the field, never a stack trace; a refusal is a 403; anything
- * else is logged and answered 500 without its details.
+ * Bad input is a 400 naming the field, never a stack trace; a refusal is a 403; a fleet's
+ * PostgreSQL out of reach a 503 (calls are still screened from each agent's local copy);
+ * anything else is logged and answered 500 without its details.
  */
 export function errorHandler(logger: Logger) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
@@ -41,6 +43,9 @@ export function errorHandler(logger: Logger) {
       void reply.code(404).send({ error: error.message } satisfies ErrorBody);
     } else if (error instanceof Unauthenticated) {
       void reply.code(401).send({ error: error.message } satisfies ErrorBody);
+    } else if (isStoreUnreachable(error)) {
+      logger.warn({ err: error, url: request.url, method: request.method }, 'API request failed: PostgreSQL cannot be reached');
+      void reply.code(503).send({ error: 'the store (PostgreSQL) cannot be reached just now: try again in a moment' } satisfies ErrorBody);
     } else if (error.statusCode && error.statusCode < 500) {
       void reply.code(error.statusCode).send({ error: error.message } satisfies ErrorBody);
     } else {

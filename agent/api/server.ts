@@ -4,12 +4,12 @@ import type { TokensSimple } from '@fastify/csrf';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Database } from 'better-sqlite3';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { Logger } from '../log/logger';
 import { Forbidden } from '../operations/acting';
 import type { Acting } from '../operations/acting';
+import type { Backends, StoreBackends } from '../operations/store-backends';
 import type { ReputationClient } from '../screening/reputation';
 import type { Authenticator } from './authenticator';
 import { Unauthenticated, errorHandler } from './errors';
@@ -29,7 +29,8 @@ import { tenantRoutes } from './routes/tenants';
 import { userRoutes } from './routes/users';
 
 export interface ApiDeps {
-  readonly db: Database;
+  /** The store the operations work on: the SQLite file, or a fleet's PostgreSQL. */
+  readonly store: StoreBackends;
   readonly country: string;
   readonly authenticator: Authenticator;
   readonly reputation: ReputationClient;
@@ -57,6 +58,11 @@ declare module 'fastify' {
 export function actingOf(request: FastifyRequest): Acting {
   if (!request.acting) throw new Unauthenticated('sign in (POST /v1/session) or send Authorization: Bearer <token>');
   return request.acting;
+}
+
+/** The store's parts for the request's authenticated person (401 when there is none), their changes audited as them. */
+export function backendsOf(store: StoreBackends, request: FastifyRequest): Backends {
+  return store.as(actingOf(request).actor);
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -96,12 +102,12 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     const header = request.headers.authorization;
     if (header !== undefined) {
       const token = /^Bearer (\S+)$/.exec(header)?.[1];
-      request.acting = token ? deps.authenticator.byToken(token) : null;
+      request.acting = token ? await deps.authenticator.byToken(token) : null;
       if (!request.acting) throw new Unauthenticated('unknown or revoked token');
       return;
     }
     const sessionId = request.cookies[SESSION_COOKIE];
-    const session = sessionId ? deps.authenticator.bySession(sessionId) : null;
+    const session = sessionId ? await deps.authenticator.bySession(sessionId) : null;
     if (!session) return;
     request.acting = session.acting;
     request.csrfSecret = session.csrfSecret;

@@ -1,45 +1,37 @@
-import type { Database } from 'better-sqlite3';
 import { principalActing } from '../operations/acting';
-import { SessionStore } from '../store/sessions';
-import { TokenStore } from '../store/tokens';
-import { principalOf, UserStore } from '../store/users';
+import type { Acting } from '../operations/acting';
+import type { UserBackend } from '../store/user-backend';
+import { principalOf } from '../store/users';
 import type { UserRow } from '../store/users';
 import type { Authenticator, BrowserSession } from './authenticator';
 
-/** Users, tokens and sessions as the store keeps them (hashes only): what `callguard serve` and `callguard console` use. */
+/** Users, tokens and sessions as the store keeps them (hashes only), on either backend: what `callguard serve` and `callguard console` use. */
 export class StoreAuthenticator implements Authenticator {
-  private readonly users: UserStore;
-  private readonly tokens: TokenStore;
-  private readonly sessions: SessionStore;
+  /** Nothing it writes is audited (sessions, a token's last use), so the backend's actor names no change here. */
+  constructor(private readonly users: UserBackend) {}
 
-  constructor(db: Database) {
-    this.users = new UserStore(db, 'console');
-    this.tokens = new TokenStore(db, 'console');
-    this.sessions = new SessionStore(db);
-  }
-
-  byToken(token: string) {
-    const row = this.tokens.verify(token);
+  async byToken(token: string): Promise<Acting | null> {
+    const row = await this.users.verifyToken(token);
     return row ? principalActing(principalOf('token', row)) : null;
   }
 
-  bySession(sessionId: string): BrowserSession | null {
-    const found = this.sessions.find(sessionId);
+  async bySession(sessionId: string): Promise<BrowserSession | null> {
+    const found = await this.users.findSession(sessionId);
     if (!found) return null;
-    this.sessions.touch(sessionId);
+    await this.users.touchSession(sessionId);
     return this.browserSession(found.user, found.session.csrfSecret);
   }
 
   async signIn(name: string, password: string) {
     const user = await this.users.authenticate(name, password);
     if (!user) return null;
-    this.sessions.purgeExpired();
-    const made = this.sessions.create(user.id);
+    await this.users.purgeExpiredSessions();
+    const made = await this.users.createSession(user.id);
     return { sessionId: made.id, session: this.browserSession(user, made.csrfSecret) };
   }
 
-  signOut(sessionId: string): void {
-    this.sessions.destroy(sessionId);
+  async signOut(sessionId: string): Promise<void> {
+    await this.users.destroySession(sessionId);
   }
 
   private browserSession(user: UserRow, csrfSecret: string): BrowserSession {

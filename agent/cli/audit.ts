@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../engine/duration';
-import { AuditTrail } from '../store/audit';
 import { withContext } from './action';
 import { cell, printJson, printTable } from './print';
 
@@ -13,9 +12,9 @@ export function registerAudit(program: Command): void {
     .option('--since <duration>', 'only the last 24h, 7d, …')
     .option('--json', 'print JSON')
     .action(
-      withContext((ctx, flags: { since?: string; json?: boolean }) => {
+      withContext(async (ctx, flags: { since?: string; json?: boolean }) => {
         const since = flags.since === undefined ? undefined : Date.now() - parseDuration(flags.since, '--since');
-        const rows = new AuditTrail(ctx.db, ctx.actor).list(since);
+        const rows = await ((await ctx.backends()).audit).list(since);
         if (flags.json) return printJson(rows);
         printTable(
           ['TIME', 'WHO', 'WHAT', 'KEY', 'BEFORE', 'AFTER'],

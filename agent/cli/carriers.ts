@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { BadInput } from '../engine/bad-input';
 import { parsePattern } from '../engine/patterns';
 import { cliActing } from '../operations/acting';
-import { addCarrier, listCarriers, removeCarrierPattern } from '../operations/carriers';
+import { addCarrier, importCarrierPrefixes, listCarriers, removeCarrierPattern } from '../operations/carriers';
 import { withContext } from './action';
 import { printJson, printTable } from './print';
 
@@ -72,8 +72,8 @@ export function registerCarriers(program: Command): void {
     .description('reject calls whose carrier name contains this (case-insensitive) when protection is on')
     .option('--scope <scope>', 'global, tenant:<name> or did:<number>', 'global')
     .action(
-      withContext((ctx, pattern: string, flags: { scope?: string }) => {
-        const row = addCarrier(ctx.db, cliActing(ctx.actor), { pattern, scope: flags.scope }, ctx.country);
+      withContext(async (ctx, pattern: string, flags: { scope?: string }) => {
+        const row = await addCarrier(await ctx.backends(), cliActing(ctx.actor), { pattern, scope: flags.scope }, ctx.country);
         console.log(`added carrier rule #${row.id} "${row.pattern}" (${row.scope})`);
       }),
     );
@@ -82,8 +82,8 @@ export function registerCarriers(program: Command): void {
     .description('remove a carrier rule (from every scope unless --scope)')
     .option('--scope <scope>', 'only in this scope')
     .action(
-      withContext((ctx, pattern: string, flags: { scope?: string }) => {
-        const removed = removeCarrierPattern(ctx.db, cliActing(ctx.actor), { pattern, scope: flags.scope }, ctx.country);
+      withContext(async (ctx, pattern: string, flags: { scope?: string }) => {
+        const removed = await removeCarrierPattern(await ctx.backends(), cliActing(ctx.actor), { pattern, scope: flags.scope }, ctx.country);
         for (const row of removed) console.log(`removed carrier rule #${row.id} "${row.pattern}" (${row.scope})`);
       }),
     );
@@ -93,8 +93,8 @@ export function registerCarriers(program: Command): void {
     .option('--json', 'print JSON')
     .description('list carrier rules')
     .action(
-      withContext((ctx, flags: { tenant?: string; json?: boolean }) => {
-        const rows = listCarriers(ctx.db, cliActing(ctx.actor), flags.tenant, ctx.country);
+      withContext(async (ctx, flags: { tenant?: string; json?: boolean }) => {
+        const rows = await listCarriers(await ctx.backends(), cliActing(ctx.actor), flags.tenant, ctx.country);
         if (flags.json) return printJson(rows);
         printTable(['ID', 'SCOPE', 'PATTERN'], rows.map((row) => [row.id, row.scope, row.pattern]));
       }),
@@ -103,9 +103,9 @@ export function registerCarriers(program: Command): void {
     .command('import <file>')
     .description("replace the prefix → carrier table from NANPA's tab-separated files or a prefix,carrier CSV")
     .action(
-      withContext((ctx, file: string) => {
+      withContext(async (ctx, file: string) => {
         const rows = readCarrierPrefixes(file, ctx.country);
-        const count = ctx.protection.replacePrefixes(rows, `import ${file}`);
+        const count = await importCarrierPrefixes(await ctx.backends(), cliActing(ctx.actor), rows, `import ${file}`);
         console.log(`imported ${count} carrier prefix(es) from ${file}`);
       }),
     );

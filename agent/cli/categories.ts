@@ -17,7 +17,7 @@ export function registerCategories(program: Command): void {
     .description(`set a category's policy (${POLICY_ACTIONS.join(', ')}); the most severe of several wins`)
     .action(
       withContext(async (ctx, category: string, action: string, options: { tenant?: string; when?: string; tz?: string }) => {
-        const view = await setCategory(await ctx.categoryStores(), cliActing(ctx.actor), { category, action, ...options });
+        const view = await setCategory(await ctx.backends(), cliActing(ctx.actor), { category, action, ...options });
         const policy = (options.tenant === undefined ? view.global : view.own)!;
         console.log(`${view.category}: ${policy.action} (${policy.scope}${policy.when ? `, ${policy.when} ${policy.tz}` : ''})`);
       }),
@@ -28,7 +28,7 @@ export function registerCategories(program: Command): void {
     .description('remove a category policy (without --tenant: the global one; the category is then allowed where no tenant policy applies)')
     .action(
       withContext(async (ctx, category: string, options: { tenant?: string }) => {
-        const view = await setCategory(await ctx.categoryStores(), cliActing(ctx.actor), { category, action: null, tenant: options.tenant });
+        const view = await setCategory(await ctx.backends(), cliActing(ctx.actor), { category, action: null, tenant: options.tenant });
         const inForce = view.inForce;
         console.log(`${view.category}: ${inForce ? `${inForce.action} (${inForce.scope})` : 'allow (no policy)'}`);
       }),
@@ -39,7 +39,7 @@ export function registerCategories(program: Command): void {
     .description('list category policies (a category with none is allowed)')
     .action(
       withContext(async (ctx, options: { json?: boolean }) => {
-        const rows = await allPolicies(await ctx.categoryStores());
+        const rows = await allPolicies(await ctx.backends());
         if (options.json) return printJson(rows);
         printTable(['SCOPE', 'CATEGORY', 'ACTION', 'WHEN'], rows.map((row) => [row.scope, row.category, row.action, row.when ? `${row.when} ${row.tz}` : '']));
       }),

@@ -6,19 +6,10 @@ import type { StoreChoice } from '../config/store-choice';
 import { checkCountry } from '../engine/numbers';
 import { databasePath, openDatabase } from '../store/database';
 import { cliActor } from '../store/audit';
-import { ProtectionStore } from '../store/protection';
-import type { CategoryStores } from '../operations/categories';
-import { PostgresCategoryBackend } from '../store/postgres/category-backend';
-import { PostgresRuleBackend } from '../store/postgres/rule-backend';
-import { PostgresTenantBackend } from '../store/postgres/tenant-backend';
+import { postgresBackends, sqliteBackends } from '../operations/store-backends';
+import type { Backends, StoreBackends } from '../operations/store-backends';
 import type { PostgresStore } from '../store/postgres/connect';
 import { StoreUnavailable, connectStore, requireSchema } from '../store/postgres/store-unavailable';
-import type { RuleBackend } from '../store/rule-backend';
-import { SqliteCategoryBackend } from '../store/sqlite-category-backend';
-import { SqliteRuleBackend } from '../store/sqlite-rule-backend';
-import { SqliteTenantBackend } from '../store/sqlite-tenant-backend';
-import type { TenantBackend } from '../store/tenant-backend';
-import { TenantStore } from '../store/tenants';
 
 export interface GlobalOptions {
   readonly db?: string;
@@ -66,7 +57,7 @@ export class CliContext {
   get db(): Database {
     if (this.store.kind === 'postgres') {
       throw new StoreUnavailable(
-        `${this.command} is not available with a PostgreSQL store yet: it works on a SQLite file only (the store is PostgreSQL at ${this.store.address.label}, from ${this.store.from})`,
+        `${this.command} works on a SQLite file only: the store is PostgreSQL at ${this.store.address.label} (from ${this.store.from}); back that up with pg_dump, or into a SQLite file with 'callguard store copy --from <url> --to <file>'`,
       );
     }
     this.database ??= openDatabase(this.dbPath);
@@ -76,31 +67,14 @@ export class CliContext {
   /** Who the audit trail names for changes made from this command line. */
   readonly actor = cliActor();
 
-  get tenants(): TenantStore {
-    return new TenantStore(this.db, this.actor);
+  /** The store this command line chose: the SQLite file or the fleet's PostgreSQL. */
+  async storeBackends(): Promise<StoreBackends> {
+    return this.store.kind === 'postgres' ? postgresBackends((await this.postgresStore()).pool) : sqliteBackends(this.db);
   }
 
-  get protection(): ProtectionStore {
-    return new ProtectionStore(this.db, this.actor);
-  }
-
-  /** The rules, on whichever store this command line chose: the SQLite file or the fleet's PostgreSQL. */
-  async ruleBackend(): Promise<RuleBackend> {
-    if (this.store.kind !== 'postgres') return new SqliteRuleBackend(this.db, this.actor);
-    return new PostgresRuleBackend((await this.postgresStore()).pool, this.actor);
-  }
-
-  /** Tenants and DIDs, on whichever store this command line chose. */
-  async tenantBackend(): Promise<TenantBackend> {
-    if (this.store.kind !== 'postgres') return new SqliteTenantBackend(this.db, this.actor);
-    return new PostgresTenantBackend((await this.postgresStore()).pool, this.actor);
-  }
-
-  /** Category policies and the tenants they are kept for, on whichever store this command line chose. */
-  async categoryStores(): Promise<CategoryStores> {
-    const tenants = await this.tenantBackend();
-    if (this.store.kind !== 'postgres') return { categories: new SqliteCategoryBackend(this.db, this.actor), tenants };
-    return { categories: new PostgresCategoryBackend((await this.postgresStore()).pool, this.actor), tenants };
+  /** The store this command line chose, its changes audited as this operator. */
+  async backends(): Promise<Backends> {
+    return (await this.storeBackends()).as(this.actor);
   }
 
   /** The fleet's PostgreSQL, connected on first use and its schema checked (one clear line if either fails). */

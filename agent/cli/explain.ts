@@ -35,7 +35,7 @@ export function registerExplain(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       withContext(async (ctx, flags: ExplainFlags) => {
-        const decision = await explain(ctx.db, cliActing(ctx.actor), flags, ctx.country, new ReputationClient());
+        const decision = await explain((await ctx.backends()).decideCall, cliActing(ctx.actor), flags, ctx.country, new ReputationClient());
         if (flags.json) return printJson(decisionJson(decision));
         const target = decision.target ? ` ${decision.target}` : '';
         console.log(`${decision.action}${target}${decision.flagged ? ' (flagged as suspected spam)' : ''}`);

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { BadInput } from '../engine/bad-input';
 import { parseDuration } from '../engine/duration';
 import { ACTIONS } from '../engine/types';
-import { CallLogQueries } from '../store/call-log-queries';
 import type { LogFilter } from '../store/call-log-queries';
 import { cliActing } from '../operations/acting';
 import { CHART_HOURS, callStats, hourlyStats } from '../operations/stats';
+import { readableTenant } from '../operations/tenant-access';
 import { withContext } from './action';
 import type { CliContext } from './context';
 import { cell, printJson, printTable } from './print';
@@ -19,8 +19,8 @@ interface FilterFlags {
   json?: boolean;
 }
 
-function filterOf(ctx: CliContext, flags: FilterFlags): LogFilter {
-  if (flags.tenant !== undefined) ctx.tenants.requireTenant(flags.tenant);
+async function filterOf(ctx: CliContext, flags: FilterFlags): Promise<LogFilter> {
+  if (flags.tenant !== undefined) await readableTenant((await ctx.backends()).tenants, cliActing(ctx.actor), flags.tenant);
   if (flags.rule !== undefined && !/^#?\d{1,12}$/.test(flags.rule)) throw new BadInput(`bad rule id "${flags.rule}": expected a number such as 12`);
   if (flags.action !== undefined && !(ACTIONS as readonly string[]).includes(flags.action)) {
     throw new BadInput(`unknown action "${flags.action}": expected one of ${ACTIONS.join(', ')}`);
@@ -47,8 +47,9 @@ export function registerLog(program: Command): void {
     .option('--action <action>', 'only calls given this action')
     .option('--limit <n>', 'at most this many (newest first)', '50')
     .action(
-      withContext((ctx, flags: FilterFlags) => {
-        const rows = new CallLogQueries(ctx.db).list(filterOf(ctx, flags));
+      withContext(async (ctx, flags: FilterFlags) => {
+        const filter = await filterOf(ctx, flags);
+        const rows = await ((await ctx.backends()).calls).list(filter);
         if (flags.json) return printJson(rows);
         printTable(
           ['ID', 'TIME', 'KIND', 'TENANT', 'DID', 'CALLER', 'ACTION', 'RULE', 'CATEGORY', 'SCORE', 'OUTCOME', 'DETAIL'],
@@ -73,24 +74,25 @@ export function registerLog(program: Command): void {
     .command('retention [duration]')
     .description(`show or set how long call-log rows are kept (default ${'90d'}); a running agent prunes older ones`)
     .action(
-      withContext((ctx, duration: string | undefined) => {
-        const queries = new CallLogQueries(ctx.db);
-        if (duration !== undefined) queries.setRetention(duration, ctx.actor);
-        console.log(`call log kept for ${queries.retention()}`);
+      withContext(async (ctx, duration: string | undefined) => {
+        const calls = (await ctx.backends()).calls;
+        if (duration !== undefined) await calls.setRetention(duration);
+        console.log(`call log kept for ${await calls.retention()}`);
       }),
     );
   log
     .command('prune')
     .description('delete call-log rows older than the retention now')
-    .action(withContext((ctx) => console.log(`pruned ${new CallLogQueries(ctx.db).prune()} row(s)`)));
+    .action(withContext(async (ctx) => console.log(`pruned ${await ((await ctx.backends()).calls).prune(Date.now())} row(s)`)));
 
   withFilters(program.command('stats').description('counters: total, scanned, blocked, flagged, legitimate, challenged, forwarded, voicemail'))
     .option('--per-hour <hours>', `calls per hour by outcome instead, for the last ${CHART_HOURS.join(' or ')} hours`)
     .action(
-      withContext((ctx, flags: FilterFlags & { perHour?: string }) => {
+      withContext(async (ctx, flags: FilterFlags & { perHour?: string }) => {
         const acting = cliActing(ctx.actor);
+        const stores = { calls: (await ctx.backends()).calls, tenants: (await ctx.backends()).tenants };
         if (flags.perHour !== undefined) {
-          const { buckets } = hourlyStats(ctx.db, acting, { tenant: flags.tenant, hours: flags.perHour });
+          const { buckets } = await hourlyStats(stores, acting, { tenant: flags.tenant, hours: flags.perHour });
           if (flags.json) return printJson(buckets);
           printTable(
             ['HOUR (UTC)', 'TOTAL', 'BLOCKED', 'FLAGGED', 'LEGITIMATE', 'OTHER'],
@@ -98,7 +100,7 @@ export function registerLog(program: Command): void {
           );
           return;
         }
-        const { tenant: _tenant, since: _since, ...counters } = callStats(ctx.db, acting, { tenant: flags.tenant, since: flags.since });
+        const { tenant: _tenant, since: _since, ...counters } = await callStats(stores, acting, { tenant: flags.tenant, since: flags.since });
         if (flags.json) return printJson(counters);
         printTable(
           ['COUNTER', 'CALLS'],

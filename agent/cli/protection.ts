@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { SCORE_DEFAULTS, scoreSettings } from '../engine/score-settings';
+import { SCORE_DEFAULTS } from '../engine/score-settings';
 import { cliActing } from '../operations/acting';
-import { DEFAULT_THRESHOLD, FLAG_BELOW, protectionOfTenants, setProtection } from '../operations/protection';
+import { DEFAULT_THRESHOLD, FLAG_BELOW, protectionOfTenants, scoreInForce, setProtection, tuneScore } from '../operations/protection';
 import type { ProtectionView } from '../operations/protection';
 import { withContext } from './action';
 import { printJson, printTable } from './print';
@@ -27,15 +27,16 @@ export function registerProtection(program: Command): void {
       .option('--threshold <10-100>', `block at or above this risk score (default ${DEFAULT_THRESHOLD}; lower blocks more)`)
       .option('--flag-threshold <n>', `let calls through marked as suspected spam from this score (default threshold - ${FLAG_BELOW})`)
       .option('--action <action>', 'what happens at the threshold: block, challenge or voicemail (default block)')
-      .action(withContext((ctx, flags: ProtectionFlags) => console.log(describe(setProtection(ctx.db, cliActing(ctx.actor), { ...flags, enabled })))));
+      .action(withContext(async (ctx, flags: ProtectionFlags) => console.log(describe(await setProtection(await ctx.backends(), cliActing(ctx.actor), { ...flags, enabled })))));
   }
   protection
     .command('show')
     .description('what is in force per tenant, and the score settings')
     .option('--json', 'print JSON')
     .action(
-      withContext((ctx, flags: { json?: boolean }) => {
-        const tenants = protectionOfTenants(ctx.db, cliActing(ctx.actor), ctx.tenants.list().map((tenant) => tenant.name)).map((view) => ({
+      withContext(async (ctx, flags: { json?: boolean }) => {
+        const stores = await ctx.backends();
+        const tenants = (await protectionOfTenants(stores, cliActing(ctx.actor))).map((view) => ({
           tenant: view.tenant!,
           from: view.from,
           enabled: view.enabled,
@@ -43,7 +44,7 @@ export function registerProtection(program: Command): void {
           flagThreshold: view.flagThreshold,
           action: view.action,
         }));
-        const settings = scoreSettings(ctx.protection.tuned());
+        const settings = await scoreInForce(stores);
         if (flags.json) return printJson({ tenants, score: settings });
         printTable(
           ['TENANT', 'PROTECTION', 'THRESHOLD', 'FLAG AT', 'ACTION', 'FROM'],
@@ -60,8 +61,8 @@ export function registerProtection(program: Command): void {
     .command('tune <setting> <value>')
     .description('change one score setting (points, windows, reputation service); see protection show')
     .action(
-      withContext((ctx, key: string, value: string) => {
-        ctx.protection.tune(key, value);
+      withContext(async (ctx, key: string, value: string) => {
+        await tuneScore(await ctx.backends(), cliActing(ctx.actor), key, value);
         console.log(`${key} = ${value}`);
       }),
     );

@@ -27,9 +27,9 @@ function progressBar(totalBytes: number): { update(bytes: number, rows: number):
 }
 
 /**
- * Streams a CSV file into one transaction through the import operation: every row is
- * written or none is, and a bad row names the file and its line. Flags given on the
- * command line override the columns.
+ * Streams a CSV file into one transaction through the import operation, on whichever store
+ * was chosen: every row is written or none is, and a bad row names the file and its line.
+ * Flags given on the command line override the columns.
  */
 export async function importRules(ctx: CliContext, file: string, flags: Partial<RuleFlags>, format: ImportFormat = 'callguard'): Promise<void> {
   let size: number;
@@ -42,7 +42,7 @@ export async function importRules(ctx: CliContext, file: string, flags: Partial<
   const input = createReadStream(file);
   let result;
   try {
-    result = await importRulesCsv(ctx.db, cliActing(ctx.actor), input, { action: flags.action, scope: flags.scope, list: flags.list }, ctx.country, {
+    result = await importRulesCsv((await ctx.backends()).rules, cliActing(ctx.actor), input, { action: flags.action, scope: flags.scope, list: flags.list }, ctx.country, {
       format,
       label: `import ${file}`,
       onProgress: (bytes, rows) => bar.update(bytes, rows),
@@ -59,7 +59,7 @@ export async function importRules(ctx: CliContext, file: string, flags: Partial<
 
 /** Writes the rules as CSV with a header, streaming, in the form importRules reads back. */
 export async function exportRules(ctx: CliContext, flags: { list?: string; scope?: string }): Promise<void> {
-  for (const chunk of exportRulesCsv(ctx.db, cliActing(ctx.actor), flags, ctx.country)) {
+  for await (const chunk of exportRulesCsv((await ctx.backends()).rules, cliActing(ctx.actor), flags, ctx.country)) {
     if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
   }
 }

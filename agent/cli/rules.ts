@@ -38,7 +38,7 @@ async function listRules(ctx: CliContext, flags: ListFlags): Promise<void> {
     limit: parseLimit(flags.limit),
   };
   const now = Date.now();
-  const rows = everyRule(await ctx.ruleBackend(), filter);
+  const rows = everyRule((await ctx.backends()).rules, filter);
   if (flags.json) {
     // Streamed: a million-rule listing never sits in memory.
     let first = true;
@@ -107,7 +107,7 @@ export function registerRules(program: Command): void {
     .option('--tz <zone>', 'IANA time zone of --when (default: this machine\'s)')
     .action(
       withContext(async (ctx, patterns: string, flags: RuleFlags) => {
-        for (const rule of await addRules(await ctx.ruleBackend(), cliActing(ctx.actor), { ...flags, patterns }, ctx.country)) console.log(`added ${describeRule(rule)}`);
+        for (const rule of await addRules((await ctx.backends()).rules, cliActing(ctx.actor), { ...flags, patterns }, ctx.country)) console.log(`added ${describeRule(rule)}`);
       }),
     );
   rules
@@ -124,7 +124,7 @@ export function registerRules(program: Command): void {
     .option('--scope <scope>', 'only in this scope')
     .action(
       withContext(async (ctx, selector: string, flags: { scope?: string }) => {
-        const rules = await ctx.ruleBackend();
+        const rules = (await ctx.backends()).rules;
         const doomed = await rulesToRemove(rules, ctx.country, selector, flags.scope);
         for (const rule of await removeRules(rules, cliActing(ctx.actor), doomed.map((rule) => rule.id), ctx.country)) console.log(`removed ${describeRule(rule)}`);
       }),
@@ -150,8 +150,8 @@ export function registerRules(program: Command): void {
       .command(`${verb} <name>`)
       .description(`${verb} every rule of a list`)
       .action(
-        withContext((ctx, name: string) => {
-          setListEnabled(ctx.db, cliActing(ctx.actor), name, enabled, ctx.country);
+        withContext(async (ctx, name: string) => {
+          await setListEnabled((await ctx.backends()).rules, cliActing(ctx.actor), name, enabled, ctx.country);
           console.log(`list ${name} ${enabled ? 'enabled' : 'disabled'}`);
         }),
       );
@@ -161,8 +161,8 @@ export function registerRules(program: Command): void {
     .option('--json', 'print JSON')
     .description('list the lists')
     .action(
-      withContext((ctx, flags: { json?: boolean }) => {
-        const rows = listLists(ctx.db, cliActing(ctx.actor), ctx.country).map(({ name, enabled, rules }) => ({ name, enabled, rules }));
+      withContext(async (ctx, flags: { json?: boolean }) => {
+        const rows = (await listLists((await ctx.backends()).rules, cliActing(ctx.actor), ctx.country)).map(({ name, enabled, rules }) => ({ name, enabled, rules }));
         if (flags.json) return printJson(rows);
         printTable(['LIST', 'ENABLED', 'RULES'], rows.map((row) => [row.name, row.enabled ? 'yes' : 'no', row.rules]));
       }),

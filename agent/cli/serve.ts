@@ -1,4 +1,3 @@
-import type { Database } from 'better-sqlite3';
 import type { Command } from 'commander';
 import type { ActionSettings } from '../actions/settings';
 import { loadConfig } from '../config/load';
@@ -18,7 +17,13 @@ import { isDatabaseWritable } from '../http/database-writable';
 import { createHookServer } from '../http/hook-server';
 import type { HookServer } from '../http/hook-server';
 import { Metrics } from '../metrics/metrics';
+import { cliActing } from '../operations/acting';
 import { blockLastCaller } from '../operations/block-caller';
+import type { BlockLastStores } from '../operations/block-caller';
+import { postgresBackends, sqliteBackends } from '../operations/store-backends';
+import type { StoreBackends } from '../operations/store-backends';
+import { FleetLastCall } from '../store/postgres/fleet-last-call';
+import { SqliteCallLogBackend } from '../store/sqlite-call-log-backend';
 import { startConsole } from '../api/console-server';
 import type { RunningConsole } from '../api/console-server';
 import { withContext } from './action';
@@ -28,12 +33,17 @@ const PRUNE_EVERY_MS = 60 * 60_000;
 const GAUGE_EVERY_MS = 1000;
 
 /** The HTTP hook beside the driver: verdicts, stats, health, metrics and block-last. */
-function createHook(config: AgentConfig, parts: { ctx: CliContext; store: AgentStore; screener: Screener; metrics: Metrics; driver: PbxDriver; logger: Logger }): HookServer {
-  const { ctx, store, screener, metrics, driver, logger } = parts;
+function createHook(config: AgentConfig, parts: { ctx: CliContext; store: AgentStore; backends: StoreBackends; screener: Screener; metrics: Metrics; driver: PbxDriver; logger: Logger }): HookServer {
+  const { ctx, store, backends, screener, metrics, driver, logger } = parts;
   const db = store.db;
-  const fleet = ctx.store.kind === 'postgres';
   // With PostgreSQL the counters are this agent's own calls (its local log): the fleet's are in PostgreSQL.
   const queries = new CallLogQueries(db);
+  const actor = `http:${config.http.tokenName}`;
+  const own = new SqliteCallLogBackend(db, actor);
+  // With PostgreSQL the rule goes there, for every agent (one written into the local copy would be overwritten by
+  // PostgreSQL's next change), and the newest call is the fleet's or this agent's own not yet shipped.
+  const fleet = backends.as(actor);
+  const blockLast: BlockLastStores = store.postgres ? { calls: new FleetLastCall(own, fleet.calls), rules: fleet.rules } : fleet;
   return createHookServer(
     { ...parseHostPort(config.http.listen), token: config.http.token, tokenName: '--http-token or CALLGUARD_HTTP_TOKEN' },
     {
@@ -42,9 +52,7 @@ function createHook(config: AgentConfig, parts: { ctx: CliContext; store: AgentS
       metrics,
       logger,
       health: () => ({ pbxConnected: driver.connected, databaseWritable: isDatabaseWritable(db), store: store.status() }),
-      // A rule written into the local copy would be overwritten by the next change from PostgreSQL.
-      blockLast: fleet ? null : (did) => blockLastCaller(db, did, ctx.country, `http:${config.http.tokenName}`),
-      blockLastRefusal: 'POST /v1/block-last is not available with a PostgreSQL store yet: it would block the caller on this agent only',
+      blockLast: (did) => blockLastCaller(blockLast, cliActing(actor), did, ctx.country),
     },
   );
 }
@@ -138,16 +146,12 @@ function createDriver(config: AgentConfig, screener: Screener, logger: Logger): 
 }
 
 /**
- * The web console and REST API beside the agent. Not with a PostgreSQL store yet: its
- * changes would go to the local copy, which PostgreSQL's next change overwrites.
+ * What the faces beside the agent (the console, the REST API, block-last) change and read:
+ * the store itself. With PostgreSQL that is the fleet's database, never the local copy,
+ * which PostgreSQL's next change would overwrite.
  */
-async function maybeStartConsole(config: AgentConfig, ctx: CliContext, db: Database, logger: Logger): Promise<RunningConsole | null> {
-  if (!config.console.enabled) return null;
-  if (ctx.store.kind === 'postgres') {
-    logger.warn('the web console and REST API are not available with a PostgreSQL store yet: started without them (--no-console hides this)');
-    return null;
-  }
-  return startConsole(config.console, { db, country: ctx.country, logger });
+function backendsOf(store: AgentStore): StoreBackends {
+  return store.postgres ? postgresBackends(store.postgres) : sqliteBackends(store.db);
 }
 
 async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
@@ -156,7 +160,7 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const actions: ActionSettings = { challenge: config.challenge, flag: config.flag };
   // A store that cannot be used (PostgreSQL away, its schema too old) stops the agent at once with one line.
   const store = await openAgentStore(ctx.store, ctx.dbPath, () => ctx.db, logger);
-  const db = store.db;
+  const backends = backendsOf(store);
   const metrics = new Metrics();
   const screener = new Screener(
     store.decisions,
@@ -170,11 +174,11 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   let web: RunningConsole | null = null;
   try {
     driver = createDriver(config, screener, logger);
-    hook = config.http.enabled ? createHook(config, { ctx, store, screener, metrics, driver, logger }) : null;
+    hook = config.http.enabled ? createHook(config, { ctx, store, backends, screener, metrics, driver, logger }) : null;
     logger.info({ config }, 'starting');
     await driver.start();
     await hook?.start();
-    web = await maybeStartConsole(config, ctx, db, logger);
+    web = config.console.enabled ? await startConsole(config.console, { store: backends, country: ctx.country, logger }) : null;
   } catch (error) {
     // Bad settings, a wrong password or a port in use: the operator must fix it; exit rather than loop.
     if (!(error instanceof BadInput)) logger.fatal({ err: error }, 'cannot start');
@@ -191,7 +195,7 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   }, GAUGE_EVERY_MS);
   const pruneOld = () => {
     try {
-      const pruned = new CallLogQueries(db).prune();
+      const pruned = new CallLogQueries(store.db).prune();
       if (pruned > 0) logger.info({ pruned }, 'pruned call-log rows past the retention');
     } catch (error) {
       logger.warn({ err: error }, 'call-log pruning failed; will try again');

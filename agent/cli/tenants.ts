@@ -11,7 +11,7 @@ export function registerTenants(program: Command): void {
     .description('add a tenant')
     .action(
       withContext(async (ctx, name: string) => {
-        await addTenant(await ctx.tenantBackend(), cliActing(ctx.actor), name);
+        await addTenant((await ctx.backends()).tenants, cliActing(ctx.actor), name);
         console.log(`added tenant ${name}`);
       }),
     );
@@ -21,7 +21,7 @@ export function registerTenants(program: Command): void {
     .description('list tenants with their DID and rule counts')
     .action(
       withContext(async (ctx, options: { json?: boolean }) => {
-        const rows = await listTenants(await ctx.tenantBackend());
+        const rows = await listTenants((await ctx.backends()).tenants);
         if (options.json) return printJson(rows);
         printTable(['TENANT', 'DIDS', 'RULES'], rows.map((row) => [row.name, row.dids, row.rules]));
       }),
@@ -32,7 +32,7 @@ export function registerTenants(program: Command): void {
     .description('remove a tenant')
     .action(
       withContext(async (ctx, name: string, options: { force?: boolean }) => {
-        const removed = await removeTenant(await ctx.tenantBackend(), cliActing(ctx.actor), name, options.force ?? false);
+        const removed = await removeTenant((await ctx.backends()).tenants, cliActing(ctx.actor), name, options.force ?? false);
         console.log(`removed tenant ${name} (${removed.dids} DID(s), ${removed.rules} rule(s))`);
       }),
     );
@@ -46,7 +46,7 @@ export function registerDids(program: Command): void {
     .description('register a DID to a tenant')
     .action(
       withContext(async (ctx, number: string, options: { tenant: string }) => {
-        const did = await addDid(await ctx.tenantBackend(), cliActing(ctx.actor), number, options.tenant, ctx.country);
+        const did = await addDid((await ctx.backends()).tenants, cliActing(ctx.actor), number, options.tenant, ctx.country);
         console.log(`added DID ${did} to tenant ${options.tenant}`);
       }),
     );
@@ -57,7 +57,7 @@ export function registerDids(program: Command): void {
     .description('list registered DIDs (any other number belongs to tenant default)')
     .action(
       withContext(async (ctx, options: { tenant?: string; json?: boolean }) => {
-        const rows = await listDids(await ctx.tenantBackend(), options.tenant);
+        const rows = await listDids((await ctx.backends()).tenants, options.tenant);
         if (options.json) return printJson(rows);
         printTable(['DID', 'TENANT'], rows.map((row) => [row.number, row.tenant]));
       }),
@@ -67,7 +67,7 @@ export function registerDids(program: Command): void {
     .description('unregister a DID (it falls back to tenant default)')
     .action(
       withContext(async (ctx, number: string) => {
-        const did = await removeDid(await ctx.tenantBackend(), cliActing(ctx.actor), number, ctx.country);
+        const did = await removeDid((await ctx.backends()).tenants, cliActing(ctx.actor), number, ctx.country);
         console.log(`removed DID ${did}`);
       }),
     );

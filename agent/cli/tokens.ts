@@ -15,9 +15,9 @@ export function registerTokens(program: Command): void {
     .option('--tenant <name>', 'a tenant a manager or viewer token may see (repeat for several)', collectTenant, [])
     .description('add a token and print it once (only its hash is kept)')
     .action(
-      withContext((ctx, name: string, options: { role: string; tenant: string[] }) => {
+      withContext(async (ctx, name: string, options: { role: string; tenant: string[] }) => {
         refuseAdminTenants(options.role, options.tenant);
-        const { token, row } = addToken(ctx.db, cliActing(ctx.actor), { name, role: options.role, tenants: options.tenant });
+        const { token, row } = await addToken((await ctx.backends()).users, cliActing(ctx.actor), { name, role: options.role, tenants: options.tenant });
         process.stdout.write(`${token}\n`);
         process.stderr.write(`added ${row.role} token ${row.name}: copy it now, it will not be shown again\n`);
       }),
@@ -27,8 +27,8 @@ export function registerTokens(program: Command): void {
     .option('--json', 'print JSON')
     .description('list tokens with their role, tenants and last use (never the token)')
     .action(
-      withContext((ctx, options: { json?: boolean }) => {
-        const rows = listTokens(ctx.db, cliActing(ctx.actor));
+      withContext(async (ctx, options: { json?: boolean }) => {
+        const rows = await listTokens((await ctx.backends()).users, cliActing(ctx.actor));
         if (options.json) return printJson(rows.map((row) => ({ name: row.name, role: row.role, tenants: row.tenants, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt })));
         printTable(['TOKEN', 'ROLE', 'TENANTS', 'CREATED', 'LAST USED'], rows.map((row) => [row.name, row.role, tenantsText(row.tenants), isoOrEmpty(row.createdAt), isoOrEmpty(row.lastUsedAt)]));
       }),
@@ -37,8 +37,8 @@ export function registerTokens(program: Command): void {
     .command('remove <name>')
     .description('remove a token: requests bearing it are refused from now on')
     .action(
-      withContext((ctx, name: string) => {
-        removeToken(ctx.db, cliActing(ctx.actor), name);
+      withContext(async (ctx, name: string) => {
+        await removeToken((await ctx.backends()).users, cliActing(ctx.actor), name);
         console.log(`removed token ${name.toLowerCase()}`);
       }),
     );

@@ -2,9 +2,9 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { BadInput } from '../engine/bad-input';
-import { PASSWORD_MAX, UserStore } from '../store/users';
+import { PASSWORD_MAX } from '../store/users';
 import { cliActing } from '../operations/acting';
-import { addUser, checkNewUser, listUsers, removeUser, setUserTenants } from '../operations/users';
+import { addUser, checkNewUser, listUsers, removeUser, setUserPassword, setUserTenants, userForPassword } from '../operations/users';
 import type { UserView } from '../operations/users';
 import { withContext } from './action';
 import { isoOrEmpty, printJson, printTable } from './print';
@@ -82,8 +82,9 @@ export function registerUsers(program: Command): void {
         refuseAdminTenants(options.role, options.tenant);
         const acting = cliActing(ctx.actor);
         const account = { name, role: options.role, tenants: options.tenant };
-        const checked = checkNewUser(ctx.db, acting, account); // refuse bad input before asking
-        const user = await addUser(ctx.db, acting, { ...account, password: await readPassword(checked.name) });
+        const backend = (await ctx.backends()).users;
+        const checked = await checkNewUser(backend, acting, account); // refuse bad input before asking
+        const user = await addUser(backend, acting, { ...account, password: await readPassword(checked.name) });
         console.log(`added ${user.role} ${user.name}${user.tenants ? ` (tenants ${user.tenants.join(', ')})` : ''}`);
       }),
     );
@@ -92,8 +93,8 @@ export function registerUsers(program: Command): void {
     .option('--json', 'print JSON')
     .description('list users with their role and tenants')
     .action(
-      withContext((ctx, options: { json?: boolean }) => {
-        const rows = listUsers(ctx.db, cliActing(ctx.actor));
+      withContext(async (ctx, options: { json?: boolean }) => {
+        const rows = await listUsers((await ctx.backends()).users, cliActing(ctx.actor));
         if (options.json) return printJson(rows.map((row: UserView) => ({ name: row.name, role: row.role, tenants: row.tenants, createdAt: row.createdAt })));
         printTable(['USER', 'ROLE', 'TENANTS', 'CREATED'], rows.map((row) => [row.name, row.role, tenantsText(row.tenants), isoOrEmpty(row.createdAt)]));
       }),
@@ -102,8 +103,8 @@ export function registerUsers(program: Command): void {
     .command('remove <name>')
     .description('remove a user and end their console sessions')
     .action(
-      withContext((ctx, name: string) => {
-        removeUser(ctx.db, cliActing(ctx.actor), name);
+      withContext(async (ctx, name: string) => {
+        await removeUser((await ctx.backends()).users, cliActing(ctx.actor), name);
         console.log(`removed user ${name.toLowerCase()}`);
       }),
     );
@@ -112,10 +113,9 @@ export function registerUsers(program: Command): void {
     .description("set a user's password (asked on a terminal, else read from stdin); ends their sessions")
     .action(
       withContext(async (ctx, name: string) => {
-        const store = new UserStore(ctx.db, ctx.actor);
-        const user = store.get(name);
-        if (!user) throw new BadInput(`unknown user "${name}"`);
-        await store.setPassword(user.name, await readPassword(user.name));
+        const [backend, acting] = [(await ctx.backends()).users, cliActing(ctx.actor)];
+        const user = await userForPassword(backend, acting, name);
+        await setUserPassword(backend, acting, user.name, await readPassword(user.name));
         console.log(`changed the password of ${user.name}`);
       }),
     );
@@ -124,8 +124,8 @@ export function registerUsers(program: Command): void {
     .option('--tenant <name>', 'a tenant the user may see (repeat for several); replaces the list', collectTenant, [])
     .description('replace the tenants a manager or viewer may see')
     .action(
-      withContext((ctx, name: string, options: { tenant: string[] }) => {
-        const user = setUserTenants(ctx.db, cliActing(ctx.actor), name, options.tenant);
+      withContext(async (ctx, name: string, options: { tenant: string[] }) => {
+        const user = await setUserTenants((await ctx.backends()).users, cliActing(ctx.actor), name, options.tenant);
         console.log(`${user.name} now sees ${tenantsText(user.tenants)}`);
       }),
     );

@@ -35,9 +35,8 @@ export interface HookDeps {
   health(): { pbxConnected: boolean; databaseWritable: boolean; store?: StoreStatus };
   readonly metrics: Pick<Metrics, 'text' | 'contentType'>;
   readonly logger: Logger;
-  /** Blocks the newest caller to a DID (the *32 feature code); BadInput when there is none. Null: refused, saying why (`blockLastRefusal`). */
-  readonly blockLast: ((did: string) => BlockedCaller) | null;
-  readonly blockLastRefusal?: string;
+  /** Blocks the newest caller to a DID (the *32 feature code); BadInput when there is none. */
+  readonly blockLast: (did: string) => Promise<BlockedCaller>;
 }
 
 export interface HookServer {
@@ -99,11 +98,10 @@ export function createHookServer(options: HookServerOptions, deps: HookDeps): Ho
       '/v1/block-last',
       {
         method: 'POST',
-        handle: (req, res, query) => {
+        handle: async (req, res, query) => {
           const did = parseStrictQuery(query, ['did']).get('did');
-          if (!deps.blockLast) return sendJson(req, res, 501, { error: deps.blockLastRefusal ?? 'POST /v1/block-last is not available here' });
           if (!did) throw new BadInput('missing did: POST /v1/block-last?did=<the number whose last caller to block>');
-          const blocked = deps.blockLast(did);
+          const blocked = await deps.blockLast(did);
           deps.logger.info({ ruleId: blocked.ruleId, scope: blocked.scope }, 'blocked the last caller through the hook');
           sendJson(req, res, 200, blocked);
         },

@@ -1,8 +1,6 @@
-import type { Database } from 'better-sqlite3';
 import { parseScope } from '../engine/scope';
 import type { E164 } from '../engine/types';
 import type { RuleBackend } from '../store/rule-backend';
-import { TenantStore } from '../store/tenants';
 import { principalActor } from '../store/users';
 import type { Principal } from '../store/users';
 
@@ -42,19 +40,14 @@ export function maySee(acting: Acting, tenant: string): boolean {
 }
 
 /** The tenant a scope belongs to (a DID's scope: the DID's owner); null for global, which only someone with every tenant may change. */
-function scopeOwner<Owner>(scope: string, country: string, ownerOfDid: (did: E164) => Owner): string | null | Owner {
+export function scopeOwner<Owner>(scope: string, country: string, ownerOfDid: (did: E164) => Owner): string | null | Owner {
   const parsed = parseScope(scope, country);
   if (parsed.kind === 'global') return null;
   return parsed.kind === 'tenant' ? parsed.tenant : ownerOfDid(parsed.did);
 }
 
-/** The tenant a rule scope belongs to, from the SQLite file. */
-export function tenantOfScope(db: Database, scope: string, country: string): string | null {
-  return scopeOwner(scope, country, (did) => new TenantStore(db, '').ownerOfDid(did));
-}
-
-/** The tenant a rule scope belongs to, from either backend. */
-export async function tenantOfScopeIn(backend: Pick<RuleBackend, 'ownerOfDid'>, scope: string, country: string): Promise<string | null> {
+/** The tenant a rule scope belongs to. */
+export async function tenantOfScope(backend: Pick<RuleBackend, 'ownerOfDid'>, scope: string, country: string): Promise<string | null> {
   return scopeOwner(scope, country, (did) => backend.ownerOfDid(did));
 }
 
@@ -64,11 +57,6 @@ export function requireChangeIn(acting: Acting, tenant: string | null): void {
   if (acting.tenants === null) return;
   if (tenant === null) throw new Forbidden(`only an administrator may change global rules`);
   if (!acting.tenants.includes(tenant)) throw new Forbidden(`${acting.actor} may not change tenant ${tenant}`);
-}
-
-/** Throws Forbidden unless `acting` may change things in `scope`. */
-export function requireChange(db: Database, acting: Acting, scope: string, country: string): void {
-  requireChangeIn(acting, tenantOfScope(db, scope, country));
 }
 
 /** Whether `acting` sees what belongs to `tenant`: global things (null) apply to every tenant, so everyone sees them. */

@@ -1,13 +1,10 @@
-import type { Database } from 'better-sqlite3';
 import { BadInput } from '../engine/bad-input';
-import { ProtectionStore } from '../store/protection';
-import { RuleStore } from '../store/rules';
-import { SqliteRuleBackend } from '../store/sqlite-rule-backend';
+import type { ProtectionStores } from '../store/protection-backend';
 import type { RuleRow } from '../store/rules';
-import { NotFound } from './acting';
+import { NotFound, seesTenantOf, tenantOfScope } from './acting';
 import type { Acting } from './acting';
-import { addRules, removeRules, visible } from './rules';
-import { changeableSettingScope, readableTenant, scopesOfTenant } from './tenant-access';
+import { addRules, removeRules } from './rules';
+import { changeableSettingScope, readableTenant, scopesOfTenants } from './tenant-access';
 
 /**
  * The allow list — numbers that bypass scoring and blocking — is no separate table: it is
@@ -37,14 +34,16 @@ export interface AllowPageRequest {
  * own and the global ones); without, all the asker sees. `next` is the cursor of the
  * following page (null at the end).
  */
-export function listAllowed(db: Database, acting: Acting, request: AllowPageRequest): { entries: RuleRow[]; next: number | null } {
-  const tenant = readableTenant(db, acting, request.tenant);
-  const scopes = tenant !== undefined ? scopesOfTenant(db, tenant) : acting.tenants === null ? undefined : ['global', ...acting.tenants.flatMap((name) => scopesOfTenant(db, name).filter((scope) => scope !== 'global'))];
-  const ids = new ProtectionStore(db, acting.actor).allowRuleIds({ scopes, afterId: request.afterId, limit: request.limit + 1 });
+export async function listAllowed(stores: ProtectionStores, acting: Acting, request: AllowPageRequest): Promise<{ entries: RuleRow[]; next: number | null }> {
+  const tenant = await readableTenant(stores.tenants, acting, request.tenant);
+  const seen = tenant !== undefined ? [tenant] : acting.tenants;
+  const scopes = seen === null ? undefined : await scopesOfTenants(stores.rules, seen);
+  const ids = await stores.protection.allowRuleIds({ scopes, afterId: request.afterId, limit: request.limit + 1 });
   const more = ids.length > request.limit;
   if (more) ids.pop();
-  const rules = new RuleStore(db, acting.actor);
-  return { entries: ids.map((id) => rules.byId(id)!), next: more ? ids[ids.length - 1]! : null };
+  // A rule removed since its id was read is left out.
+  const entries = (await Promise.all(ids.map((id) => stores.rules.byId(id)))).filter((rule): rule is RuleRow => rule !== undefined);
+  return { entries, next: more ? ids[ids.length - 1]! : null };
 }
 
 export interface AllowInput {
@@ -57,16 +56,17 @@ export interface AllowInput {
 }
 
 /** Adds numbers to the allow list: allow rules for the tenant (or global), audited as `acting`. */
-export function addAllowed(db: Database, acting: Acting, input: AllowInput, country: string): Promise<RuleRow[]> {
-  const scope = changeableSettingScope(db, acting, input.tenant);
+export async function addAllowed(stores: ProtectionStores, acting: Acting, input: AllowInput, country: string): Promise<RuleRow[]> {
+  const scope = await changeableSettingScope(stores.tenants, acting, input.tenant);
   return renamingField({ patterns: 'number', scope: 'tenant' }, () =>
-    addRules(new SqliteRuleBackend(db, acting.actor), acting, { patterns: input.number, action: 'allow', scope, note: input.note, expires: input.expires }, country),
+    addRules(stores.rules, acting, { patterns: input.number, action: 'allow', scope, note: input.note, expires: input.expires }, country),
   );
 }
 
 /** Removes an allow-list entry: an allow rule the asker sees (else 404) and may change (else 403). */
-export async function removeAllowed(db: Database, acting: Acting, id: number, country: string): Promise<RuleRow> {
-  const rule = new RuleStore(db, acting.actor).byId(id);
-  if (!rule || rule.action !== 'allow' || !visible(db, acting, rule, country)) throw new NotFound(`no allow-list entry #${id}`);
-  return (await removeRules(new SqliteRuleBackend(db, acting.actor), acting, [id], country))[0]!;
+export async function removeAllowed(stores: ProtectionStores, acting: Acting, id: number, country: string): Promise<RuleRow> {
+  const rule = await stores.rules.byId(id);
+  const tenant = rule && (await tenantOfScope(stores.rules, rule.scope, country));
+  if (!rule || rule.action !== 'allow' || tenant === undefined || !seesTenantOf(acting, tenant)) throw new NotFound(`no allow-list entry #${id}`);
+  return (await removeRules(stores.rules, acting, [id], country))[0]!;
 }

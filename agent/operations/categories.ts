@@ -6,7 +6,7 @@ import type { PolicyRow } from '../store/categories';
 import type { TenantBackend } from '../store/tenant-backend';
 import type { Acting } from './acting';
 import { parseWindow } from './rule-options';
-import { changeableSettingScopeIn, readableTenantIn } from './tenant-access';
+import { changeableSettingScope, readableTenant } from './tenant-access';
 
 /** `toll-free`, `Toll_Free` → `toll_free`; anything else is bad input naming `category`. */
 export function parseCategory(text: string): Category {
@@ -61,7 +61,7 @@ async function views(categories: CategoryBackend, scope: string | null, only?: C
 
 /** Every category with its policies, for a tenant (its own and the global fallback) or globally. */
 export async function listCategories(store: CategoryStores, acting: Acting, tenant?: string): Promise<{ tenant: string | null; categories: CategoryView[] }> {
-  const name = await readableTenantIn(store.tenants, acting, tenant);
+  const name = await readableTenant(store.tenants, acting, tenant);
   return { tenant: name ?? null, categories: await views(store.categories, name === undefined ? null : `tenant:${name}`) };
 }
 
@@ -86,7 +86,7 @@ export async function setCategory(store: CategoryStores, acting: Acting, input: 
   const action = input.action === null ? null : inField('action', () => parsePolicyAction(input.action!));
   if (action === null && (input.when || input.tz)) throw new BadInput('when and tz go with an action, not with removing a policy', input.when ? 'when' : 'tz');
   const window = inField('when', () => parseWindow(input.when, input.tz));
-  const scope = await changeableSettingScopeIn(store.tenants, acting, input.tenant);
+  const scope = await changeableSettingScope(store.tenants, acting, input.tenant);
   if (action === null) await store.categories.remove(scope, category);
   else await store.categories.set(scope, category, action, window, now);
   return (await views(store.categories, scope === 'global' ? null : scope, category))[0]!;

@@ -1,10 +1,8 @@
-import type { Database } from 'better-sqlite3';
 import { parseAttestation } from '../engine/attestation';
 import { BadInput } from '../engine/bad-input';
 import type { Decision } from '../engine/types';
-import { decideWithReputation } from '../screening/decide-with-reputation';
+import type { CallDecider } from '../screening/decide-with-reputation';
 import type { ReputationClient } from '../screening/reputation';
-import { SqliteDecisionStore } from '../store/decision-view';
 import { Forbidden, maySee } from './acting';
 import type { Acting } from './acting';
 
@@ -29,14 +27,13 @@ function parseMoment(text: string | undefined): number {
   return at;
 }
 
-/** What callguard would do with that call or text, and why; only for a DID of a tenant `acting` may see. */
-export async function explain(db: Database, acting: Acting, input: ExplainInput, country: string, reputation: ReputationClient): Promise<Decision> {
+/** What callguard would do with that call or text, and why (decided by `decideCall` from the chosen store); only for a DID of a tenant `acting` may see. */
+export async function explain(decideCall: CallDecider, acting: Acting, input: ExplainInput, country: string, reputation: ReputationClient): Promise<Decision> {
   const attestation = parseAttestation(input.attestation);
   if (input.attestation !== undefined && attestation === 'none') throw new BadInput(`bad attestation "${input.attestation}": expected A, B, C or failed`, 'attestation');
   const now = parseMoment(input.at);
-  const decision = await decideWithReputation(
+  const decision = await decideCall(
     { kind: input.sms ? 'sms' : 'call', from: input.from, to: input.to, callerName: input.name, ip: input.ip, sipFrom: input.sipFrom, attestation, carrier: input.carrier },
-    new SqliteDecisionStore(db),
     { country, now },
     reputation,
   );

@@ -1,9 +1,9 @@
-import type { Database } from 'better-sqlite3';
 import { BadInput } from '../engine/bad-input';
-import { scoreSettings } from '../engine/score-settings';
+import { checkScoreSetting, scoreSettings } from '../engine/score-settings';
 import type { ScoreSettings } from '../engine/score-settings';
-import { ProtectionStore } from '../store/protection';
 import type { ProtectionRow } from '../store/protection';
+import type { ProtectionBackend, ProtectionStores } from '../store/protection-backend';
+import { maySee, requireChangeIn } from './acting';
 import type { Acting } from './acting';
 import { changeableSettingScope, readableTenant } from './tenant-access';
 
@@ -36,9 +36,8 @@ function score(value: string | number, what: string, min: number, field: string)
   return number;
 }
 
-function viewOf(store: ProtectionStore, tenant: string | null): ProtectionView {
-  const global = store.get('global') ?? null;
-  const own = tenant === null ? undefined : store.get(`tenant:${tenant}`);
+/** What is in force, from the global setting and the tenant's own (a tenant's view; null for the global one). */
+function viewFrom(tenant: string | null, global: ProtectionRow | undefined, own: ProtectionRow | undefined): ProtectionView {
   const inForce = own ?? global;
   return {
     tenant,
@@ -48,21 +47,39 @@ function viewOf(store: ProtectionStore, tenant: string | null): ProtectionView {
     action: inForce?.action ?? 'block',
     from: inForce?.scope ?? 'default',
     own: own !== undefined,
-    global,
+    global: global ?? null,
   };
 }
 
-/** Protection in force for a tenant the asker may see (or the global setting), with the score settings. */
-export function showProtection(db: Database, acting: Acting, tenant?: string): ProtectionView & { score: ScoreSettings } {
-  const name = readableTenant(db, acting, tenant);
-  const store = new ProtectionStore(db, acting.actor);
-  return { ...viewOf(store, name ?? null), score: scoreSettings(store.tuned()) };
+async function viewOf(protection: ProtectionBackend, tenant: string | null): Promise<ProtectionView> {
+  const [global, own] = await Promise.all([protection.get('global'), tenant === null ? undefined : protection.get(`tenant:${tenant}`)]);
+  return viewFrom(tenant, global, own);
 }
 
-/** Protection of every tenant the asker may see (the CLI's `protection show`). */
-export function protectionOfTenants(db: Database, acting: Acting, tenants: readonly string[]): ProtectionView[] {
-  const store = new ProtectionStore(db, acting.actor);
-  return tenants.filter((tenant) => readableTenant(db, acting, tenant) !== undefined).map((tenant) => viewOf(store, tenant));
+/** Protection in force for a tenant the asker may see (or the global setting), with the score settings. */
+export async function showProtection(stores: ProtectionStores, acting: Acting, tenant?: string): Promise<ProtectionView & { score: ScoreSettings }> {
+  const name = await readableTenant(stores.tenants, acting, tenant);
+  const [view, tuned] = await Promise.all([viewOf(stores.protection, name ?? null), stores.protection.tuned()]);
+  return { ...view, score: scoreSettings(tuned) };
+}
+
+/** Protection of every tenant the asker may see, by name (the CLI's `protection show`). */
+export async function protectionOfTenants(stores: ProtectionStores, acting: Acting): Promise<ProtectionView[]> {
+  const [tenants, rows] = await Promise.all([stores.tenants.listTenants(), stores.protection.list()]);
+  const byScope = new Map(rows.map((row) => [row.scope, row]));
+  return tenants.filter((tenant) => maySee(acting, tenant.name)).map((tenant) => viewFrom(tenant.name, byScope.get('global'), byScope.get(`tenant:${tenant.name}`)));
+}
+
+/** The score settings in force: the defaults overlaid with what the operator stored. */
+export async function scoreInForce(stores: ProtectionStores): Promise<ScoreSettings> {
+  return scoreSettings(await stores.protection.tuned());
+}
+
+/** Changes one score setting (administrators only: the score applies to every tenant), audited as `acting`. */
+export async function tuneScore(stores: ProtectionStores, acting: Acting, key: string, value: string): Promise<void> {
+  const stored = checkScoreSetting(key, value);
+  requireChangeIn(acting, null);
+  await stores.protection.tune(key, stored);
 }
 
 export interface ProtectionInput {
@@ -81,15 +98,14 @@ export interface ProtectionInput {
  * Sets protection for a tenant or globally; what is not given is kept from the setting in
  * force before (the tenant's own, else the global one), else the defaults. Audited as `acting`.
  */
-export function setProtection(db: Database, acting: Acting, input: ProtectionInput): ProtectionView {
+export async function setProtection(stores: ProtectionStores, acting: Acting, input: ProtectionInput): Promise<ProtectionView> {
   const threshold = input.threshold === undefined ? undefined : score(input.threshold, 'threshold', 10, 'threshold');
   const flag = input.flagThreshold === undefined || input.flagThreshold === null ? input.flagThreshold : score(input.flagThreshold, 'flag threshold', 0, 'flagThreshold');
   if (input.action !== undefined && !(PROTECTION_ACTIONS as readonly string[]).includes(input.action)) {
     throw new BadInput(`bad protection action "${input.action}": expected block, challenge or voicemail`, 'action');
   }
-  const scope = changeableSettingScope(db, acting, input.tenant);
-  const store = new ProtectionStore(db, acting.actor);
-  const before = store.get(scope) ?? store.get('global');
+  const scope = await changeableSettingScope(stores.tenants, acting, input.tenant);
+  const before = (await stores.protection.get(scope)) ?? (await stores.protection.get('global'));
   const newThreshold = threshold ?? before?.threshold ?? DEFAULT_THRESHOLD;
   const flagThreshold = flag !== undefined ? flag : threshold !== undefined || !before ? Math.max(0, newThreshold - FLAG_BELOW) : before.flagThreshold;
   if (flagThreshold !== null && flagThreshold > newThreshold) {
@@ -105,6 +121,6 @@ export function setProtection(db: Database, acting: Acting, input: ProtectionInp
     flagThreshold,
     action: (input.action as ProtectionAction | undefined) ?? before?.action ?? 'block',
   };
-  store.set(row);
-  return viewOf(store, scope === 'global' ? null : scope.slice('tenant:'.length));
+  await stores.protection.set(row);
+  return viewOf(stores.protection, scope === 'global' ? null : scope.slice('tenant:'.length));
 }

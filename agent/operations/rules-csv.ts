@@ -1,16 +1,18 @@
 /**
  * Rules as CSV, for every face: the format `callguard rules export` writes and `rules import`
- * reads (and the API's `GET /v1/lists/{name}/export` and `POST /v1/rules/import`). An import
+ * reads (and the API's `GET /v1/lists/{name}/export` and `POST /v1/rules/import`), on either
+ * backend. Parsing, validation and access checks are here; the backend only writes. An import
  * is one transaction, all or nothing; a bad row is refused naming its line.
  */
-import type { Readable } from 'node:stream';
-import type { Database } from 'better-sqlite3';
+import { Readable } from 'node:stream';
 import { BadInput, inField } from '../engine/bad-input';
 import { parsePattern } from '../engine/patterns';
 import { checkName, formatScope, parseScope } from '../engine/scope';
-import { RuleStore } from '../store/rules';
-import type { RuleOptions, RuleRow, RuleWriter } from '../store/rules';
-import { Forbidden, requireChange } from './acting';
+import type { RuleBackend } from '../store/rule-backend';
+import type { RuleImportWriter } from '../store/rule-import';
+import type { RuleOptions, RuleRow } from '../store/rules';
+import { unknownTenant } from '../store/tenants';
+import { Forbidden, requireChangeIn, tenantOfScope } from './acting';
 import type { Acting } from './acting';
 import { parseAction, parseRuleOptions } from './rule-options';
 import type { RuleFlags } from './rule-options';
@@ -86,53 +88,81 @@ export interface ImportResult {
 
 const PARSE_OPTIONS = { bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, max_record_size: 65_536 } as const;
 
+/** Called once per scope an import writes to: undefined once it is checked, else the check under way. */
+type ScopeGate = (scope: string) => Promise<void> | undefined;
+
+/** The checks of each scope an import writes to, each scope once: `acting` may change it, and its tenant exists. */
+function scopeGate(rules: RuleBackend, acting: Acting, country: string): ScopeGate {
+  const checked = new Set<string>();
+  const check = async (scope: string) => {
+    requireChangeIn(acting, await tenantOfScope(rules, scope, country));
+    const parsed = parseScope(scope, country);
+    if (parsed.kind === 'tenant' && !(await rules.tenantExists(parsed.tenant))) throw unknownTenant(parsed.tenant);
+    checked.add(scope);
+  };
+  return (scope) => (checked.has(scope) ? undefined : check(scope));
+}
+
 /**
  * Refuses what can be refused before a row is read: someone who only looks, and a bad or
  * foreign override (naming the field: `action`, `scope`, `list`).
  */
-function checkOverrides(db: Database, acting: Acting, overrides: ImportOverrides, country: string): void {
+async function checkOverrides(rules: RuleBackend, acting: Acting, overrides: ImportOverrides, country: string): Promise<void> {
   if (!acting.mayChange) throw new Forbidden(`${acting.actor} may only look, not change`);
-  if (overrides.scope) requireChange(db, acting, inField('scope', () => formatScope(parseScope(overrides.scope!, country))), country);
+  if (overrides.scope) {
+    const scope = inField('scope', () => formatScope(parseScope(overrides.scope!, country)));
+    requireChangeIn(acting, await tenantOfScope(rules, scope, country));
+  }
   if (overrides.list) inField('list', () => checkName(overrides.list!, 'list'));
   // A bare `forward` takes its number from each row's target column: only its name can be checked here.
   if (overrides.action && !/^\s*forward\s*$/i.test(overrides.action)) inField('action', () => parseAction(overrides.action!, undefined, country));
 }
 
-/** One record at a time into an open writer: the logic both import paths share. */
-function makeImporter(db: Database, acting: Acting, overrides: ImportOverrides, country: string, format: ImportFormat, now: number) {
+/** A record's failure as the import reports it: naming its line, and that nothing was imported. */
+function refusalAt(error: unknown, line: number): unknown {
+  if (error instanceof ImportRefused) return error;
+  if (error instanceof BadInput) return new ImportRefused(error.message, line);
+  if (error instanceof Forbidden) return new Forbidden(`line ${line}: ${error.message}; nothing was imported`);
+  return error;
+}
+
+/**
+ * One record at a time into a writer: the logic every import path shares. A record is
+ * handled without waiting unless it needs to (the first row of a scope, whose checks ask the
+ * store): then `record` answers a promise to wait for before the next.
+ */
+function makeImporter(gate: ScopeGate, overrides: ImportOverrides, country: string, format: ImportFormat, now: number) {
   const optionsCache = new Map<string, RuleOptions>();
-  const checkedScopes = new Set<string>();
   let rows = 0;
   let skipped = 0;
   let columns: Map<Column, number> | null = null;
   let ftcHeader: string[] | null = null;
   const seen = new Set<string>();
 
-  /** Each scope once: the asker must be allowed to change it. */
-  const checkScope = (options: RuleOptions): RuleOptions => {
-    if (!checkedScopes.has(options.scope)) {
-      requireChange(db, acting, options.scope, country);
-      checkedScopes.add(options.scope);
-    }
-    return options;
+  /** Writes the rule once its scope is checked: at once when it was already. */
+  const writeChecked = (options: RuleOptions, write: () => void): Promise<void> | undefined => {
+    const checking = gate(options.scope);
+    if (checking) return checking.then(write);
+    write();
+    return undefined;
   };
 
   const optionsFor = (ruleFlags: RuleFlags): RuleOptions => {
     const cacheKey = `${ruleFlags.action}|${ruleFlags.to}|${ruleFlags.scope}|${ruleFlags.sms}|${ruleFlags.note}|${ruleFlags.list}|${ruleFlags.expires}|${ruleFlags.when}|${ruleFlags.tz}`;
     let options = optionsCache.get(cacheKey);
     if (!options) {
-      options = checkScope(parseRuleOptions(ruleFlags, country, now, true));
+      options = parseRuleOptions(ruleFlags, country, now, true);
       if (optionsCache.size < 10_000) optionsCache.set(cacheKey, options);
     }
     return options;
   };
 
   /** One FTC complaint → a block rule for its number, once per number; rows without a usable number are counted, not fatal. */
-  const importComplaint = (writer: RuleWriter, record: string[], line: number): void => {
+  const importComplaint = (writer: RuleImportWriter, record: string[], line: number): Promise<void> | undefined => {
     if (ftcHeader === null) {
       ftcHeader = record.map((name) => name.trim());
       if (!ftcHeader.some((name) => name.toLowerCase() === FTC_NUMBER)) throw new ImportRefused('no Company_Phone_Number column; is this the FTC complaint CSV?', line, '');
-      return;
+      return undefined;
     }
     const header = ftcHeader;
     const numberAt = header.findIndex((name) => name.toLowerCase() === FTC_NUMBER);
@@ -141,29 +171,32 @@ function makeImporter(db: Database, acting: Acting, overrides: ImportOverrides, 
       spec = parsePattern(record[numberAt] ?? '', country);
     } catch {
       skipped++;
-      return;
+      return undefined;
     }
     if (spec.kind !== 'number' || seen.has(spec.key)) {
       skipped++;
-      return;
+      return undefined;
     }
     seen.add(spec.key);
+    const match = spec;
     const note = header
       .map((name, i) => (i === numberAt || !record[i] ? '' : `${name}: ${record[i]}`))
       .filter(Boolean)
       .join('; ')
       .slice(0, NOTE_LIMIT);
-    const options = checkScope(parseRuleOptions({ action: overrides.action ?? FTC_DEFAULTS.action, scope: overrides.scope, list: overrides.list ?? FTC_DEFAULTS.list, note }, country, now, true));
-    writer.writeQuietly(spec, options);
-    rows++;
+    const options = parseRuleOptions({ action: overrides.action ?? FTC_DEFAULTS.action, scope: overrides.scope, list: overrides.list ?? FTC_DEFAULTS.list, note }, country, now, true);
+    return writeChecked(options, () => {
+      writer.write(match, options);
+      rows++;
+    });
   };
 
   /** One CSV record → one rule, or a refusal naming its line. */
-  const importRecord = (writer: RuleWriter, record: string[], line: number): void => {
+  const importRecord = (writer: RuleImportWriter, record: string[], line: number): Promise<void> | undefined => {
     if (format === 'ftc') return importComplaint(writer, record, line);
     if (columns === null) {
       columns = headerColumns(record);
-      if (columns) return;
+      if (columns) return undefined;
       columns = POSITIONAL;
     }
     const known = columns;
@@ -184,20 +217,21 @@ function makeImporter(db: Database, acting: Acting, overrides: ImportOverrides, 
       when: value('when'),
       tz: value('tz'),
     });
-    writer.writeQuietly(parsePattern(value('pattern') ?? '', country), options);
-    rows++;
+    return writeChecked(options, () => {
+      writer.write(parsePattern(value('pattern') ?? '', country), options);
+      rows++;
+    });
   };
 
   return {
     /** Writes one record; a bad one is refused naming its line (a foreign scope: Forbidden, naming it too). */
-    record(writer: RuleWriter, record: string[], line: number): void {
+    record(writer: RuleImportWriter, record: string[], line: number): Promise<void> | undefined {
       try {
-        importRecord(writer, record, line);
+        return importRecord(writer, record, line)?.catch((error: unknown) => {
+          throw refusalAt(error, line);
+        });
       } catch (error) {
-        if (error instanceof ImportRefused) throw error;
-        if (error instanceof BadInput) throw new ImportRefused(error.message, line);
-        if (error instanceof Forbidden) throw new Forbidden(`line ${line}: ${error.message}; nothing was imported`);
-        throw error;
+        throw refusalAt(error, line);
       }
     },
     get rows() {
@@ -209,6 +243,8 @@ function makeImporter(db: Database, acting: Acting, overrides: ImportOverrides, 
   };
 }
 
+type Importer = ReturnType<typeof makeImporter>;
+
 /** csv-parse's own errors (an unclosed quote, a record too long) → a refusal, with the line when it tells it. */
 function csvRefusal(error: unknown): ImportRefused | null {
   if (!(error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_'))) return null;
@@ -217,68 +253,108 @@ function csvRefusal(error: unknown): ImportRefused | null {
 }
 
 /**
+ * Streams CSV through `importer` into `writer`, answering the rows taken. Records are handled
+ * as they are parsed, waiting only when one needs it (a scope's checks, a full batch to
+ * write): the reading then pauses, and a file of any size never sits in memory.
+ */
+function streamInto(input: Readable, importer: Importer, writer: RuleImportWriter, onProgress?: ImportOptions['onProgress']): Promise<number> {
+  const { parse } = require('csv-parse') as typeof import('csv-parse');
+  return new Promise<number>((resolve, reject) => {
+    const parser = parse({ ...PARSE_OPTIONS, info: true });
+    let bytesRead = 0;
+    let reading = false;
+    let ended = false;
+    let failed = false;
+    const fail = (error: unknown) => {
+      if (failed) return;
+      failed = true;
+      input.destroy();
+      parser.destroy();
+      reject(error);
+    };
+    const read = async () => {
+      if (reading || failed) return;
+      reading = true;
+      try {
+        let entry: { record: string[]; info: { lines: number } } | null;
+        while (!failed && (entry = parser.read()) !== null) {
+          const before = importer.rows;
+          const waiting = importer.record(writer, entry.record, entry.info.lines);
+          if (waiting) await waiting;
+          if (importer.rows !== before && importer.rows % 10_000 === 0) onProgress?.(bytesRead, importer.rows);
+          if (writer.full) await writer.flush();
+        }
+      } catch (error) {
+        fail(error);
+      }
+      reading = false;
+      if (ended && !failed) resolve(importer.rows);
+    };
+    input.on('data', (chunk: Buffer | string) => (bytesRead += chunk.length));
+    input.on('error', fail);
+    parser.on('error', fail);
+    parser.on('readable', () => void read());
+    parser.on('end', () => {
+      ended = true;
+      if (!reading && !failed) resolve(importer.rows);
+    });
+    input.pipe(parser);
+  });
+}
+
+/**
  * Streams CSV into one transaction (the CLI, from a file of any size): every row is written
  * or none is. The overrides replace the columns of every row; `acting` must be allowed to
  * change every scope a row names.
  */
-export async function importRulesCsv(db: Database, acting: Acting, input: Readable, overrides: ImportOverrides, country: string, options: ImportOptions, now = Date.now()): Promise<ImportResult> {
-  checkOverrides(db, acting, overrides, country);
-  const { parse } = require('csv-parse') as typeof import('csv-parse');
-  const importer = makeImporter(db, acting, overrides, country, options.format ?? 'callguard', now);
-  let bytesRead = 0;
+export async function importRulesCsv(rules: RuleBackend, acting: Acting, input: Readable, overrides: ImportOverrides, country: string, options: ImportOptions, now = Date.now()): Promise<ImportResult> {
+  await checkOverrides(rules, acting, overrides, country);
+  const importer = makeImporter(scopeGate(rules, acting, country), overrides, country, options.format ?? 'callguard', now);
   try {
-    await new RuleStore(db, acting.actor).bulk(
-      now,
-      options.label,
-      (writer) =>
-        new Promise<number>((resolve, reject) => {
-          const parser = parse({ ...PARSE_OPTIONS, info: true });
-          const fail = (error: unknown) => {
-            input.destroy();
-            parser.destroy();
-            reject(error);
-          };
-          input.on('data', (chunk: Buffer | string) => (bytesRead += chunk.length));
-          input.on('error', fail);
-          parser.on('error', fail);
-          // Records are written synchronously as they are parsed: no per-row promise.
-          parser.on('readable', () => {
-            try {
-              let entry: { record: string[]; info: { lines: number } } | null;
-              while ((entry = parser.read()) !== null) {
-                const before = importer.rows;
-                importer.record(writer, entry.record, entry.info.lines);
-                if (importer.rows !== before && importer.rows % 10_000 === 0) options.onProgress?.(bytesRead, importer.rows);
-              }
-            } catch (error) {
-              fail(error);
-            }
-          });
-          parser.on('end', () => resolve(importer.rows));
-          input.pipe(parser);
-        }),
-    );
+    await rules.importRules(options.label, now, (writer) => streamInto(input, importer, writer, options.onProgress));
   } catch (error) {
     throw csvRefusal(error) ?? error;
   }
   return importer.result();
 }
 
+/** A writer that writes nothing: the checking pass of an import from memory. */
+const NO_WRITES: RuleImportWriter = { write: () => undefined, full: false, flush: async () => undefined };
+
+/** Text in slices ending at a line's end (never inside a character), so that the parser reads a big body a slice at a time. */
+function* slicesOf(text: string, size = 65_536): Generator<string> {
+  for (let at = 0; at < text.length; ) {
+    const newline = text.indexOf('\n', at + size);
+    const end = newline < 0 ? text.length : newline + 1;
+    yield text.slice(at, end);
+    at = end;
+  }
+}
+
 /**
- * The same for CSV already in memory (an API request's body), written in one synchronous
- * transaction so that no other request runs inside it.
+ * The same for CSV already in memory (an API request's body), in two passes. The first
+ * reads and checks every row, writing nothing; the second, which then has nothing to wait
+ * for, writes them in one transaction that does not yield, so that on the SQLite file no
+ * other request's statements land inside it.
  */
-export function importRulesCsvText(db: Database, acting: Acting, text: string, overrides: ImportOverrides, country: string, options: ImportOptions, now = Date.now()): ImportResult {
-  checkOverrides(db, acting, overrides, country);
+export async function importRulesCsvText(rules: RuleBackend, acting: Acting, text: string, overrides: ImportOverrides, country: string, options: ImportOptions, now = Date.now()): Promise<ImportResult> {
+  await checkOverrides(rules, acting, overrides, country);
   const { parse } = require('csv-parse/sync') as typeof import('csv-parse/sync');
-  const importer = makeImporter(db, acting, overrides, country, options.format ?? 'callguard', now);
+  const gate = scopeGate(rules, acting, country);
+  const format = options.format ?? 'callguard';
+  const importer = makeImporter(gate, overrides, country, format, now);
   try {
-    new RuleStore(db, acting.actor).bulkSync(now, options.label, (writer) => {
+    await streamInto(Readable.from(slicesOf(text)), makeImporter(gate, overrides, country, format, now), NO_WRITES);
+    await rules.importRules(options.label, now, (writer) => {
       // Each record is written as it is parsed and then dropped: a big body never becomes a big array.
       parse(text, {
         ...PARSE_OPTIONS,
         on_record: (record: string[], context: { lines: number }) => {
-          importer.record(writer, record, context.lines);
+          const waiting = importer.record(writer, record, context.lines);
+          if (waiting) {
+            void waiting.catch(() => undefined);
+            throw new Error(`line ${context.lines} names a scope the checking pass did not check`);
+          }
           return null;
         },
       });
@@ -315,17 +391,17 @@ function csvRow(rule: RuleRow): Record<Column, string> {
 
 /**
  * The rules `acting` sees as CSV with a header, in id order, the form the import reads back,
- * as text chunks (the header with the first page). Pages keep memory flat for a million rules.
+ * as text chunks (the header with the first page). Pages by id keep memory flat for a
+ * million rules, and the same rules give the same bytes from either backend.
  */
-export function* exportRulesCsv(db: Database, acting: Acting, filter: ExportFilter, country: string): Generator<string> {
+export async function* exportRulesCsv(rules: RuleBackend, acting: Acting, filter: ExportFilter, country: string): AsyncGenerator<string> {
   const { stringify } = require('csv-stringify/sync') as typeof import('csv-stringify/sync');
   const scope = filter.scope === undefined ? undefined : inField('scope', () => formatScope(parseScope(filter.scope!, country)));
-  const scopes = scopesVisibleTo(db, acting);
-  const store = new RuleStore(db, acting.actor);
+  const scopes = await scopesVisibleTo(rules, acting);
   let afterId: number | undefined;
   let header = true;
   for (;;) {
-    const page = [...store.iterate({ list: filter.list, scope, scopes, afterId, limit: EXPORT_PAGE })];
+    const page = await rules.page({ list: filter.list, scope, scopes, afterId, limit: EXPORT_PAGE });
     // Leading or trailing spaces are quoted, or the import (which trims) would lose them.
     if (page.length > 0 || header) yield stringify(page.map(csvRow), { header, columns: [...CSV_COLUMNS], quoted_match: /^\s|\s$/ });
     header = false;
@@ -334,8 +410,8 @@ export function* exportRulesCsv(db: Database, acting: Acting, filter: ExportFilt
   }
 }
 
-/** One list as CSV (the lists page's export): a list `acting` sees (else NotFound), with the rules of it they see. */
-export function exportListCsv(db: Database, acting: Acting, name: string, country: string): Generator<string> {
-  requireVisibleList(db, acting, name, country);
-  return exportRulesCsv(db, acting, { list: name }, country);
+/** One list as CSV (the lists page's export): a list `acting` sees (else NotFound, before a byte is written), with the rules of it they see. */
+export async function exportListCsv(rules: RuleBackend, acting: Acting, name: string, country: string): Promise<AsyncGenerator<string>> {
+  await requireVisibleList(rules, acting, name, country);
+  return exportRulesCsv(rules, acting, { list: name }, country);
 }

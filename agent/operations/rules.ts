@@ -1,17 +1,17 @@
-import type { Database } from 'better-sqlite3';
 import { inField } from '../engine/bad-input';
 import { parsePatternList } from '../engine/patterns';
 import { BadInput } from '../engine/bad-input';
 import { checkName, formatScope, parseScope } from '../engine/scope';
-import { RuleStore } from '../store/rules';
 import type { RuleRow } from '../store/rules';
-import { TenantStore, unknownTenant } from '../store/tenants';
-import { Forbidden, NotFound, requireChange, requireChangeIn, seesTenantOf, tenantOfScope, tenantOfScopeIn } from './acting';
+import { unknownTenant } from '../store/tenants';
+import { Forbidden, NotFound, requireChangeIn, scopeOwner, seesTenantOf, tenantOfScope } from './acting';
 import type { Acting } from './acting';
+import { scopesOfTenants } from './tenant-access';
 import { parseRuleOptions } from './rule-options';
 import type { RuleFlags } from './rule-options';
-import type { ListRow, RuleFilter } from '../store/rules';
-import type { RuleBackend } from '../store/rule-backend';
+import type { ListRow, RuleFilter, RuleOptions } from '../store/rules';
+import type { MatchSpec } from '../engine/patterns';
+import type { ListScope, RuleBackend } from '../store/rule-backend';
 
 /** A request to add rules, as the CLI's flags or the API's JSON body give it. */
 export interface RuleInput extends RuleFlags {
@@ -23,7 +23,12 @@ export interface RuleInput extends RuleFlags {
 export async function addRules(rules: RuleBackend, acting: Acting, input: RuleInput, country: string, now = Date.now()): Promise<RuleRow[]> {
   const options = parseRuleOptions(input, country, now);
   const specs = inField('patterns', () => parsePatternList(input.patterns, country));
-  requireChangeIn(acting, await tenantOfScopeIn(rules, options.scope, country));
+  return addMatches(rules, acting, specs, options, country, now);
+}
+
+/** Adds a rule for each match, with options parseRuleOptions made, all or none, audited as `acting` (a match from a logged call: `block`). */
+export async function addMatches(rules: RuleBackend, acting: Acting, specs: readonly MatchSpec[], options: RuleOptions, country: string, now = Date.now()): Promise<RuleRow[]> {
+  requireChangeIn(acting, await tenantOfScope(rules, options.scope, country));
   const tenant = parseScope(options.scope, country);
   if (tenant.kind === 'tenant' && !(await rules.tenantExists(tenant.tenant))) {
     throw unknownTenant(tenant.tenant, 'scope');
@@ -34,7 +39,7 @@ export async function addRules(rules: RuleBackend, acting: Acting, input: RuleIn
 /** A rule by id that `acting` sees and may change: NotFound or Forbidden otherwise. */
 async function changeableRule(rules: RuleBackend, acting: Acting, id: number, country: string): Promise<RuleRow> {
   const rule = await rules.byId(id);
-  const tenant = rule && (await tenantOfScopeIn(rules, rule.scope, country));
+  const tenant = rule && (await tenantOfScope(rules, rule.scope, country));
   if (!rule || tenant === undefined || !seesTenantOf(acting, tenant)) throw new NotFound(`no rule #${id}`);
   requireChangeIn(acting, tenant);
   return rule;
@@ -44,11 +49,6 @@ async function changeableRule(rules: RuleBackend, acting: Acting, id: number, co
 export async function removeRules(rules: RuleBackend, acting: Acting, ids: readonly number[], country: string): Promise<RuleRow[]> {
   for (const id of ids) await changeableRule(rules, acting, id, country);
   return rules.removeIds(ids);
-}
-
-/** Whether `acting` sees `rule`: global rules apply to every tenant, so everyone sees them. */
-export function visible(db: Database, acting: Acting, rule: Pick<RuleRow, 'scope'>, country: string): boolean {
-  return seesTenantOf(acting, tenantOfScope(db, rule.scope, country));
 }
 
 export interface RulePageRequest {
@@ -61,7 +61,7 @@ export interface RulePageRequest {
 /** One page of the rules `acting` sees, in id order, and the cursor of the next page (null at the end). */
 export async function listRules(rules: RuleBackend, acting: Acting, request: RulePageRequest, country: string): Promise<{ rules: RuleRow[]; next: number | null }> {
   const scope = request.scope === undefined ? undefined : inField('scope', () => formatScope(parseScope(request.scope!, country)));
-  const scopes = acting.tenants === null ? undefined : scopesOfTenants(acting.tenants, await rules.didsOf(acting.tenants));
+  const scopes = await scopesVisibleTo(rules, acting);
   const page = await rules.page({ scope, list: request.list, afterId: request.afterId, limit: request.limit + 1, scopes });
   const more = page.length > request.limit;
   if (more) page.pop();
@@ -82,16 +82,9 @@ export async function* everyRule(rules: RuleBackend, filter: RuleFilter = {}): A
   }
 }
 
-/** The scopes of some tenants: global, each tenant's own, and each of their DIDs'. */
-function scopesOfTenants(tenants: readonly string[], dids: readonly string[]): string[] {
-  return ['global', ...tenants.map((tenant) => `tenant:${tenant}`), ...dids.map((did) => `did:${did}`)];
-}
-
 /** The scopes whose rules `acting` sees (undefined: every scope), as listings and exports filter by. */
-export function scopesVisibleTo(db: Database, acting: Acting): string[] | undefined {
-  if (acting.tenants === null) return undefined;
-  const store = new TenantStore(db, acting.actor);
-  return scopesOfTenants(acting.tenants, acting.tenants.flatMap((tenant) => store.listDids(tenant).map((did) => did.number)));
+export async function scopesVisibleTo(rules: RuleBackend, acting: Acting): Promise<string[] | undefined> {
+  return acting.tenants === null ? undefined : scopesOfTenants(rules, acting.tenants);
 }
 
 /**
@@ -141,10 +134,15 @@ export interface ListView extends ListRow {
   readonly mayChange: boolean;
 }
 
-/** Whether `acting` may change rules in `scope` (requireChange without the throw). */
-function mayChangeScope(db: Database, acting: Acting, scope: string, country: string): boolean {
+/** The tenant a list's scope belongs to (null: global), from what the backend read with it. */
+function tenantOfListScope(scope: ListScope, country: string): string | null {
+  return scopeOwner(scope.scope, country, () => scope.didTenant ?? 'default');
+}
+
+/** Whether `acting` may change things of `tenant` (requireChangeIn without the throw). */
+function mayChangeTenant(acting: Acting, tenant: string | null): boolean {
   try {
-    requireChange(db, acting, scope, country);
+    requireChangeIn(acting, tenant);
     return true;
   } catch (error) {
     if (error instanceof Forbidden) return false;
@@ -158,47 +156,53 @@ function mayChangeScope(db: Database, acting: Acting, scope: string, country: st
  * see (global rules, and their tenants' and DIDs' rules), each counting only those rules,
  * so another tenant's rules are neither shown nor counted.
  */
-export function listLists(db: Database, acting: Acting, country: string): ListView[] {
-  const seen = new Map<string, boolean>();
-  const changeable = new Map<string, boolean>();
+export async function listLists(rules: RuleBackend, acting: Acting, country: string): Promise<ListView[]> {
+  const tenants = new Map<string, string | null>();
   const lists = new Map<string, { name: string; enabled: boolean; rules: number; mayChange: boolean }>();
-  for (const row of new RuleStore(db, acting.actor).listsByScope()) {
+  for (const row of await rules.listsByScope()) {
     const list = lists.get(row.name) ?? { name: row.name, enabled: row.enabled, rules: 0, mayChange: acting.mayChange };
     lists.set(row.name, list);
     if (row.scope === null) continue;
-    const scope = row.scope;
-    if (!seen.has(scope)) seen.set(scope, visible(db, acting, { scope } as RuleRow, country));
-    if (!changeable.has(scope)) changeable.set(scope, mayChangeScope(db, acting, scope, country));
-    if (seen.get(scope)) list.rules += row.rules;
-    if (!changeable.get(scope)) list.mayChange = false;
+    if (!tenants.has(row.scope)) tenants.set(row.scope, tenantOfListScope({ scope: row.scope, didTenant: row.didTenant }, country));
+    const tenant = tenants.get(row.scope)!;
+    if (seesTenantOf(acting, tenant)) list.rules += row.rules;
+    if (!mayChangeTenant(acting, tenant)) list.mayChange = false;
   }
   return [...lists.values()].filter((list) => acting.tenants === null || list.rules > 0);
 }
 
+/** NotFound for a list, not telling whether it is missing or not the asker's to see. */
+function unknownList(name: string): NotFound {
+  return new NotFound(`unknown list "${name}": lists are made by 'rules add --list ${name}' or 'rules import --list ${name}'`);
+}
+
+/** Whether `acting` sees a list whose rules lie in `scopes`: at least one of them. */
+function seesList(acting: Acting, scopes: readonly ListScope[], country: string): boolean {
+  return acting.tenants === null || scopes.some((scope) => seesTenantOf(acting, tenantOfListScope(scope, country)));
+}
+
 /** A list named in a request, existing and seen by `acting` (else NotFound, which does not tell which). */
-export function requireVisibleList(db: Database, acting: Acting, name: string, country: string): string {
+export async function requireVisibleList(rules: RuleBackend, acting: Acting, name: string, country: string): Promise<string> {
   inField('name', () => checkName(name, 'list'));
-  const store = new RuleStore(db, acting.actor);
-  const missing = new NotFound(`unknown list "${name}": lists are made by 'rules add --list ${name}' or 'rules import --list ${name}'`);
-  if (!store.listExists(name)) throw missing;
-  if (acting.tenants !== null && !store.listScopes(name).some((scope) => visible(db, acting, { scope } as RuleRow, country))) throw missing;
+  if (!(await rules.listExists(name))) throw unknownList(name);
+  if (acting.tenants !== null && !seesList(acting, await rules.listScopes(name), country)) throw unknownList(name);
   return name;
 }
 
 /**
  * Enables or disables every rule of a list at once, audited. Allowed to someone who may
  * change every rule in it: an administrator, or a manager whose tenants hold all of them
- * (a list with a global rule or another tenant's rule is refused).
+ * (a list with a global rule or another tenant's rule is refused, and nothing changes).
  */
-export function setListEnabled(db: Database, acting: Acting, name: string, enabled: boolean, country: string): void {
-  const store = new RuleStore(db, acting.actor);
-  // Checked and switched in one transaction: no rule can join the list in between.
-  db.transaction(() => {
-    requireVisibleList(db, acting, name, country);
+export async function setListEnabled(rules: RuleBackend, acting: Acting, name: string, enabled: boolean, country: string): Promise<void> {
+  inField('name', () => checkName(name, 'list'));
+  // Checked inside the backend's transaction, against the scopes as they stand there: no rule can join the list in between.
+  const found = await rules.setListEnabled(name, enabled, (scopes) => {
+    if (!seesList(acting, scopes, country)) throw unknownList(name);
     if (!acting.mayChange) throw new Forbidden(`${acting.actor} may only look, not change`);
-    for (const scope of store.listScopes(name)) {
-      if (!mayChangeScope(db, acting, scope, country)) throw new Forbidden(`${acting.actor} may not switch list ${name}: it holds rules (${scope}) that are not theirs to change`);
+    for (const scope of scopes) {
+      if (!mayChangeTenant(acting, tenantOfListScope(scope, country))) throw new Forbidden(`${acting.actor} may not switch list ${name}: it holds rules (${scope.scope}) that are not theirs to change`);
     }
-    store.setListEnabled(name, enabled);
-  }).immediate();
+  });
+  if (!found) throw unknownList(name);
 }

@@ -1,14 +1,15 @@
 /**
  * Users of the console and machine tokens, for every face: the CLI's `users` and `tokens`
- * commands and the API's `/v1/users`, `/v1/tokens` and `/v1/me/tenant`. The stores validate
- * (and audit, never with a password or token); here each refusal gets the field it is about,
+ * commands and the API's `/v1/users`, `/v1/tokens` and `/v1/me/tenant`, on either backend
+ * (agent/store/user-backend.ts). The backends validate again in their transactions (and
+ * audit, never with a password or token); here each refusal gets the field it is about,
  * and only an administrator (every tenant, allowed to change) gets past the door.
  */
-import type { Database } from 'better-sqlite3';
 import { BadInput, inField } from '../engine/bad-input';
-import { TokenStore } from '../store/tokens';
 import type { TokenRow } from '../store/tokens';
-import { UserStore, checkAccountName, checkGrants, checkPassword, checkRole } from '../store/users';
+import { unknownTenant } from '../store/tenants';
+import type { UserBackend } from '../store/user-backend';
+import { checkAccountName, checkPassword, checkRole, grantsFor } from '../store/users';
 import type { Role, UserRow } from '../store/users';
 import { Forbidden, NotFound } from './acting';
 import type { Acting } from './acting';
@@ -25,11 +26,12 @@ export interface NewAccount {
   readonly tenants: readonly string[];
 }
 
-/** Name, role and tenants checked in the store's own terms, each refusal naming its field. */
-function checkAccount(db: Database, what: 'user' | 'token', input: NewAccount): { name: string; role: Role; tenants: string[] } {
+/** Name, role and tenants checked in the store's own terms (on either backend), each refusal naming its field. */
+async function checkAccount(backend: UserBackend, what: 'user' | 'token', input: NewAccount): Promise<{ name: string; role: Role; tenants: string[] }> {
   const name = inField('name', () => checkAccountName(input.name, what));
   const role = inField('role', () => checkRole(input.role));
-  const tenants = inField('tenants', () => checkGrants(db, role, input.tenants));
+  const tenants = inField('tenants', () => grantsFor(role, input.tenants));
+  for (const tenant of tenants) if (!(await backend.tenantExists(tenant))) throw unknownTenant(tenant, 'tenants');
   return { name, role, tenants };
 }
 
@@ -47,43 +49,56 @@ export interface UserView {
 
 const userView = (user: UserRow): UserView => ({ name: user.name, role: user.role, tenants: user.tenants && [...user.tenants], createdAt: user.createdAt, lastTenant: user.lastTenant });
 
-export function listUsers(db: Database, acting: Acting): UserView[] {
+export async function listUsers(backend: UserBackend, acting: Acting): Promise<UserView[]> {
   requireAdmin(acting);
-  return new UserStore(db, acting.actor).list().map(userView);
+  return (await backend.listUsers()).map(userView);
 }
 
 /**
  * Checks a new user without its password, so that the CLI refuses bad input before asking
  * for one; the name lower-cased, the grants sorted.
  */
-export function checkNewUser(db: Database, acting: Acting, input: NewAccount): { name: string; role: Role; tenants: string[] } {
+export async function checkNewUser(backend: UserBackend, acting: Acting, input: NewAccount): Promise<{ name: string; role: Role; tenants: string[] }> {
   requireAdmin(acting);
-  const checked = checkAccount(db, 'user', input);
-  inField('name', () => new UserStore(db, acting.actor).checkNew(input.name, input.role, input.tenants));
+  const checked = await checkAccount(backend, 'user', input);
+  if (await backend.user(checked.name)) throw new BadInput(`user "${checked.name}" already exists`, 'name');
   return checked;
 }
 
 /** Adds a user (the password hashed with scrypt off the event loop), audited as `acting` without the password. */
-export async function addUser(db: Database, acting: Acting, input: NewAccount & { readonly password: string }): Promise<UserView> {
-  checkNewUser(db, acting, input);
+export async function addUser(backend: UserBackend, acting: Acting, input: NewAccount & { readonly password: string }): Promise<UserView> {
+  await checkNewUser(backend, acting, input);
   inField('password', () => checkPassword(input.password));
-  return userView(await inFieldAsync('name', () => new UserStore(db, acting.actor).add(input.name, input.role, input.tenants, input.password)));
+  return userView(await inFieldAsync('name', () => backend.addUser(input.name, input.role, input.tenants, input.password)));
 }
 
 /** Removes a user and ends their sessions; NotFound for an unknown name. */
-export function removeUser(db: Database, acting: Acting, name: string): void {
-  requireAdmin(acting);
-  const store = new UserStore(db, acting.actor);
-  if (!store.get(name)) throw new NotFound(`unknown user "${name}"`);
-  store.remove(name);
+export async function removeUser(backend: UserBackend, acting: Acting, name: string): Promise<void> {
+  await requireUser(backend, acting, name);
+  await backend.removeUser(name);
 }
 
 /** Replaces the tenants a manager or viewer may see. */
-export function setUserTenants(db: Database, acting: Acting, name: string, tenants: readonly string[]): UserView {
+export async function setUserTenants(backend: UserBackend, acting: Acting, name: string, tenants: readonly string[]): Promise<UserView> {
+  await requireUser(backend, acting, name);
+  return userView(await inFieldAsync('tenants', () => backend.setTenants(name, tenants)));
+}
+
+/**
+ * The user whose password is to change, before the command line asks for it: BadInput for
+ * an unknown name (the command line's word for it, where the API answers NotFound).
+ */
+export async function userForPassword(backend: UserBackend, acting: Acting, name: string): Promise<UserView> {
   requireAdmin(acting);
-  const store = new UserStore(db, acting.actor);
-  if (!store.get(name)) throw new NotFound(`unknown user "${name}"`);
-  return userView(inField('tenants', () => store.setTenants(name, tenants)));
+  const user = await backend.user(name);
+  if (!user) throw new BadInput(`unknown user "${name}"`);
+  return userView(user);
+}
+
+/** Sets a user's password (hashed with scrypt) and ends their sessions, audited as `acting` without it. */
+export async function setUserPassword(backend: UserBackend, acting: Acting, name: string, password: string): Promise<void> {
+  await userForPassword(backend, acting, name);
+  await backend.setPassword(name, password);
 }
 
 /** The user name of a signed-in person (`user:alice` → alice); null for a token or the command line. */
@@ -92,18 +107,23 @@ export function signedInUser(acting: Acting): string | null {
 }
 
 /** Remembers the company picker's choice for the signed-in user: only people pick (a token gets BadInput). */
-export function rememberTenant(db: Database, acting: Acting, tenant: string): void {
+export async function rememberTenant(backend: UserBackend, acting: Acting, tenant: string): Promise<void> {
   const name = signedInUser(acting);
   if (name === null) throw new BadInput(`${acting.actor} is not a signed-in user: only people pick a company`);
-  const store = new UserStore(db, acting.actor);
-  if (!store.get(name)) throw new NotFound(`unknown user "${name}"`);
-  inField('tenant', () => store.rememberTenant(name, tenant));
+  if (!(await backend.user(name))) throw new NotFound(`unknown user "${name}"`);
+  await inFieldAsync('tenant', () => backend.rememberTenant(name, tenant));
 }
 
 /** The tenant the signed-in user last picked (null: none yet); undefined for a token, or a user the store does not hold. */
-export function lastTenantOf(db: Database, acting: Acting): string | null | undefined {
+export async function lastTenantOf(backend: UserBackend, acting: Acting): Promise<string | null | undefined> {
   const name = signedInUser(acting);
-  return name === null ? undefined : new UserStore(db, acting.actor).get(name)?.lastTenant;
+  return name === null ? undefined : (await backend.user(name))?.lastTenant;
+}
+
+/** The administrator's door, then the user: NotFound for an unknown name. */
+async function requireUser(backend: UserBackend, acting: Acting, name: string): Promise<void> {
+  requireAdmin(acting);
+  if (!(await backend.user(name))) throw new NotFound(`unknown user "${name}"`);
 }
 
 // ---------------------------------------------------------------- tokens
@@ -120,25 +140,24 @@ export interface TokenView {
 
 const tokenView = (row: TokenRow): TokenView => ({ name: row.name, role: row.role, tenants: row.tenants && [...row.tenants], createdAt: row.createdAt, lastUsedAt: row.lastUsedAt });
 
-export function listTokens(db: Database, acting: Acting): TokenView[] {
+export async function listTokens(backend: UserBackend, acting: Acting): Promise<TokenView[]> {
   requireAdmin(acting);
-  return new TokenStore(db, acting.actor).list().map(tokenView);
+  return (await backend.listTokens()).map(tokenView);
 }
 
 /** Adds a token; the answer holds the token itself, which exists nowhere else (only its SHA-256 is kept): show it once. */
-export function addToken(db: Database, acting: Acting, input: NewAccount): { token: string; row: TokenView } {
+export async function addToken(backend: UserBackend, acting: Acting, input: NewAccount): Promise<{ token: string; row: TokenView }> {
   requireAdmin(acting);
-  checkAccount(db, 'token', input);
-  const { token, row } = inField('name', () => new TokenStore(db, acting.actor).add(input.name, input.role, input.tenants));
+  await checkAccount(backend, 'token', input);
+  const { token, row } = await inFieldAsync('name', () => backend.addToken(input.name, input.role, input.tenants));
   return { token, row: tokenView(row) };
 }
 
 /** Removes a token: requests bearing it are refused from then on. NotFound for an unknown name. */
-export function removeToken(db: Database, acting: Acting, name: string): void {
+export async function removeToken(backend: UserBackend, acting: Acting, name: string): Promise<void> {
   requireAdmin(acting);
-  const store = new TokenStore(db, acting.actor);
-  if (!store.list().some((row) => row.name === name.toLowerCase())) throw new NotFound(`unknown token "${name}"`);
-  store.remove(name);
+  if (!(await backend.listTokens()).some((row) => row.name === name.toLowerCase())) throw new NotFound(`unknown token "${name}"`);
+  await backend.removeToken(name);
 }
 
 /** inField for a parse that completes later. */

@@ -1,11 +1,12 @@
-import type { Database } from 'better-sqlite3';
 import { BadInput } from '../engine/bad-input';
 import { MATCH_KINDS } from '../engine/types';
 import type { MatchKind } from '../engine/types';
+import type { RuleBackend } from '../store/rule-backend';
 import type { RuleRow } from '../store/rules';
 import { rulesInWinningOrder } from '../store/rules-in-winning-order';
 import type { WinningPosition } from '../store/rules-in-winning-order';
-import { TenantStore } from '../store/tenants';
+import type { TenantBackend } from '../store/tenant-backend';
+import type { WinningOrderBackend } from '../store/winning-order-backend';
 import { tenantOfScope } from './acting';
 import type { Acting } from './acting';
 import { readableTenant } from './tenant-access';
@@ -20,17 +21,24 @@ export interface WinningRulesRequest {
   readonly limit: number;
 }
 
+/** What the winning order is read from, on either backend: the walk, the tenants asked for, and who owns each DID. */
+export interface WinningRulesStores {
+  readonly order: WinningOrderBackend;
+  readonly tenants: Pick<TenantBackend, 'tenantExists'>;
+  readonly rules: Pick<RuleBackend, 'ownerOfDid'>;
+}
+
 /**
  * A page of the rules that apply to a company's calls, in the order they win (its DIDs'
  * rules, its own, then the global ones; exact before patterns; longer patterns first; the
  * newest first), as the console's Blocked numbers and Addresses pages list them.
  */
-export function winningRules(db: Database, acting: Acting, request: WinningRulesRequest, country: string): { rules: RuleRow[]; next: string | null } {
-  const tenant = readableTenant(db, acting, request.tenant);
+export async function winningRules(stores: WinningRulesStores, acting: Acting, request: WinningRulesRequest, country: string): Promise<{ rules: RuleRow[]; next: string | null }> {
+  const tenant = await readableTenant(stores.tenants, acting, request.tenant);
   const kinds = parseKinds(request.kinds);
-  const scopes = tenant === undefined ? everyVisibleScope(db, acting, country) : tenantScopes(db, tenant, country);
+  const scopes = tenant === undefined ? await everyVisibleScope(stores, acting, country) : await tenantScopes(stores, tenant, country);
   const after = request.after === undefined ? undefined : parsePosition(request.after, scopes);
-  const page = rulesInWinningOrder(db, scopes, kinds, after, request.limit);
+  const page = await rulesInWinningOrder(stores.order, scopes, kinds, after, request.limit);
   return { rules: page.rules, next: page.next === null ? null : Buffer.from(JSON.stringify(page.next)).toString('base64url') };
 }
 
@@ -57,19 +65,20 @@ function parsePosition(text: string, scopes: readonly string[]): WinningPosition
 }
 
 /** The DID scopes that have rules, kept to those whose DID's owner passes `keep`. */
-function didScopesWithRules(db: Database, country: string, keep: (tenant: string) => boolean): string[] {
-  const scopes = db.prepare("SELECT DISTINCT scope FROM rules WHERE scope >= 'did:' AND scope < 'did;' ORDER BY scope").pluck().all() as string[];
-  return scopes.filter((scope) => keep(tenantOfScope(db, scope, country)!));
+async function didScopesWithRules(stores: WinningRulesStores, country: string, keep: (tenant: string) => boolean): Promise<string[]> {
+  const scopes = await stores.order.didScopesWithRules();
+  const owners = await Promise.all(scopes.map((scope) => tenantOfScope(stores.rules, scope, country)));
+  return scopes.filter((_scope, i) => keep(owners[i]!));
 }
 
 /** How a call to one of `tenant`'s DIDs is screened: its DIDs (registered, or owned by default), the company, global. */
-function tenantScopes(db: Database, tenant: string, country: string): string[] {
-  return [...didScopesWithRules(db, country, (owner) => owner === tenant), `tenant:${tenant}`, 'global'];
+async function tenantScopes(stores: WinningRulesStores, tenant: string, country: string): Promise<string[]> {
+  return [...(await didScopesWithRules(stores, country, (owner) => owner === tenant)), `tenant:${tenant}`, 'global'];
 }
 
 /** With no company picked: every DID's rules the asker sees, then every company's, then the global ones. */
-function everyVisibleScope(db: Database, acting: Acting, country: string): string[] {
+async function everyVisibleScope(stores: WinningRulesStores, acting: Acting, country: string): Promise<string[]> {
   const sees = (tenant: string) => acting.tenants === null || acting.tenants.includes(tenant);
-  const tenants = new TenantStore(db, acting.actor).names().filter(sees);
-  return [...didScopesWithRules(db, country, sees), ...tenants.map((name) => `tenant:${name}`), 'global'];
+  const tenants = (await stores.order.tenantNames()).filter(sees);
+  return [...(await didScopesWithRules(stores, country, sees)), ...tenants.map((name) => `tenant:${name}`), 'global'];
 }

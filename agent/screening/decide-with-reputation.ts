@@ -17,3 +17,11 @@ export async function decideWithReputation(facts: CallFacts, store: DecisionStor
   const reputation = await client.lookup(url, first.caller as E164, timeoutMs);
   return decide({ ...facts, reputation }, store, settings);
 }
+
+/** Decides one call from a store: the same question, whichever store answers it. */
+export type CallDecider = (facts: CallFacts, settings: EngineSettings, reputation: ReputationClient) => Promise<Decision>;
+
+/** A CallDecider over a DecisionStore the engine can read synchronously (the SQLite file, an agent's local copy). */
+export function deciderOn(store: DecisionStore): CallDecider {
+  return (facts, settings, reputation) => decideWithReputation(facts, store, settings, reputation);
+}

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import type { Pool } from 'pg';
 import type { StoreChoice } from '../config/store-choice';
 import type { Logger } from '../log/logger';
 import { CALL_SQL, CallLog } from './call-log';
@@ -28,6 +29,8 @@ export interface AgentStore {
   /** What the engine decides from: rules and lists from `db`, history from this agent's log (and with PostgreSQL, the fleet's). */
   readonly decisions: SqliteDecisionStore;
   readonly log: CallSink;
+  /** A fleet's PostgreSQL (null with the SQLite store): where what the agent changes for the whole fleet goes (block-last's rule). */
+  readonly postgres: Pool | null;
   status(): StoreStatus;
   /** Writes what is left; with PostgreSQL delivers what it can within `graceMs`, the rest stays queued for the next start. */
   close(graceMs: number): Promise<void>;
@@ -50,6 +53,7 @@ function sqliteStore(db: Database, logger: Logger): AgentStore {
     db,
     decisions: new SqliteDecisionStore(db),
     log,
+    postgres: null,
     status: () => ({ kind: 'sqlite' }),
     async close() {
       log.close();
@@ -108,6 +112,7 @@ async function postgresStore(url: string, sqlitePath: string, logger: Logger): P
     db,
     decisions,
     log: new FleetCallLog(queue, localLog),
+    postgres: store.pool,
     status: () => ({
       kind: 'postgres',
       state: replica.state === 'connected' && shipper.state === 'connected' && history.state === 'connected' ? 'connected' : 'unreachable',

@@ -15,6 +15,18 @@ export interface AuditRow {
   readonly after: unknown;
 }
 
+/** The audit trail's rows, as both databases hold them; the listing adds its WHERE, order and limit. */
+export const AUDIT_LIST = 'SELECT id, at, actor, verb, entity, key, before, after FROM audit';
+
+/** An audit row as stored: before and after as JSON text. */
+export type StoredAuditRow = Omit<AuditRow, 'before' | 'after'> & { before: string | null; after: string | null };
+
+export const auditRowOf = (row: StoredAuditRow): AuditRow => ({
+  ...row,
+  before: row.before === null ? null : JSON.parse(row.before),
+  after: row.after === null ? null : JSON.parse(row.after),
+});
+
 /** Who is changing things from this process's command line. */
 export function cliActor(): string {
   try {
@@ -41,9 +53,7 @@ export class AuditTrail {
   }
 
   list(since: number | undefined, limit = 200): AuditRow[] {
-    const rows = this.db
-      .prepare(`SELECT id, at, actor, verb, entity, key, before, after FROM audit WHERE at >= ? ORDER BY id DESC LIMIT ?`)
-      .all(since ?? 0, limit) as (Omit<AuditRow, 'before' | 'after'> & { before: string | null; after: string | null })[];
-    return rows.map((row) => ({ ...row, before: row.before === null ? null : JSON.parse(row.before), after: row.after === null ? null : JSON.parse(row.after) }));
+    const rows = this.db.prepare(`${AUDIT_LIST} WHERE at >= ? ORDER BY id DESC LIMIT ?`).all(since ?? 0, limit) as StoredAuditRow[];
+    return rows.map(auditRowOf);
   }
 }

@@ -15,9 +15,9 @@ export interface CopiedTable {
 /**
  * Every table both schemas hold (migrations/*.sql, migrations/postgres/001_schema.sql),
  * parents before children so that each foreign key finds its row. Left out, as each side
- * makes its own: SQLite's meta (the generation counter) and call_hours (its triggers
- * rebuild it as calls are inserted), PostgreSQL's meta (the store id), changes (the
- * feed) and schema_migrations. Left out as well: console sessions, which hold each
+ * makes its own: SQLite's meta (the generation counter), call_hours (on either side its
+ * triggers rebuild it as the calls are inserted, by COPY too), PostgreSQL's meta (the
+ * store id), changes (the feed) and schema_migrations. Left out as well: console sessions, which hold each
  * session's CSRF secret in the clear; signing in again after a move costs little.
  */
 export const COPIED_TABLES: readonly CopiedTable[] = [

@@ -27,6 +27,11 @@ export function carrierPattern(pattern: string): string {
   return lower;
 }
 
+/** The refusal of a carrier rule already in its scope, as either backend words it. */
+export function duplicateCarrier(pattern: string, scope: string): BadInput {
+  return new BadInput(`carrier rule "${pattern}" already exists in ${scope}`);
+}
+
 /** Robocall protection settings, carrier rules and the carrier prefix table. */
 export class ProtectionStore {
   private readonly audit: AuditTrail;
@@ -88,7 +93,7 @@ export class ProtectionStore {
     const lower = carrierPattern(pattern);
     return this.write(() => {
       if (this.db.prepare('SELECT 1 FROM carrier_rules WHERE scope = ? AND pattern = ?').get(scope, lower)) {
-        throw new BadInput(`carrier rule "${lower}" already exists in ${scope}`);
+        throw duplicateCarrier(lower, scope);
       }
       const id = Number(this.db.prepare('INSERT INTO carrier_rules (scope, pattern, created_at) VALUES (?, ?, ?)').run(scope, lower, Date.now()).lastInsertRowid);
       this.audit.record('add', 'carrier', `#${id}`, null, { id, scope, pattern: lower });

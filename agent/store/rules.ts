@@ -52,6 +52,9 @@ export interface ListRow {
 export const ROW_COLUMNS = `id, scope, kind, key, pattern, action, target, sms, note, list,
   expires_at AS expiresAt, when_text AS "when", tz, created_at AS createdAt, updated_at AS updatedAt`;
 
+/** Joins the DID a rule's `did:` scope names (`d`), for the tenant holding it. */
+const DID_OF_SCOPE = "LEFT JOIN dids d ON r.scope LIKE 'did:%' AND d.number = substr(r.scope, 5)";
+
 export function toRow(raw: Record<string, unknown>): RuleRow {
   return { ...(raw as unknown as RuleRow), sms: raw.sms === 1 };
 }
@@ -144,17 +147,20 @@ export class RuleStore {
   }
 
   /**
-   * Runs `work` inside one IMMEDIATE transaction with a writer; commits if it resolves,
-   * rolls back if it throws. Async so that an import can stream its file in between.
+   * Runs `work` inside one IMMEDIATE transaction with a writer; commits if it answers, rolls
+   * back if it throws. `work` may wait (an import streaming its file in between); work that
+   * answers without waiting is committed without yielding, so no other statement (another
+   * request's) can land inside the transaction. The import is audited as one entry (`label`,
+   * the count `work` answers), not a million.
    */
-  /** The import is audited as one entry (`label`, the count it returns), not a million. */
-  async bulk(now: number, label: string, work: (writer: RuleWriter) => Promise<number>): Promise<number> {
+  async bulk(now: number, label: string, work: (writer: RuleWriter) => number | Promise<number>): Promise<number> {
     // A bigger page cache while one transaction touches a large part of the rules index.
     const cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
     this.db.pragma('cache_size = -65536');
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      const result = await work(new RuleWriter(this.db, now, this.audit));
+      const answer = work(new RuleWriter(this.db, now, this.audit));
+      const result = typeof answer === 'number' ? answer : await answer;
       this.audit.record('import', 'rule', label, null, { rules: result });
       bumpGeneration(this.db);
       this.db.exec('COMMIT');
@@ -165,27 +171,6 @@ export class RuleStore {
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw error;
-    } finally {
-      this.db.pragma(`cache_size = ${cacheSize}`);
-    }
-  }
-
-  /**
-   * `bulk` for input already in memory (an API request's CSV body): the whole transaction
-   * runs without yielding, so no other request's statements land inside it.
-   */
-  bulkSync(now: number, label: string, work: (writer: RuleWriter) => number): number {
-    const cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
-    this.db.pragma('cache_size = -65536');
-    try {
-      const result = this.db.transaction(() => {
-        const count = work(new RuleWriter(this.db, now, this.audit));
-        this.audit.record('import', 'rule', label, null, { rules: count });
-        bumpGeneration(this.db);
-        return count;
-      }).immediate();
-      this.db.pragma('wal_checkpoint(PASSIVE)');
-      return result;
     } finally {
       this.db.pragma(`cache_size = ${cacheSize}`);
     }
@@ -279,19 +264,21 @@ export class RuleStore {
     }).immediate();
   }
 
-  /** The scopes the rules of a list lie in, each once (a list is switched as a whole, so all of them matter). */
-  listScopes(name: string): string[] {
-    return this.db.prepare('SELECT DISTINCT scope FROM rules WHERE list = ? ORDER BY scope').pluck().all(name) as string[];
+  /** The scopes the rules of a list lie in, each once, with the tenant of a DID's scope (a list is switched as a whole, so all of them matter). */
+  listScopes(name: string): { scope: string; didTenant: string | null }[] {
+    return this.db
+      .prepare(`SELECT DISTINCT r.scope, d.tenant AS didTenant FROM rules r ${DID_OF_SCOPE} WHERE r.list = ? ORDER BY r.scope`)
+      .all(name) as { scope: string; didTenant: string | null }[];
   }
 
   /** Every list with its rules counted per scope (one row per list and scope; scope null for a list with no rules). */
-  listsByScope(): { name: string; enabled: boolean; scope: string | null; rules: number }[] {
+  listsByScope(): { name: string; enabled: boolean; scope: string | null; didTenant: string | null; rules: number }[] {
     const rows = this.db
       .prepare(
-        `SELECT l.name, l.enabled, r.scope, COUNT(r.id) AS rules FROM lists l LEFT JOIN rules r ON r.list = l.name
+        `SELECT l.name, l.enabled, r.scope, d.tenant AS didTenant, COUNT(r.id) AS rules FROM lists l LEFT JOIN rules r ON r.list = l.name ${DID_OF_SCOPE}
          GROUP BY l.name, r.scope ORDER BY l.name, r.scope`,
       )
-      .all() as { name: string; enabled: number; scope: string | null; rules: number }[];
+      .all() as { name: string; enabled: number; scope: string | null; didTenant: string | null; rules: number }[];
     return rows.map((row) => ({ ...row, enabled: row.enabled === 1 }));
   }
 

@@ -44,6 +44,29 @@ function idHash(id: string): string {
   return createHash('sha256').update(id, 'utf8').digest('hex');
 }
 
+/** The hash a presented session id is looked up by; undefined when it is not shaped like one. */
+export function presentedSessionHash(id: string): string | undefined {
+  return SESSION_ID.test(id) ? idHash(id) : undefined;
+}
+
+/** A new session starting `now`, idle expiry `ttlMs` (capped by SESSION_ABSOLUTE_MS), and the hash its id is kept as. */
+export function newSession(now: number, ttlMs: number): { session: NewSession; idHash: string } {
+  const id = randomBytes(32).toString('base64url');
+  const csrfSecret = randomBytes(32).toString('base64url');
+  const expiresAt = now + Math.min(Math.max(0, ttlMs), SESSION_ABSOLUTE_MS);
+  return { session: { id, csrfSecret, expiresAt }, idHash: idHash(id) };
+}
+
+/**
+ * Sliding expiry: a live session used `now` expires `ttlMs` later, but never later than
+ * SESSION_ABSOLUTE_MS after it began; `write` is false when that moves it too little to store.
+ */
+export function touchedExpiry(session: SessionRow, now: number, ttlMs: number): { expiresAt: number; write: boolean } {
+  const expiresAt = Math.min(now + Math.max(0, ttlMs), session.createdAt + SESSION_ABSOLUTE_MS);
+  if (Math.abs(expiresAt - session.expiresAt) < TOUCH_RESOLUTION_MS) return { expiresAt: session.expiresAt, write: false };
+  return { expiresAt, write: true };
+}
+
 const SESSION_COLUMNS = 'user_id AS userId, csrf_secret AS csrfSecret, created_at AS createdAt, last_seen_at AS lastSeenAt, expires_at AS expiresAt';
 
 export class SessionStore {
@@ -56,19 +79,18 @@ export class SessionStore {
   /** Starts a session for an existing user (by id), idle expiry `ttlMs` (capped by SESSION_ABSOLUTE_MS). */
   create(userId: number, ttlMs: number = SESSION_IDLE_MS): NewSession {
     const now = this.clock();
-    const id = randomBytes(32).toString('base64url');
-    const csrfSecret = randomBytes(32).toString('base64url');
-    const expiresAt = now + Math.min(Math.max(0, ttlMs), SESSION_ABSOLUTE_MS);
+    const made = newSession(now, ttlMs);
     this.db
       .prepare('INSERT INTO sessions (id_hash, user_id, csrf_secret, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(idHash(id), userId, csrfSecret, now, now, expiresAt);
-    return { id, csrfSecret, expiresAt };
+      .run(made.idHash, userId, made.session.csrfSecret, now, now, made.session.expiresAt);
+    return made.session;
   }
 
   /** The live session and its user (as they are now: role and tenants read afresh), or undefined. */
   find(id: string): { session: SessionRow; user: UserRow } | undefined {
-    if (!SESSION_ID.test(id)) return undefined;
-    const session = this.db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id_hash = ? AND expires_at > ?`).get(idHash(id), this.clock()) as
+    const hash = presentedSessionHash(id);
+    if (hash === undefined) return undefined;
+    const session = this.db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id_hash = ? AND expires_at > ?`).get(hash, this.clock()) as
       | SessionRow
       | undefined;
     if (!session) return undefined;
@@ -85,16 +107,16 @@ export class SessionStore {
     const found = this.find(id);
     if (!found) return undefined;
     const now = this.clock();
-    const expiresAt = Math.min(now + Math.max(0, ttlMs), found.session.createdAt + SESSION_ABSOLUTE_MS);
-    if (Math.abs(expiresAt - found.session.expiresAt) < TOUCH_RESOLUTION_MS) return found.session.expiresAt;
-    this.db.prepare('UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?').run(now, expiresAt, idHash(id));
-    return expiresAt;
+    const touched = touchedExpiry(found.session, now, ttlMs);
+    if (touched.write) this.db.prepare('UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?').run(now, touched.expiresAt, idHash(id));
+    return touched.expiresAt;
   }
 
   /** Ends one session (sign-out); true if it existed. */
   destroy(id: string): boolean {
-    if (!SESSION_ID.test(id)) return false;
-    return this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash(id)).changes > 0;
+    const hash = presentedSessionHash(id);
+    if (hash === undefined) return false;
+    return this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(hash).changes > 0;
   }
 
   /** Ends every session of a user; returns how many. */

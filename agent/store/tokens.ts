@@ -35,6 +35,22 @@ function tokenHash(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+/** A new token and the hash it is kept as: the token itself is shown once and kept nowhere. */
+export function newToken(): { token: string; hash: string } {
+  const token = `cg_${randomBytes(32).toString('base64url')}`;
+  return { token, hash: tokenHash(token) };
+}
+
+/** The hash a presented bearer string is looked up by; undefined when it is not shaped like a token. */
+export function presentedTokenHash(presented: string): string | undefined {
+  return TOKEN.test(presented) ? tokenHash(presented) : undefined;
+}
+
+/** Whether a use now is to be noted (at most once a LAST_USED_RESOLUTION_MS). */
+export function lastUseDue(lastUsedAt: number | null, now: number): boolean {
+  return lastUsedAt === null || now - lastUsedAt >= LAST_USED_RESOLUTION_MS;
+}
+
 interface RawToken {
   id: number;
   name: string;
@@ -62,7 +78,7 @@ export class TokenStore {
 
   /** Adds a token; the returned `token` exists nowhere else: show it once. */
   add(name: string, role: string, tenants: readonly string[]): { token: string; row: TokenRow } {
-    const token = `cg_${randomBytes(32).toString('base64url')}`;
+    const { token, hash } = newToken();
     const row = this.db.transaction(() => {
       const lower = checkAccountName(name, 'token');
       const checkedRole = checkRole(role);
@@ -72,7 +88,7 @@ export class TokenStore {
         this.db
           .prepare('INSERT INTO tokens (name, role, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id')
           .pluck()
-          .get(lower, checkedRole, tokenHash(token), this.clock()),
+          .get(lower, checkedRole, hash, this.clock()),
       );
       const insert = this.db.prepare('INSERT INTO token_tenants (token_id, tenant) VALUES (?, ?)');
       for (const tenant of grants) insert.run(id, tenant);
@@ -105,11 +121,12 @@ export class TokenStore {
    * use (at most once a minute).
    */
   verify(presented: string): TokenRow | undefined {
-    if (!TOKEN.test(presented)) return undefined;
-    const raw = this.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE token_hash = ?`).get(tokenHash(presented)) as RawToken | undefined;
+    const hash = presentedTokenHash(presented);
+    if (hash === undefined) return undefined;
+    const raw = this.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE token_hash = ?`).get(hash) as RawToken | undefined;
     if (!raw) return undefined;
     const now = this.clock();
-    if (raw.lastUsedAt === null || now - raw.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+    if (lastUseDue(raw.lastUsedAt, now)) {
       this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(now, raw.id);
       raw.lastUsedAt = now;
     }

@@ -41,6 +41,11 @@ export function principalActor(principal: Principal): string {
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
+/** Whether a lower-cased name is one an account may have (so worth looking up). */
+export function isAccountName(lowerName: string): boolean {
+  return NAME.test(lowerName);
+}
+
 /** User and token names: case-insensitive, kept in lower case. */
 export function checkAccountName(text: string, what: 'user' | 'token'): string {
   const name = text.toLowerCase();
@@ -55,15 +60,20 @@ export function checkAccountName(text: string, what: 'user' | 'token'): string {
  * existing tenant for a manager or viewer. Returns them sorted and without repeats.
  */
 export function checkGrants(db: Database, role: Role, tenants: readonly string[]): string[] {
+  const unique = grantsFor(role, tenants);
+  const store = new TenantStore(db);
+  for (const tenant of unique) store.requireTenant(tenant);
+  return unique;
+}
+
+/** checkGrants short of looking the tenants up: the well-formed names, sorted and without repeats (none for an admin). */
+export function grantsFor(role: Role, tenants: readonly string[]): string[] {
   if (role === 'admin') {
     if (tenants.length > 0) throw new BadInput('an admin sees every tenant: give no tenant for role admin');
     return [];
   }
   if (tenants.length === 0) throw new BadInput(`a ${role} needs at least one tenant`);
-  const store = new TenantStore(db);
-  const unique = [...new Set(tenants.map((tenant) => checkTenantName(tenant)))].sort();
-  for (const tenant of unique) store.requireTenant(tenant);
-  return unique;
+  return [...new Set(tenants.map((tenant) => checkTenantName(tenant)))].sort();
 }
 
 // ---------------------------------------------------------------- passwords
@@ -128,6 +138,12 @@ export function needsRehash(stored: string): boolean {
  * password matches it.
  */
 const DUMMY_HASH = ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, randomBytes(SCRYPT.saltLength).toString('base64url'), randomBytes(SCRYPT.keyLength).toString('base64url')].join('$');
+
+/** Whether `password` is the one `stored` was made from; undefined (no such user) costs the same scrypt and is false. */
+export async function passwordMatches(password: string, stored: string | undefined): Promise<boolean> {
+  const ok = await verifyPassword(password, stored ?? DUMMY_HASH);
+  return ok && stored !== undefined;
+}
 
 // ---------------------------------------------------------------- users
 
@@ -260,11 +276,10 @@ export class UserStore {
    */
   async authenticate(name: string, password: string): Promise<UserRow | undefined> {
     const lower = name.toLowerCase();
-    const stored = NAME.test(lower)
+    const stored = isAccountName(lower)
       ? (this.db.prepare('SELECT password_hash FROM users WHERE name = ?').pluck().get(lower) as string | undefined)
       : undefined;
-    const ok = await verifyPassword(password, stored ?? DUMMY_HASH);
-    if (!ok || stored === undefined) return undefined;
+    if (!(await passwordMatches(password, stored))) return undefined;
     // Read again: the user may have been removed or changed while scrypt ran.
     const raw = this.raw(lower);
     return raw && this.complete(raw);

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { sqliteBackends } from '../../agent/operations/store-backends';
 import { buildApi } from '../../agent/api/server';
 import { ReputationClient } from '../../agent/screening/reputation';
 import { openDatabase } from '../../agent/store/database';
@@ -19,7 +20,7 @@ const deepInWinningOrder = (id: number) => Buffer.from(JSON.stringify({ scope: '
  */
 export async function benchApi(dbPath: string): Promise<Row[]> {
   const db = openDatabase(dbPath);
-  const api = await buildApi({ db, country: 'US', authenticator: new MemoryAuthenticator(), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
+  const api = await buildApi({ store: sqliteBackends(db), country: 'US', authenticator: new MemoryAuthenticator(), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
   const headers = as('cg_admin');
   const timed = async (url: (i: number) => string, rounds = ROUNDS): Promise<number> => {
     const samples: number[] = [];

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { sqliteBackends } from '../../agent/operations/store-backends';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { Page } from 'playwright-core';
@@ -86,7 +87,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 export async function benchConsole(dbPath: string): Promise<Row[]> {
   const db = openDatabase(dbPath);
   await new UserStore(db, 'bench').add(USER.name, 'admin', [], USER.password);
-  const api = await buildApi({ db, country: 'US', authenticator: new StoreAuthenticator(db), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
+  const api = await buildApi({ store: sqliteBackends(db), country: 'US', authenticator: new StoreAuthenticator(sqliteBackends(db).as('console').users), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
   await api.register(consoleStatic());
   await api.listen({ host: '127.0.0.1', port: 0 });
   const blank = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>blank</title><h1>blank</h1>'));

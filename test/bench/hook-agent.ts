@@ -2,6 +2,9 @@
 // the command line, builds the screener (with metrics, as serve does) and the hook on an
 // ephemeral loopback port, prints that port on stdout, and stops cleanly on SIGTERM.
 import { blockLastCaller } from '../../agent/operations/block-caller';
+import { cliActing } from '../../agent/operations/acting';
+import { SqliteCallLogBackend } from '../../agent/store/sqlite-call-log-backend';
+import { SqliteRuleBackend } from '../../agent/store/sqlite-rule-backend';
 import { DEFAULT_ACTION_SETTINGS } from '../../agent/actions/settings';
 import { createHookServer } from '../../agent/http/hook-server';
 import { createLogger } from '../../agent/log/logger';
@@ -29,7 +32,7 @@ const server = createHookServer(
     queries: new CallLogQueries(db),
     // Constant, so that /healthz is the benchmark's baseline: the HTTP stack and nothing else.
     health: () => ({ pbxConnected: true, databaseWritable: true }),
-    blockLast: (did) => blockLastCaller(db, did, 'US', 'bench'),
+    blockLast: (did) => blockLastCaller({ calls: new SqliteCallLogBackend(db, 'bench'), rules: new SqliteRuleBackend(db, 'bench') }, cliActing('bench'), did, 'US'),
     metrics,
     logger,
   },

@@ -16,10 +16,10 @@ export const PASSWORD = 'correct horse battery staple';
 /** Tokens and one user, held in memory: enough to exercise every boundary the API draws. */
 export class MemoryAuthenticator implements Authenticator {
   readonly sessions = new Map<string, BrowserSession>();
-  byToken(token: string): Acting | null {
+  async byToken(token: string): Promise<Acting | null> {
     return ({ 'cg_admin': ADMIN, 'cg_acme': ACME_MANAGER, 'cg_viewer': ACME_VIEWER } as Record<string, Acting>)[token] ?? null;
   }
-  bySession(sessionId: string): BrowserSession | null {
+  async bySession(sessionId: string): Promise<BrowserSession | null> {
     return this.sessions.get(sessionId) ?? null;
   }
   async signIn(name: string, password: string) {
@@ -29,7 +29,7 @@ export class MemoryAuthenticator implements Authenticator {
     this.sessions.set(sessionId, session);
     return { sessionId, session };
   }
-  signOut(sessionId: string): void {
+  async signOut(sessionId: string): Promise<void> {
     this.sessions.delete(sessionId);
   }
 }

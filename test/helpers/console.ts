@@ -11,6 +11,7 @@
  * with `callguard users add`, calls placed on the FreeSWITCH simulator — without changing
  * them.
  */
+import { sqliteBackends } from '../../agent/operations/store-backends';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
@@ -80,7 +81,7 @@ export async function startConsole(users: readonly ConsoleUser[] = [MANAGER, VIE
   }
   const accounts = new UserStore(db, 'test');
   for (const user of users) await accounts.add(user.name, user.role, user.tenants ?? [], user.password);
-  const api = await buildApi({ db, country: 'US', authenticator: new StoreAuthenticator(db), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
+  const api = await buildApi({ store: sqliteBackends(db), country: 'US', authenticator: new StoreAuthenticator(sqliteBackends(db).as('console').users), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
   await api.register(consoleStatic());
   await api.listen({ host: '127.0.0.1', port: 0 });
   const address = api.server.address();

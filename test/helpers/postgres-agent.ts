@@ -22,7 +22,7 @@ export interface Agent {
   readonly stderr: () => string;
   readonly exited: Promise<number | null>;
   readonly http: number;
-  /** Where the web console would listen (it must not, with PostgreSQL). */
+  /** Where the web console listens, when asked for. */
   readonly console: number;
   /** A call through the simulator, to `did` (DID by default); its end as `continued`, `hungup:<cause>`… */
   call(caller: string, did?: string): Promise<string>;
@@ -61,7 +61,8 @@ export async function serveAgent(storeUrl: string | null, dir: TempDir, cleanups
     const answer = await fetch(`http://127.0.0.1:${http}${path}`, { method });
     return { status: answer.status, body: await answer.text() };
   };
-  await until(() => stderr.includes('HTTP hook listening') || child.exitCode !== null, 'the agent to take calls');
+  const ready = options.console ? 'console listening' : 'HTTP hook listening'; // the console starts last
+  await until(() => stderr.includes(ready) || child.exitCode !== null, 'the agent to take calls');
   return {
     child,
     stderr: () => stderr,

@@ -1,12 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { Forbidden } from '../../operations/acting';
-import { AuditTrail } from '../../store/audit';
 import type { Api, RouteContext } from '../server';
-import { actingOf } from '../server';
+import { actingOf, backendsOf } from '../server';
 
 /** Every change with who, when, before and after: for those who may see every tenant. */
-export function auditRoutes({ db }: RouteContext): FastifyPluginAsync {
+export function auditRoutes({ store }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.get(
@@ -27,7 +26,7 @@ export function auditRoutes({ db }: RouteContext): FastifyPluginAsync {
       async (request) => {
         const acting = actingOf(request);
         if (acting.tenants !== null) throw new Forbidden('the audit trail spans every tenant: administrators only');
-        return { changes: new AuditTrail(db, acting.actor).list(request.query.since, request.query.limit) };
+        return { changes: await backendsOf(store, request).audit.list(request.query.since, request.query.limit) };
       },
     );
   };

@@ -2,7 +2,6 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { inField } from '../../engine/bad-input';
 import { requireNumber } from '../../engine/numbers';
-import { CallLogQueries } from '../../store/call-log-queries';
 import type { Api, RouteContext } from '../server';
 import { actingOf } from '../server';
 
@@ -39,10 +38,10 @@ function parseCursor(text: string): { at: number; id: number } {
 }
 
 /** The call log, newest first, of the tenants the asker may see; and one caller's timeline. */
-export function callRoutes({ db, country }: RouteContext): FastifyPluginAsync {
+export function callRoutes({ store, country }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
-    const queries = new CallLogQueries(db);
+    const calls = store.as('system').calls; // only read here
     app.get(
       '/v1/calls',
       {
@@ -69,7 +68,7 @@ export function callRoutes({ db, country }: RouteContext): FastifyPluginAsync {
       async (request) => {
         const acting = actingOf(request);
         const q = request.query;
-        const rows = queries.list({
+        const rows = await calls.list({
           tenants: acting.tenants ?? undefined,
           tenant: q.tenant,
           did: q.did === undefined ? undefined : inField('did', () => requireNumber(q.did!, country, 'DID')),

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { addCarrier, listCarriers, removeCarrierIds } from '../../operations/carriers';
 import type { Api, RouteContext } from '../server';
-import { actingOf } from '../server';
+import { actingOf, backendsOf } from '../server';
 
 const Carrier = Type.Object({
   id: Type.Integer(),
@@ -14,7 +14,7 @@ export const Id = Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1 });
 export const TenantParam = Type.String({ maxLength: 64, description: "a tenant the asker may see: only what applies to its calls (its DIDs', its own and global)" });
 
 /** The carrier blocklist of the protection page: a case-insensitive part of the carrier name. */
-export function carrierRoutes({ db, country }: RouteContext): FastifyPluginAsync {
+export function carrierRoutes({ store, country }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.get(
@@ -26,7 +26,7 @@ export function carrierRoutes({ db, country }: RouteContext): FastifyPluginAsync
           response: { 200: Type.Object({ carriers: Type.Array(Carrier) }) },
         },
       },
-      async (request) => ({ carriers: listCarriers(db, actingOf(request), request.query.tenant, country) }),
+      async (request) => ({ carriers: await listCarriers(backendsOf(store, request), actingOf(request), request.query.tenant, country) }),
     );
     app.post(
       '/v1/carriers',
@@ -43,12 +43,12 @@ export function carrierRoutes({ db, country }: RouteContext): FastifyPluginAsync
           response: { 201: Carrier },
         },
       },
-      async (request, reply) => reply.code(201).send(addCarrier(db, actingOf(request), request.body, country)),
+      async (request, reply) => reply.code(201).send(await addCarrier(backendsOf(store, request), actingOf(request), request.body, country)),
     );
     app.delete(
       '/v1/carriers/:id',
       { schema: { summary: 'Remove a carrier rule', params: Type.Object({ id: Id }), response: { 200: Type.Object({ removed: Type.Array(Carrier) }) } } },
-      async (request) => ({ removed: removeCarrierIds(db, actingOf(request), [request.params.id], country) }),
+      async (request) => ({ removed: await removeCarrierIds(backendsOf(store, request), actingOf(request), [request.params.id], country) }),
     );
 
   };

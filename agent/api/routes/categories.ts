@@ -1,14 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { CATEGORIES, POLICY_ACTIONS } from '../../engine/types';
-import type { Database } from 'better-sqlite3';
-import type { Acting } from '../../operations/acting';
 import { listCategories, setCategory } from '../../operations/categories';
-import type { CategoryStores } from '../../operations/categories';
-import { SqliteCategoryBackend } from '../../store/sqlite-category-backend';
-import { SqliteTenantBackend } from '../../store/sqlite-tenant-backend';
 import type { Api, RouteContext } from '../server';
-import { actingOf } from '../server';
+import { actingOf, backendsOf } from '../server';
 
 const Nullable = <T extends ReturnType<typeof Type.Object>>(schema: T, description: string) => Type.Union([schema, Type.Null()], { description });
 
@@ -30,9 +25,7 @@ const TenantQuery = Type.Object({ tenant: Type.Optional(Type.String({ maxLength:
 
 /** Caller categories (anonymous, invalid, toll_free, …): a policy per tenant, falling back to the global one. */
 /** The category operations' stores on the agent's SQLite file, audited as the asker. */
-const storesOf = (db: Database, acting: Acting): CategoryStores => ({ categories: new SqliteCategoryBackend(db, acting.actor), tenants: new SqliteTenantBackend(db, acting.actor) });
-
-export function categoryRoutes({ db }: RouteContext): FastifyPluginAsync {
+export function categoryRoutes({ store }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.get(
@@ -44,7 +37,7 @@ export function categoryRoutes({ db }: RouteContext): FastifyPluginAsync {
           response: { 200: Type.Object({ tenant: Type.Union([Type.String(), Type.Null()]), categories: Type.Array(CategoryView) }) },
         },
       },
-      async (request) => listCategories(storesOf(db, actingOf(request)), actingOf(request), request.query.tenant),
+      async (request) => listCategories(backendsOf(store, request), actingOf(request), request.query.tenant),
     );
     app.put(
       '/v1/categories/:category',
@@ -65,7 +58,7 @@ export function categoryRoutes({ db }: RouteContext): FastifyPluginAsync {
           response: { 200: CategoryView },
         },
       },
-      async (request) => setCategory(storesOf(db, actingOf(request)), actingOf(request), { category: request.params.category, ...request.body, action: request.body.action as string | null }),
+      async (request) => setCategory(backendsOf(store, request), actingOf(request), { category: request.params.category, ...request.body, action: request.body.action as string | null }),
     );
   };
 }

@@ -22,7 +22,7 @@ const ListName = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64, 
  * Named lists of rules (seed 003): their rule counts, enable and disable, and CSV import and
  * export in the format of `callguard rules import` and `rules export`.
  */
-export function listRoutes({ db, country }: RouteContext): FastifyPluginAsync {
+export function listRoutes({ store, country }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     // Only the routes of this plugin take CSV, with a limit of their own.
@@ -36,7 +36,10 @@ export function listRoutes({ db, country }: RouteContext): FastifyPluginAsync {
           response: { 200: Type.Object({ lists: Type.Array(List) }) },
         },
       },
-      async (request) => ({ lists: listLists(db, actingOf(request), country) }),
+      async (request) => {
+        const acting = actingOf(request);
+        return { lists: await listLists(store.as(acting.actor).rules, acting, country) };
+      },
     );
     app.put(
       '/v1/lists/:name',
@@ -50,8 +53,9 @@ export function listRoutes({ db, country }: RouteContext): FastifyPluginAsync {
       },
       async (request) => {
         const acting = actingOf(request);
-        setListEnabled(db, acting, request.params.name, request.body.enabled, country);
-        return listLists(db, acting, country).find((list) => list.name === request.params.name)!;
+        const rules = store.as(acting.actor).rules;
+        await setListEnabled(rules, acting, request.params.name, request.body.enabled, country);
+        return (await listLists(rules, acting, country)).find((list) => list.name === request.params.name)!;
       },
     );
     app.get(
@@ -65,7 +69,8 @@ export function listRoutes({ db, country }: RouteContext): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const chunks = exportListCsv(db, actingOf(request), request.params.name, country);
+        const acting = actingOf(request);
+        const chunks = await exportListCsv(store.as(acting.actor).rules, acting, request.params.name, country);
         void reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${request.params.name}.csv"`);
         // A stream is sent as it is, never through the serializer: the schema above documents it.
         return reply.send(Readable.from(chunks) as unknown as string);
@@ -99,7 +104,8 @@ export function listRoutes({ db, country }: RouteContext): FastifyPluginAsync {
       },
       async (request) => {
         const { action, scope, list, format } = request.query;
-        const result = importRulesCsvText(db, actingOf(request), request.body, { action, scope, list }, country, { format: parseImportFormat(format), label: 'import over the API' });
+        const acting = actingOf(request);
+        const result = await importRulesCsvText(store.as(acting.actor).rules, acting, request.body, { action, scope, list }, country, { format: parseImportFormat(format), label: 'import over the API' });
         return { imported: result.rows, skipped: result.skipped };
       },
     );

@@ -5,7 +5,7 @@ import type { Api, RouteContext } from '../server';
 import { actingOf } from '../server';
 
 /** The signed-in person's own preferences: the company picker's choice, which `GET /v1/me` answers as `lastTenant`. */
-export function meRoutes({ db }: RouteContext): FastifyPluginAsync {
+export function meRoutes({ store }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.put(
@@ -18,7 +18,8 @@ export function meRoutes({ db }: RouteContext): FastifyPluginAsync {
         },
       },
       async (request) => {
-        rememberTenant(db, actingOf(request), request.body.tenant);
+        const acting = actingOf(request);
+        await rememberTenant(store.as(acting.actor).users, acting, request.body.tenant);
         return { lastTenant: request.body.tenant };
       },
     );

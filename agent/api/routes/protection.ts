@@ -4,7 +4,7 @@ import { SCORE_DEFAULTS } from '../../engine/score-settings';
 import { addAllowed, listAllowed, removeAllowed } from '../../operations/allow-list';
 import { DEFAULT_THRESHOLD, FLAG_BELOW, PROTECTION_ACTIONS, setProtection, showProtection } from '../../operations/protection';
 import type { Api, RouteContext } from '../server';
-import { actingOf } from '../server';
+import { actingOf, backendsOf } from '../server';
 import { Id, TenantParam } from './carriers';
 import { Rule } from './rules';
 
@@ -38,7 +38,7 @@ const Score = Type.Object(
  * with a global fallback; and the page's allow list card, which is the allow rules (a
  * matching allow rule ends screening: no category, carrier rule or score applies).
  */
-export function protectionRoutes({ db, country }: RouteContext): FastifyPluginAsync {
+export function protectionRoutes({ store, country }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.get(
@@ -50,7 +50,7 @@ export function protectionRoutes({ db, country }: RouteContext): FastifyPluginAs
           response: { 200: Type.Composite([Protection, Type.Object({ score: Score })]) },
         },
       },
-      async (request) => showProtection(db, actingOf(request), request.query.tenant),
+      async (request) => showProtection(backendsOf(store, request), actingOf(request), request.query.tenant),
     );
     app.put(
       '/v1/protection',
@@ -73,7 +73,7 @@ export function protectionRoutes({ db, country }: RouteContext): FastifyPluginAs
           response: { 200: Protection },
         },
       },
-      async (request) => setProtection(db, actingOf(request), { ...request.body, flagThreshold: request.body.flagThreshold as number | null | undefined }),
+      async (request) => setProtection(backendsOf(store, request), actingOf(request), { ...request.body, flagThreshold: request.body.flagThreshold as number | null | undefined }),
     );
 
     app.get(
@@ -85,7 +85,7 @@ export function protectionRoutes({ db, country }: RouteContext): FastifyPluginAs
           response: { 200: Type.Object({ entries: Type.Array(Rule), next: Type.Union([Type.Integer(), Type.Null()]) }) },
         },
       },
-      async (request) => listAllowed(db, actingOf(request), { tenant: request.query.tenant, afterId: request.query.after, limit: request.query.limit ?? 100 }),
+      async (request) => listAllowed(backendsOf(store, request), actingOf(request), { tenant: request.query.tenant, afterId: request.query.after, limit: request.query.limit ?? 100 }),
     );
     app.post(
       '/v1/allow-list',
@@ -104,12 +104,12 @@ export function protectionRoutes({ db, country }: RouteContext): FastifyPluginAs
           response: { 201: Type.Object({ entries: Type.Array(Rule) }) },
         },
       },
-      async (request, reply) => reply.code(201).send({ entries: await addAllowed(db, actingOf(request), request.body, country) }),
+      async (request, reply) => reply.code(201).send({ entries: await addAllowed(backendsOf(store, request), actingOf(request), request.body, country) }),
     );
     app.delete(
       '/v1/allow-list/:id',
       { schema: { summary: 'Remove a number from the allow list (its allow rule)', params: Type.Object({ id: Id }), response: { 200: Type.Object({ removed: Rule }) } } },
-      async (request) => ({ removed: await removeAllowed(db, actingOf(request), request.params.id, country) }),
+      async (request) => ({ removed: await removeAllowed(backendsOf(store, request), actingOf(request), request.params.id, country) }),
     );
 
   };

@@ -1,9 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { editRule } from '../../operations/rules';
-import { SqliteRuleBackend } from '../../store/sqlite-rule-backend';
 import type { Api, RouteContext } from '../server';
-import { actingOf } from '../server';
+import { actingOf, backendsOf } from '../server';
 import { Rule } from './rules';
 
 /** What a rule edit may change, as JSON: what the rule does, never what it matches or its scope. */
@@ -22,7 +21,7 @@ const RuleChanges = Type.Object(
 );
 
 /** Edit one rule: the row menu's "edit" on the blocked-numbers page. */
-export function ruleEditRoutes({ db, country }: RouteContext): FastifyPluginAsync {
+export function ruleEditRoutes({ store, country }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.patch(
@@ -35,7 +34,7 @@ export function ruleEditRoutes({ db, country }: RouteContext): FastifyPluginAsyn
           response: { 200: Rule },
         },
       },
-      async (request) => editRule(new SqliteRuleBackend(db, actingOf(request).actor), actingOf(request), request.params.id, request.body, country),
+      async (request) => editRule(backendsOf(store, request).rules, actingOf(request), request.params.id, request.body, country),
     );
   };
 }

@@ -2,9 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { addRules, listRules, removeRules } from '../../operations/rules';
 import { winningRules } from '../../operations/winning-rules';
-import { SqliteRuleBackend } from '../../store/sqlite-rule-backend';
 import type { Api, RouteContext } from '../server';
-import { actingOf } from '../server';
+import { actingOf, backendsOf } from '../server';
 
 export const Rule = Type.Object({
   id: Type.Integer(),
@@ -44,7 +43,7 @@ const NewRules = Type.Object(
 const Id = Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1 });
 
 /** Rules: list with a cursor, add (one or many, all or none), remove (one or many). */
-export function ruleRoutes({ db, country }: RouteContext): FastifyPluginAsync {
+export function ruleRoutes({ store, country }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.get(
@@ -64,7 +63,7 @@ export function ruleRoutes({ db, country }: RouteContext): FastifyPluginAsync {
           response: { 200: Type.Object({ rules: Type.Array(Rule), next: Type.Union([Type.Integer(), Type.Null()]) }) },
         },
       },
-      async (request) => listRules(new SqliteRuleBackend(db, actingOf(request).actor), actingOf(request), { scope: request.query.scope, list: request.query.list, afterId: request.query.after, limit: request.query.limit }, country),
+      async (request) => listRules(backendsOf(store, request).rules, actingOf(request), { scope: request.query.scope, list: request.query.list, afterId: request.query.after, limit: request.query.limit }, country),
     );
     app.get(
       '/v1/rules/winning-order',
@@ -83,17 +82,19 @@ export function ruleRoutes({ db, country }: RouteContext): FastifyPluginAsync {
           response: { 200: Type.Object({ rules: Type.Array(Rule), next: Type.Union([Type.String(), Type.Null()]) }) },
         },
       },
-      async (request) => winningRules(db, actingOf(request), request.query, country),
+      async (request) => {
+        return winningRules(backendsOf(store, request), actingOf(request), request.query, country);
+      },
     );
     app.post(
       '/v1/rules',
       { schema: { summary: 'Add rules, one per pattern, all or none', body: NewRules, response: { 201: Type.Object({ rules: Type.Array(Rule) }) } } },
-      async (request, reply) => reply.code(201).send({ rules: await addRules(new SqliteRuleBackend(db, actingOf(request).actor), actingOf(request), request.body, country) }),
+      async (request, reply) => reply.code(201).send({ rules: await addRules(backendsOf(store, request).rules, actingOf(request), request.body, country) }),
     );
     app.delete(
       '/v1/rules/:id',
       { schema: { summary: 'Remove a rule', params: Type.Object({ id: Id }), response: { 200: Type.Object({ removed: Type.Array(Rule) }) } } },
-      async (request) => ({ removed: await removeRules(new SqliteRuleBackend(db, actingOf(request).actor), actingOf(request), [request.params.id], country) }),
+      async (request) => ({ removed: await removeRules(backendsOf(store, request).rules, actingOf(request), [request.params.id], country) }),
     );
     app.post(
       '/v1/rules/bulk-delete',
@@ -104,7 +105,7 @@ export function ruleRoutes({ db, country }: RouteContext): FastifyPluginAsync {
           response: { 200: Type.Object({ removed: Type.Array(Rule) }) },
         },
       },
-      async (request) => ({ removed: await removeRules(new SqliteRuleBackend(db, actingOf(request).actor), actingOf(request), request.body.ids, country) }),
+      async (request) => ({ removed: await removeRules(backendsOf(store, request).rules, actingOf(request), request.body.ids, country) }),
     );
   };
 }

@@ -19,7 +19,7 @@ const Me = Type.Object({
 });
 
 /** Sign in and out (browsers), and who am I (everyone). */
-export function sessionRoutes({ authenticator, csrf, secure, db }: RouteContext): FastifyPluginAsync {
+export function sessionRoutes({ authenticator, csrf, secure, store }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     // Beside the per-address limit of the route: guessing one user's password from many addresses is limited too.
@@ -54,13 +54,13 @@ export function sessionRoutes({ authenticator, csrf, secure, db }: RouteContext)
     );
     app.delete('/v1/session', { schema: { summary: 'Sign out' } }, async (request, reply) => {
       const sessionId = request.cookies[SESSION_COOKIE];
-      if (sessionId) authenticator.signOut(sessionId);
+      if (sessionId) await authenticator.signOut(sessionId);
       void reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send();
     });
     app.get('/v1/me', { schema: { summary: 'Who is asking', response: { 200: Me } } }, async (request) => {
       const acting = actingOf(request);
-      const lastTenant = lastTenantOf(db, acting);
+      const lastTenant = await lastTenantOf(store.as(acting.actor).users, acting);
       return {
         ...(lastTenant !== undefined ? { lastTenant } : {}),
         name: acting.actor,

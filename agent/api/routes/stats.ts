@@ -31,8 +31,9 @@ const Bucket = Type.Object({
   other: Type.Integer({ description: 'the rest: challenges not yet answered, forwards, voicemail' }),
 });
 
+/** The stats' stores on the agent's SQLite file (they only read). */
 /** The impact cards and the calls-per-hour chart of the protection page, over the asker's tenants only. */
-export function statsRoutes({ db }: RouteContext): FastifyPluginAsync {
+export function statsRoutes({ store }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.get(
@@ -47,7 +48,7 @@ export function statsRoutes({ db }: RouteContext): FastifyPluginAsync {
           response: { 200: Counters },
         },
       },
-      async (request) => callStats(db, actingOf(request), { tenant: request.query.tenant, since: request.query.since ?? '24h' }),
+      async (request) => callStats(store.as('system'), actingOf(request), { tenant: request.query.tenant, since: request.query.since ?? '24h' }),
     );
     app.get(
       '/v1/stats/hourly',
@@ -61,7 +62,7 @@ export function statsRoutes({ db }: RouteContext): FastifyPluginAsync {
           response: { 200: Type.Object({ tenant: Type.Union([Type.String(), Type.Null()]), hours: Type.Integer(), buckets: Type.Array(Bucket) }) },
         },
       },
-      async (request) => hourlyStats(db, actingOf(request), { tenant: request.query.tenant, hours: request.query.hours ?? 24 }),
+      async (request) => hourlyStats(store.as('system'), actingOf(request), { tenant: request.query.tenant, hours: request.query.hours ?? 24 }),
     );
   };
 }

@@ -1,12 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { maySee } from '../../operations/acting';
-import { TenantStore } from '../../store/tenants';
 import type { Api, RouteContext } from '../server';
 import { actingOf } from '../server';
 
 /** The tenants (companies) the asker may see, with their DIDs: the company picker. */
-export function tenantRoutes({ db }: RouteContext): FastifyPluginAsync {
+export function tenantRoutes({ store }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.get(
@@ -19,13 +18,12 @@ export function tenantRoutes({ db }: RouteContext): FastifyPluginAsync {
       },
       async (request) => {
         const acting = actingOf(request);
-        const store = new TenantStore(db, acting.actor);
-        const dids = store.listDids();
-        const tenants = store
-          .list()
+        const tenants = store.as(acting.actor).tenants;
+        const dids = await tenants.listDids();
+        const visible = (await tenants.listTenants())
           .filter((tenant) => maySee(acting, tenant.name))
           .map((tenant) => ({ name: tenant.name, dids: dids.filter((did) => did.tenant === tenant.name).map((did) => did.number), rules: tenant.rules }));
-        return { tenants };
+        return { tenants: visible };
       },
     );
   };

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { addToken, addUser, listTokens, listUsers, removeToken, removeUser, setUserTenants } from '../../operations/users';
 import type { Api, RouteContext } from '../server';
-import { actingOf } from '../server';
+import { actingOf, backendsOf } from '../server';
 
 const Tenants = Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'the tenants it may see; null: every tenant (an admin)' });
 
@@ -27,16 +27,17 @@ const Role = Type.String({ maxLength: 16, description: 'admin (every tenant), ma
 const GrantedTenants = Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000, description: 'the tenants a manager or viewer may see (at least one); none for an admin' });
 const Name = Type.Object({ name: AccountName });
 
+/** The accounts on the agent's SQLite file, changes audited as the asker. */
 /**
  * People who sign in to the console and tokens for machines: administrators only (403 for
  * anyone else). Passwords and tokens are never logged, listed or audited; a token is answered
  * once, when it is made.
  */
-export function userRoutes({ db }: RouteContext): FastifyPluginAsync {
+export function userRoutes({ store }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.get('/v1/users', { schema: { summary: 'Users with their role and tenants (administrators only)', response: { 200: Type.Object({ users: Type.Array(User) }) } } }, async (request) => ({
-      users: listUsers(db, actingOf(request)),
+      users: await listUsers(backendsOf(store, request).users, actingOf(request)),
     }));
     app.post(
       '/v1/users',
@@ -57,11 +58,11 @@ export function userRoutes({ db }: RouteContext): FastifyPluginAsync {
       },
       async (request, reply) => {
         const { name, role, tenants, password } = request.body;
-        return reply.code(201).send(await addUser(db, actingOf(request), { name, role, tenants: tenants ?? [], password }));
+        return reply.code(201).send(await addUser(backendsOf(store, request).users, actingOf(request), { name, role, tenants: tenants ?? [], password }));
       },
     );
     app.delete('/v1/users/:name', { schema: { summary: 'Remove a user and end their sessions (administrators only)', params: Name } }, async (request, reply) => {
-      removeUser(db, actingOf(request), request.params.name);
+      await removeUser(backendsOf(store, request).users, actingOf(request), request.params.name);
       return reply.code(204).send();
     });
     app.put(
@@ -74,10 +75,10 @@ export function userRoutes({ db }: RouteContext): FastifyPluginAsync {
           response: { 200: User },
         },
       },
-      async (request) => setUserTenants(db, actingOf(request), request.params.name, request.body.tenants),
+      async (request) => setUserTenants(backendsOf(store, request).users, actingOf(request), request.params.name, request.body.tenants),
     );
     app.get('/v1/tokens', { schema: { summary: 'Tokens with their role, tenants and last use, never the token (administrators only)', response: { 200: Type.Object({ tokens: Type.Array(Token) }) } } }, async (request) => ({
-      tokens: listTokens(db, actingOf(request)),
+      tokens: await listTokens(backendsOf(store, request).users, actingOf(request)),
     }));
     app.post(
       '/v1/tokens',
@@ -90,12 +91,12 @@ export function userRoutes({ db }: RouteContext): FastifyPluginAsync {
       },
       async (request, reply) => {
         const { name, role, tenants } = request.body;
-        const { token, row } = addToken(db, actingOf(request), { name, role, tenants: tenants ?? [] });
+        const { token, row } = await addToken(backendsOf(store, request).users, actingOf(request), { name, role, tenants: tenants ?? [] });
         return reply.code(201).send({ token, ...row });
       },
     );
     app.delete('/v1/tokens/:name', { schema: { summary: 'Remove a token: requests bearing it are refused from now on (administrators only)', params: Name } }, async (request, reply) => {
-      removeToken(db, actingOf(request), request.params.name);
+      await removeToken(backendsOf(store, request).users, actingOf(request), request.params.name);
       return reply.code(204).send();
     });
   };

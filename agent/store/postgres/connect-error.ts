@@ -51,3 +51,17 @@ export function connectError(error: unknown, address: StoreAddress, password: st
   }
   return new BadInput(`cannot connect to ${where}: ${said}`);
 }
+
+/** Network-level codes, and PostgreSQL's connection-exception class (08) and shutdown codes (57P01-57P03). */
+const UNREACHABLE = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|08...|57P0[123])$/;
+
+/**
+ * Whether a statement failed because PostgreSQL could not be reached (away, restarting,
+ * the network cut), as opposed to the statement itself failing: a request that met it
+ * can be tried again in a moment.
+ */
+export function isStoreUnreachable(error: unknown): boolean {
+  if (UNREACHABLE.test(codeOf(error))) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout)/.test(message);
+}

@@ -46,7 +46,8 @@ async function retention(client: PoolClient): Promise<string> {
   return rows[0]?.value ?? DEFAULT_RETENTION;
 }
 
-async function pruneCalls(client: PoolClient, before: number): Promise<number> {
+/** Deletes the calls logged before `before`, a batch at a time; returns how many. */
+export async function pruneCalls(client: PoolClient, before: number): Promise<number> {
   let deleted = 0;
   for (;;) {
     const { rowCount } = await client.query('DELETE FROM calls WHERE id IN (SELECT id FROM calls WHERE at < $1 ORDER BY at LIMIT $2)', [before, DELETE_BATCH]);

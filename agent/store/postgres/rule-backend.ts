@@ -1,25 +1,22 @@
 import type { Pool, PoolClient } from 'pg';
 import type { E164, MatchKind } from '../../engine/types';
-import type { RuleBackend, RulePageFilter } from '../rule-backend';
+import type { ListInScope, ListScope, RuleBackend, RulePageFilter } from '../rule-backend';
+import type { RuleImportWriter } from '../rule-import';
 import { toRow } from '../rules';
 import type { NewRule, RuleOptions, RuleRow } from '../rules';
 import { auditedTransaction } from './audited-transaction';
 import type { AuditRecorder } from './audited-transaction';
+import { BatchedRuleWriter } from './rule-import-writer';
+import { ENSURE_LISTS, REPLACE_ON_CONFLICT, RULE_INSERT } from './rule-upsert';
 
 /** The columns of a RuleRow; aliases quoted, as PostgreSQL folds bare ones to lower case. */
 const ROW_COLUMNS = `id, scope, kind, key, pattern, action, target, sms, note, list,
   expires_at AS "expiresAt", when_text AS "when", tz, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
-const UPSERT = `
-  INSERT INTO rules (scope, kind, key, pattern, span, action, target, sms, note, list, expires_at, when_text, tz, created_at, updated_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
-  ON CONFLICT (key, kind, scope) DO UPDATE SET
-    pattern = excluded.pattern, span = excluded.span, action = excluded.action, target = excluded.target,
-    sms = excluded.sms, note = excluded.note, list = excluded.list, expires_at = excluded.expires_at,
-    when_text = excluded.when_text, tz = excluded.tz, updated_at = excluded.updated_at
-  RETURNING ${ROW_COLUMNS}`;
+const UPSERT = `${RULE_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) ${REPLACE_ON_CONFLICT} RETURNING ${ROW_COLUMNS}`;
 
-const ENSURE_LIST = 'INSERT INTO lists (name, enabled, created_at) VALUES ($1, 1, $2) ON CONFLICT (name) DO NOTHING';
+/** Joins the DID a rule's `did:` scope names (`d`), for the tenant holding it. */
+const DID_OF_SCOPE = "LEFT JOIN dids d ON r.scope LIKE 'did:%' AND d.number = substr(r.scope, 5)";
 
 /** RuleBackend on a fleet's PostgreSQL: each write and its audit entries in one transaction. */
 export class PostgresRuleBackend implements RuleBackend {
@@ -46,7 +43,7 @@ export class PostgresRuleBackend implements RuleBackend {
     return this.inTransaction(async (client, audit) => {
       const added: RuleRow[] = [];
       for (const rule of rules) {
-        if (rule.list !== null) await client.query(ENSURE_LIST, [rule.list, now]);
+        if (rule.list !== null) await client.query(ENSURE_LISTS, [[rule.list], now]);
         const before = await this.rowWhere(client, 'key = $1 AND kind = $2 AND scope = $3 FOR UPDATE', [rule.key, rule.kind, rule.scope]);
         const { scope, kind, key, pattern, span, action, target, sms, note, list, expiresAt, when, tz } = rule;
         const { rows } = await client.query(UPSERT, [scope, kind, key, pattern, span, action, target, sms ? 1 : 0, note, list, expiresAt, when ?? null, tz ?? null, now]);
@@ -102,7 +99,7 @@ export class PostgresRuleBackend implements RuleBackend {
       const before = await this.rowWhere(client, 'id = $1 FOR UPDATE', [id]);
       if (!before) return undefined;
       const { action, target, sms, note, list, expiresAt, when, tz } = options;
-      if (list !== null) await client.query(ENSURE_LIST, [list, now]);
+      if (list !== null) await client.query(ENSURE_LISTS, [[list], now]);
       const { rows } = await client.query(
         `UPDATE rules SET action = $1, target = $2, sms = $3, note = $4, list = $5, expires_at = $6, when_text = $7, tz = $8, updated_at = $9
          WHERE id = $10 RETURNING ${ROW_COLUMNS}`,
@@ -112,6 +109,57 @@ export class PostgresRuleBackend implements RuleBackend {
       await audit('change', 'rule', `#${id}`, before, after);
       return after;
     });
+  }
+
+  async listsByScope(): Promise<ListInScope[]> {
+    const { rows } = await this.pool.query<Omit<ListInScope, 'enabled'> & { enabled: number }>(
+      `SELECT l.name, l.enabled, r.scope, d.tenant AS "didTenant", count(r.id)::int AS rules FROM lists l LEFT JOIN rules r ON r.list = l.name ${DID_OF_SCOPE}
+       GROUP BY l.name, l.enabled, r.scope, d.tenant ORDER BY l.name COLLATE "C", r.scope COLLATE "C"`,
+    );
+    return rows.map((row) => ({ ...row, enabled: row.enabled === 1 }));
+  }
+
+  async listExists(name: string): Promise<boolean> {
+    return ((await this.pool.query('SELECT 1 FROM lists WHERE name = $1', [name])).rowCount ?? 0) > 0;
+  }
+
+  listScopes(name: string): Promise<ListScope[]> {
+    return this.scopesOfList(this.pool, name);
+  }
+
+  setListEnabled(name: string, enabled: boolean, allow: (scopes: readonly ListScope[]) => void): Promise<boolean> {
+    return this.inTransaction(async (client, audit) => {
+      // The list's row locked first: a rule joining the list checks its foreign key with a
+      // share of that lock, so it waits for this commit, and the scopes allowed below are the
+      // scopes switched. The DIDs' owners are held too, for the same reason.
+      const { rows } = await client.query<{ enabled: number }>('SELECT enabled FROM lists WHERE name = $1 FOR UPDATE', [name]);
+      if (!rows[0]) return false;
+      allow(await this.scopesOfList(client, name, true));
+      await client.query('UPDATE lists SET enabled = $1 WHERE name = $2', [enabled ? 1 : 0, name]);
+      await audit('change', 'list', name, { enabled: rows[0].enabled === 1 }, { enabled });
+      return true;
+    });
+  }
+
+  importRules(label: string, now: number, feed: (writer: RuleImportWriter) => number | Promise<number>): Promise<number> {
+    return this.inTransaction(async (client, audit) => {
+      const writer = new BatchedRuleWriter(client, now);
+      const count = await feed(writer);
+      await writer.flush();
+      // One entry for the whole import, as on SQLite: the label and the rows it took.
+      await audit('import', 'rule', label, null, { rules: count });
+      return count;
+    });
+  }
+
+  /** The scopes of a list's rules in byte order, each with the tenant of its DID (those DIDs share-locked when `lockDids`). */
+  private async scopesOfList(on: Pool | PoolClient, name: string, lockDids = false): Promise<ListScope[]> {
+    const { rows } = await on.query<{ scope: string }>('SELECT scope FROM rules WHERE list = $1 GROUP BY scope ORDER BY scope COLLATE "C"', [name]);
+    const didOf = (scope: string) => (scope.startsWith('did:') ? scope.slice('did:'.length) : null);
+    const dids = rows.flatMap(({ scope }) => didOf(scope) ?? []);
+    const owners = dids.length === 0 ? [] : (await on.query<{ number: string; tenant: string }>(`SELECT number, tenant FROM dids WHERE number = ANY($1)${lockDids ? ' FOR SHARE' : ''}`, [dids])).rows;
+    const tenantOf = new Map(owners.map((row) => [row.number, row.tenant]));
+    return rows.map(({ scope }) => ({ scope, didTenant: tenantOf.get(didOf(scope) ?? '') ?? null }));
   }
 
   private async rowWhere(on: Pool | PoolClient, condition: string, values: unknown[]): Promise<RuleRow | undefined> {

@@ -1,0 +1,162 @@
+import type { CallerHistory, CarrierRule, CategoryPolicy, DecisionView, ProtectionPolicy, RuleShape } from '../engine/decision-store';
+import { scoreSettings } from '../engine/score-settings';
+import type { ScoreSettings } from '../engine/score-settings';
+import { parseSchedule } from '../engine/time-window';
+import type { Schedule } from '../engine/time-window';
+import type { ActiveRule, Category, E164, PolicyAction } from '../engine/types';
+import { REMEMBER_PASSES } from './settings';
+
+/** The small tables a decision reads, as rows from either backend (0/1 flags as stored). */
+export interface SnapshotRows {
+  /** `SELECT DISTINCT kind, span FROM rules WHERE kind <> 'number'`. */
+  readonly shape: readonly { kind: string; span: number | null }[];
+  readonly dids: readonly { number: string; tenant: string }[];
+  readonly policies: readonly { scope: string; category: string; action: PolicyAction; whenText: string | null; tz: string | null }[];
+  /** The settings whose key starts with REMEMBER_PASSES. */
+  readonly remember: readonly { key: string; value: string }[];
+  readonly disabledLists: readonly string[];
+  readonly protection: readonly (ProtectionPolicy & { enabled: number })[];
+  /** By id. */
+  readonly carrierRules: readonly CarrierRule[];
+  readonly carrierPrefixLengths: readonly number[];
+  readonly scoreSettings: readonly { key: string; value: string }[];
+}
+
+/** The small tables, shaped for lookups. */
+export interface Snapshot {
+  readonly shape: RuleShape;
+  readonly didTenants: Map<string, string>;
+  readonly policies: Map<string, CategoryPolicy>;
+  readonly disabledLists: Set<string>;
+  readonly remember: Map<string, number>;
+  readonly protection: Map<string, ProtectionPolicy | null>;
+  readonly carrierRules: readonly CarrierRule[];
+  /** Longest first. */
+  readonly carrierPrefixLengths: readonly number[];
+  readonly score: ScoreSettings;
+}
+
+/** A rule as both backends select it (RULE_COLUMNS): its window still text, sms 0/1. */
+export type StoredActiveRule = Omit<ActiveRule, 'sms' | 'schedule'> & { sms: number; whenText: string | null; tz: string | null };
+
+/** The columns of a StoredActiveRule; aliases quoted, as PostgreSQL folds bare ones to lower case. */
+export const RULE_COLUMNS = 'id, scope, kind, key, pattern, action, target, sms, span, list, expires_at AS "expiresAt", updated_at AS "updatedAt", when_text AS "whenText", tz';
+
+const schedules = new Map<string, Schedule>();
+
+/** Windows as stored (checked when written), parsed once. */
+export function scheduleOf(whenText: string | null, tz: string | null): Schedule | null {
+  if (whenText === null || tz === null) return null;
+  const key = `${tz}|${whenText}`;
+  let schedule = schedules.get(key);
+  if (!schedule) {
+    schedule = parseSchedule(whenText, tz);
+    if (schedules.size > 10_000) schedules.clear();
+    schedules.set(key, schedule);
+  }
+  return schedule;
+}
+
+/** The rules among `rows` that count for a call: in one of `scopes`, not expired at `now`, not in a disabled list. */
+export function activeRules(rows: readonly StoredActiveRule[], scopes: readonly string[], now: number, disabledLists: Set<string>): ActiveRule[] {
+  const active: ActiveRule[] = [];
+  for (const { whenText, tz, ...row } of rows) {
+    if (!scopes.includes(row.scope)) continue;
+    if (row.expiresAt !== null && row.expiresAt <= now) continue;
+    if (row.list !== null && disabledLists.has(row.list)) continue;
+    active.push({ ...row, sms: row.sms === 1, schedule: scheduleOf(whenText, tz) });
+  }
+  return active;
+}
+
+export function snapshotOf(rows: SnapshotRows): Snapshot {
+  const prefixLengths = new Set<number>();
+  // Exact addresses (/32, /128) are always probed; the CIDR sizes rules use, besides.
+  const networkBits = new Set<number>([32, 128]);
+  for (const { kind, span } of rows.shape) {
+    if (kind === 'prefix' && span !== null) prefixLengths.add(span + 1);
+    if (kind === 'ip' && span !== null) networkBits.add(span);
+  }
+  return {
+    shape: {
+      prefixLengths: [...prefixLengths].sort((a, b) => a - b),
+      networkBits: [...networkBits].sort((a, b) => a - b),
+      hasSip: rows.shape.some((row) => row.kind === 'sip'),
+      hasAnonymous: rows.shape.some((row) => row.kind === 'anonymous'),
+    },
+    didTenants: new Map(rows.dids.map((row) => [row.number, row.tenant])),
+    policies: new Map(rows.policies.map((row) => [`${row.scope}|${row.category}`, { action: row.action, scope: row.scope, schedule: scheduleOf(row.whenText, row.tz) }])),
+    remember: new Map(rows.remember.map((row) => [row.key.slice(REMEMBER_PASSES.length), Number(row.value)])),
+    disabledLists: new Set(rows.disabledLists),
+    protection: new Map(rows.protection.map(({ enabled, ...policy }) => [policy.scope, enabled === 1 ? policy : null])),
+    carrierRules: rows.carrierRules,
+    carrierPrefixLengths: [...rows.carrierPrefixLengths].sort((a, b) => b - a),
+    score: scoreSettings(new Map(rows.scoreSettings.map((row) => [row.key, row.value]))),
+  };
+}
+
+/** What a view looks up per call, beyond the snapshot: by index, never scanned. */
+export interface PerCallLookups {
+  rulesFor(keys: readonly string[], scopes: readonly string[], now: number, disabledLists: Set<string>): readonly ActiveRule[];
+  history(number: E164, velocitySince: number, historySince: number): CallerHistory;
+  lastPass(number: E164, tenant: string, since: number): number | null;
+  /** Longest matching prefix of the carrier table, probing only the lengths it has. */
+  carrierOf(number: E164, lengths: readonly number[]): string | null;
+}
+
+/** The cached small tables, plus per-call lookups. */
+export class SnapshotView implements DecisionView {
+  readonly shape: RuleShape;
+  readonly score: ScoreSettings;
+
+  constructor(
+    private readonly snapshot: Snapshot,
+    private readonly lookups: PerCallLookups,
+  ) {
+    this.shape = snapshot.shape;
+    this.score = snapshot.score;
+  }
+
+  protection(tenant: string): ProtectionPolicy | null {
+    const { protection } = this.snapshot;
+    const own = protection.get(`tenant:${tenant}`);
+    return own !== undefined ? own : (protection.get('global') ?? null);
+  }
+
+  carrierRules(scopes: readonly string[]): readonly CarrierRule[] {
+    return this.snapshot.carrierRules.filter((rule) => scopes.includes(rule.scope));
+  }
+
+  carrierOf(number: E164): string | null {
+    return this.lookups.carrierOf(number, this.snapshot.carrierPrefixLengths);
+  }
+
+  history(number: E164, velocitySince: number, historySince: number): CallerHistory {
+    return this.lookups.history(number, velocitySince, historySince);
+  }
+
+  tenantOfDid(did: E164): string {
+    return this.snapshot.didTenants.get(did) ?? 'default';
+  }
+
+  categoryPolicies(tenant: string, category: Category): readonly CategoryPolicy[] {
+    const { policies } = this.snapshot;
+    const own = policies.get(`tenant:${tenant}|${category}`);
+    const global = policies.get(`global|${category}`);
+    return own && global ? [own, global] : own ? [own] : global ? [global] : [];
+  }
+
+  rememberPassesFor(tenant: string): number | null {
+    const { remember } = this.snapshot;
+    const ms = remember.get(`tenant:${tenant}`) ?? remember.get('global');
+    return ms === undefined || ms <= 0 ? null : ms;
+  }
+
+  lastPass(number: E164, tenant: string, since: number): number | null {
+    return this.lookups.lastPass(number, tenant, since);
+  }
+
+  rulesFor(keys: readonly string[], scopes: readonly string[], now: number): readonly ActiveRule[] {
+    return this.lookups.rulesFor(keys, scopes, now, this.snapshot.disabledLists);
+  }
+}
