@@ -44,7 +44,7 @@ export class PostgresWinningOrderBackend implements WinningOrderBackend {
   patterns(kinds: readonly MatchKind[], scope: string, below: { span: number; id: number }, limit: number): Promise<Spanned[]> {
     return this.select(
       `kind <> 'number' AND kind = ANY($1) AND scope = $2 AND NOT ${EXACT}
-         AND (COALESCE(span, 0)::bigint, id) < ($3::bigint, $4::bigint) ORDER BY COALESCE(span, 0) DESC, id DESC LIMIT $5`,
+         AND (COALESCE(span, 0)::bigint, id) < ($3::bigint, $4::bigint) ORDER BY COALESCE(span, 0)::bigint DESC, id DESC LIMIT $5`,
       [kinds, scope, below.span, below.id, limit],
     );
   }
