@@ -254,24 +254,26 @@ function spawnSyncShell(command: string): void {
 describe('every SQL statement is parameterised', () => {
   /**
    * Reads agent/ with the TypeScript compiler and follows the text handed to every
-   * better-sqlite3 prepare(), exec() and pragma(): it may be built only from fixed text
+   * better-sqlite3 prepare(), exec() and pragma() and every pg query() (a pool's, a
+   * client's; a query config's text): it may be built only from fixed text
    * (literals, constants of fixed text), `?` placeholder lists, and numbers. Anything
    * else interpolated (a parameter, a property of a caller's data) is reported.
    */
-  it('no prepare(), exec() or pragma() text is built from anything but fixed fragments, placeholder lists or numbers', () => {
+  it('no prepare(), exec(), pragma() or PostgreSQL query() text is built from anything but fixed fragments, placeholder lists or numbers', () => {
     const files = walk(join(repoRoot, 'agent')).filter((file) => file.endsWith('.ts'));
     const program = ts.createProgram(files, { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, skipLibCheck: true, noEmit: true, types: ['node'] });
     const checker = program.getTypeChecker();
+    agentSources = program.getSourceFiles().filter((source) => files.includes(source.fileName));
     const calls: string[] = [];
     const unsafe: string[] = [];
     for (const source of program.getSourceFiles()) {
       if (!files.includes(source.fileName)) continue;
       const visit = (node: ts.Node): void => {
-        if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && ['prepare', 'exec', 'pragma'].includes(node.expression.name.text)) {
+        if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && ['prepare', 'exec', 'pragma', 'query'].includes(node.expression.name.text)) {
           const receiver = checker.getTypeAtLocation(node.expression.expression);
-          if (isSqliteDatabase(receiver) && node.arguments[0]) {
+          if ((node.expression.name.text === 'query' ? isPgClient(receiver) : isSqliteDatabase(receiver)) && node.arguments[0]) {
             const where = `${relative(repoRoot, source.fileName)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
-            calls.push(where);
+            calls.push(`${node.expression.name.text} ${where}`);
             const why = unsafeParts(node.arguments[0], checker, new Set());
             if (why.length > 0 && !ALLOWED.has(`${relative(repoRoot, source.fileName)}|${node.arguments[0].getText()}`)) unsafe.push(`${where}: ${why.join('; ')}`);
           }
@@ -280,7 +282,8 @@ describe('every SQL statement is parameterised', () => {
       };
       visit(source);
     }
-    expect(calls.length).toBeGreaterThan(40); // the walk really found the statements
+    expect(calls.filter((call) => !call.startsWith('query')).length).toBeGreaterThan(40); // the walk really found the statements
+    expect(calls.filter((call) => call.startsWith('query')).length).toBeGreaterThan(100); // PostgreSQL's too
     expect(unsafe).toEqual([]);
   });
 
@@ -319,11 +322,13 @@ describe('every SQL statement is parameterised', () => {
 const ALLOWED = new Set([
   // The numbered SQL files in migrations/, shipped with the package and applied in order.
   'agent/store/migrate.ts|migration.sql',
+  'agent/store/postgres/migrate.ts|migration.sql',
   // The call log's reads, built once for both dialects by agent/store/call-log-sql.ts from
   // fixed fragments, every value a parameter (Parameters.add/list); the test below feeds
   // them hostile filters.
   'agent/store/call-log-queries.ts|sql',
   'agent/store/call-log-queries.ts|`EXPLAIN QUERY PLAN ${sql}`',
+  'agent/store/postgres/call-log-backend.ts|sql',
 ]);
 
 function isSqlIdentifier(expression: ts.Expression, checker: ts.TypeChecker): boolean {
@@ -335,6 +340,22 @@ function isSqlIdentifier(expression: ts.Expression, checker: ts.TypeChecker): bo
 
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]));
+}
+
+/** All of agent/, for following a parameter to every caller of the function it belongs to. */
+let agentSources: readonly ts.SourceFile[] = [];
+
+function isPgClient(type: ts.Type): boolean {
+  const symbol = type.getSymbol() ?? type.aliasSymbol;
+  if (!symbol) return false;
+  return ['Pool', 'PoolClient', 'Client', 'ClientBase'].includes(symbol.getName()) && (symbol.getDeclarations() ?? []).some((declaration) => /@types[\\/]pg[\\/]/.test(declaration.getSourceFile().fileName));
+}
+
+/** `copyFrom(text)` of pg-copy-streams: a COPY statement's text handed to query(). */
+function isCopyFrom(callee: ts.Expression, checker: ts.TypeChecker): boolean {
+  const local = ts.isIdentifier(callee) ? checker.getSymbolAtLocation(callee) : undefined;
+  const symbol = local && local.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(local) : local;
+  return (symbol?.declarations ?? []).some((declaration) => /pg-copy-streams/.test(declaration.getSourceFile().fileName));
 }
 
 function isSqliteDatabase(type: ts.Type): boolean {
@@ -362,18 +383,30 @@ function unsafeParts(expression: ts.Expression, checker: ts.TypeChecker, seen: S
     if (isSqlIdentifier(callee, checker) || (ts.isPropertyAccessExpression(callee) && callee.name.text === 'map' && node.arguments[0] && isSqlIdentifier(node.arguments[0], checker))) return [];
     // `x.map(() => '?')`, `Array.from({ length }, () => '?')`: a placeholder list whatever x holds.
     const callback = node.arguments.find((argument) => ts.isArrowFunction(argument) || ts.isFunctionExpression(argument)) as ts.ArrowFunction | undefined;
-    if (ts.isPropertyAccessExpression(callee) && ['map', 'from'].includes(callee.name.text) && callback && ts.isExpression(callback.body) && unsafeParts(callback.body, checker, seen).length === 0) return [];
+    if (ts.isPropertyAccessExpression(callee) && ['map', 'from'].includes(callee.name.text) && callback && functionReturns(callback).every((returned) => unsafeParts(returned, checker, seen).length === 0)) return [];
+    if (isCopyFrom(callee, checker) && node.arguments[0]) return unsafeParts(node.arguments[0], checker, seen);
     // `parts.join(' AND ')`: safe when every part is.
     if (ts.isPropertyAccessExpression(callee) && callee.name.text === 'join') return [...unsafeParts(callee.expression, checker, seen), ...node.arguments.flatMap((argument) => unsafeParts(argument, checker, seen))];
-    // A method of the same class returning fixed text (e.g. a WHERE clause builder).
+    // A function or method of agent/ returning fixed text (a WHERE clause builder, a `$n` placeholder maker).
     const declaration = checker.getResolvedSignature(node)?.getDeclaration();
-    if (declaration && (ts.isMethodDeclaration(declaration) || ts.isFunctionDeclaration(declaration)) && declaration.body && declaration.getSourceFile() === node.getSourceFile()) {
-      return returnedExpressions(declaration.body).flatMap((returned) => unsafeParts(returned, checker, seen));
+    if (declaration && (ts.isMethodDeclaration(declaration) || ts.isFunctionDeclaration(declaration) || ts.isArrowFunction(declaration) || ts.isFunctionExpression(declaration)) && declaration.body && agentSources.includes(declaration.getSourceFile())) {
+      return functionReturns(declaration).flatMap((returned) => unsafeParts(returned, checker, seen));
     }
     return [`call ${node.getText().slice(0, 60)}`];
   }
   if (ts.isObjectLiteralExpression(node)) {
-    return node.properties.flatMap((property) => (ts.isPropertyAssignment(property) ? unsafeParts(property.initializer, checker, seen) : ts.isShorthandPropertyAssignment(property) ? unsafeParts(property.name, checker, seen) : []));
+    // A query config: its text and values; a function in it (pg's type parsers) is no text.
+    return node.properties.flatMap((property) =>
+      ts.isPropertyAssignment(property)
+        ? ts.isArrowFunction(skipOuter(property.initializer)) || ts.isFunctionExpression(skipOuter(property.initializer))
+          ? []
+          : unsafeParts(property.initializer, checker, seen)
+        : ts.isShorthandPropertyAssignment(property)
+          ? unsafeParts(property.name, checker, seen)
+          : ts.isSpreadAssignment(property)
+            ? unsafeParts(property.expression, checker, seen)
+            : [],
+    );
   }
   if (ts.isIdentifier(node)) {
     const local = checker.getSymbolAtLocation(node);
@@ -412,16 +445,13 @@ function unsafeParts(expression: ts.Expression, checker: ts.TypeChecker, seen: S
 }
 
 /**
- * A parameter is as safe as what every caller passes: followed for private methods and
- * module-private functions, whose callers are all in the same file; anything callable from
- * elsewhere counts as unsafe.
+ * A parameter is as safe as what every caller passes: followed to every call in agent/ of
+ * the function or method it belongs to (none found: unsafe, as something else may call it).
  */
 function parameterParts(parameter: ts.ParameterDeclaration, name: string, checker: ts.TypeChecker, seen: Set<ts.Node>): string[] {
   const owner = parameter.parent;
   const index = owner.parameters.indexOf(parameter);
-  const isPrivateMethod = ts.isMethodDeclaration(owner) && (ts.getCombinedModifierFlags(owner) & ts.ModifierFlags.Private) !== 0;
-  const isLocalFunction = ts.isFunctionDeclaration(owner) && (ts.getCombinedModifierFlags(owner) & ts.ModifierFlags.Export) === 0;
-  if (!isPrivateMethod && !isLocalFunction) return [`parameter ${name}`];
+  if (!ts.isMethodDeclaration(owner) && !ts.isFunctionDeclaration(owner) && !ts.isArrowFunction(owner) && !ts.isFunctionExpression(owner)) return [`parameter ${name}`];
   const parts: string[] = [];
   let callers = 0;
   const visit = (node: ts.Node): void => {
@@ -432,7 +462,7 @@ function parameterParts(parameter: ts.ParameterDeclaration, name: string, checke
     }
     ts.forEachChild(node, visit);
   };
-  visit(owner.getSourceFile());
+  for (const source of agentSources) visit(source);
   return callers === 0 ? [`parameter ${name} (no caller found)`] : parts;
 }
 
@@ -445,6 +475,12 @@ function skipOuter(expression: ts.Expression): ts.Expression {
 function isNumber(node: ts.Expression, checker: ts.TypeChecker): boolean {
   const type = checker.getTypeAtLocation(node);
   return (type.flags & (ts.TypeFlags.Number | ts.TypeFlags.NumberLiteral)) !== 0;
+}
+
+/** What a function returns: an arrow's expression body, or every `return` of a block body. */
+function functionReturns(fn: ts.FunctionLikeDeclaration): ts.Expression[] {
+  if (!fn.body) return [];
+  return ts.isBlock(fn.body) ? returnedExpressions(fn.body) : [fn.body];
 }
 
 function returnedExpressions(body: ts.Block): ts.Expression[] {

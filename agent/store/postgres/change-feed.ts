@@ -1,4 +1,5 @@
 import type { ClientBase, QueryArrayConfig, QueryConfig } from 'pg';
+import { sqlIdentifier } from '../sql-identifier';
 import type { Row } from './local-copy';
 import { numericTypes } from './pg-types';
 import type { ReplicatedTable } from './replicated-tables';
@@ -41,7 +42,6 @@ export interface ChangedKey {
   readonly key: string | null;
 }
 
-const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** pg's QueryConfig has no per-query timeout in its types, though pg honours one. */
 function withTimeout<T extends QueryConfig | QueryArrayConfig>(config: T): T {
@@ -81,9 +81,9 @@ export async function rowsByKey(client: ClientBase, table: ReplicatedTable, colu
   // One array per key column, unnested side by side: a join on the primary key's index, any number of keys.
   const wanted = table.key.map((key, i) => `$${i + 1}::${key.type}[]`).join(', ');
   const names = table.key.map((_, i) => `k${i}`);
-  const on = table.key.map((key, i) => `t.${quote(key.column)} = wanted.${names[i]}`).join(' AND ');
-  const text = `SELECT ${columns.map((column) => `t.${quote(column)}`).join(', ')}
-    FROM ${quote(table.name)} AS t JOIN unnest(${wanted}) AS wanted (${names.join(', ')}) ON ${on}`;
+  const on = table.key.map((key, i) => `t.${sqlIdentifier(key.column)} = wanted.${names[i]}`).join(' AND ');
+  const text = `SELECT ${columns.map((column) => `t.${sqlIdentifier(column)}`).join(', ')}
+    FROM ${sqlIdentifier(table.name)} AS t JOIN unnest(${wanted}) AS wanted (${names.join(', ')}) ON ${on}`;
   const values = table.key.map((_, i) => keys.map((key) => key[i]));
   const { rows } = await client.query<unknown[]>(withTimeout({ text, values, rowMode: 'array' }));
   return rows;
@@ -100,8 +100,8 @@ export async function streamTable(
   batchRows: number,
   onBatch: (rows: Row[]) => void,
 ): Promise<void> {
-  const cursor = quote(`replica_${table.name}`);
-  await client.query(feedQuery(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${columns.map(quote).join(', ')} FROM ${quote(table.name)}`));
+  const cursor = sqlIdentifier(`replica_${table.name}`);
+  await client.query(feedQuery(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${columns.map(sqlIdentifier).join(', ')} FROM ${sqlIdentifier(table.name)}`));
   const fetch = () => client.query<unknown[]>(withTimeout({ text: `FETCH ${batchRows} FROM ${cursor}`, rowMode: 'array' }));
   let next = fetch();
   for (;;) {
