@@ -3,6 +3,7 @@
 // URL that is not PostgreSQL's refused in one line without repeating it; `callguard
 // migrate` creating, then leaving alone, the schema, refusing a newer one and a server it
 // cannot use; backup, which copies a SQLite file, refused with a PostgreSQL store.
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,8 @@ import { StoreUnavailable } from '../agent/store/postgres/store-unavailable';
 import { freePort } from './helpers/free-port';
 import { migratedPostgres } from './helpers/postgres-agent';
 import { dropDatabase, freshDatabase } from './helpers/postgres';
-import { assertBuilt, describeRun, runCli } from './helpers/run-cli';
+import { until } from './helpers/patience';
+import { assertBuilt, binPath, describeRun, repoRoot, runCli } from './helpers/run-cli';
 import type { CliResult } from './helpers/run-cli';
 import { makeTempDir } from './helpers/temp-db';
 
@@ -148,7 +150,7 @@ describe('backup, which works on a SQLite file only, with a PostgreSQL store', (
   });
 });
 
-describe('rules, tenants, DIDs and categories from the command line on a PostgreSQL store', () => {
+describe('the command line and the console alone on a PostgreSQL store', () => {
   it('adds, lists and removes rules in PostgreSQL, audited with the operator, and writes no SQLite file', async () => {
     const { url, pool } = await migratedPostgres(cleanups);
     const db = dir.file('rules-never.db');
@@ -274,6 +276,33 @@ describe('rules, tenants, DIDs and categories from the command line on a Postgre
       expect(decision).toEqual(JSON.parse(file!.stdout));
     }
     expect(existsSync(dir.file('explain-never.db'))).toBe(false);
+  });
+
+  it('serves the console and REST API alone (`callguard console`) on PostgreSQL: a rule added over the API is in PostgreSQL, audited as the token', async () => {
+    const { url, pool } = await migratedPostgres(cleanups);
+    const token = cli(['--store', url, 'tokens', 'add', 'ops', '--role', 'admin']).stdout.trim();
+    const port = await freePort();
+    const child = spawn(process.execPath, [binPath, '--db', dir.file('console-never.db'), '--store', url, 'console', '--listen', `127.0.0.1:${port}`], {
+      cwd: repoRoot,
+      env: { ...process.env, CALLGUARD_STORE: '', CALLGUARD_CONFIG: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
+    await until(() => stderr.includes('console listening') || child.exitCode !== null, 'the console to listen');
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } });
+    const added = await api('/v1/rules', { method: 'POST', body: JSON.stringify({ patterns: '404-555-0100', action: 'block' }) });
+    expect(added.status, stderr).toBe(201);
+    expect((await pool.query('SELECT key, action FROM rules')).rows).toEqual([{ key: '+14045550100', action: 'block' }]);
+    expect((await pool.query("SELECT actor FROM audit WHERE entity = 'rule'")).rows).toEqual([{ actor: 'token:ops' }]);
+    const refused = await api('/v1/rules', { method: 'POST', body: JSON.stringify({ patterns: 'not a number', action: 'block' }) });
+    expect([refused.status, ((await refused.json()) as { field: string }).field]).toEqual([400, 'patterns']);
+    child.kill('SIGTERM');
+    await exited;
+    expect(existsSync(dir.file('console-never.db'))).toBe(false);
   });
 
   it('refuses a database with no callguard schema, naming `callguard migrate`', async () => {
