@@ -47,7 +47,7 @@ afterEach(async () => {
 const rulePatterns = () => [...new RuleStore(db, 'test').iterate()].map((rule) => `${rule.scope} ${rule.key} ${rule.action}`);
 
 function logCall(tenant: string, did: string, caller: string, name: string, action = 'block'): void {
-  db.prepare(CALL_SQL[0]).run(randomBytes(8).toString('hex'), Date.now(), 'call', 'freeswitch', null, tenant, did, caller, caller, name, null, null, action, null, null, null, null, 0, JSON.stringify(['Step 1: a rule']), 10);
+  db.prepare(CALL_SQL[0]).run(randomBytes(8).toString('hex'), Date.now(), 'call', 'freeswitch', 'fs-east', null, tenant, did, caller, caller, name, null, null, action, null, null, null, null, 0, JSON.stringify(['Step 1: a rule']), 10);
 }
 
 describe('the OpenAPI document', () => {
@@ -191,8 +191,9 @@ describe('explain, the call log and the audit trail', () => {
   it('the call log: newest first, a cursor, only the asker\'s tenants, caller text returned as data', async () => {
     for (let i = 0; i < 5; i++) logCall('acme', '+14045550100', `+1212555000${i}`, `<script>alert(${i})</script>`);
     logCall('globex', '+13125550100', '+12125559999', 'Globex caller');
-    const first = (await api.inject({ method: 'GET', url: '/v1/calls?limit=3', headers: as('cg_acme') })).json() as { calls: { caller: string; callerName: string; tenant: string }[]; next: string };
+    const first = (await api.inject({ method: 'GET', url: '/v1/calls?limit=3', headers: as('cg_acme') })).json() as { calls: { caller: string; callerName: string; tenant: string; pbx: string | null }[]; next: string };
     expect(first.calls.map((call) => call.caller)).toEqual(['+12125550004', '+12125550003', '+12125550002']);
+    expect(first.calls[0]!.pbx).toBe('fs-east');
     expect(first.calls[0]!.callerName).toBe('<script>alert(4)</script>');
     const second = (await api.inject({ method: 'GET', url: `/v1/calls?limit=3&before=${first.next}`, headers: as('cg_acme') })).json() as { calls: { caller: string }[]; next: string | null };
     expect(second.calls.map((call) => call.caller)).toEqual(['+12125550001', '+12125550000']);

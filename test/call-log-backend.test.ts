@@ -45,7 +45,7 @@ function call(n: number, ago: number, decision: Partial<Decision> & { tenant: st
     action: 'allow', target: null, kind: 'call', did: null, caller: null, callerKind: 'number', scope: null, ruleId: null, category: null,
     categories: [], score: null, signals: [], flagged: false, reasons: [`reason of call ${n}`], ...decision,
   } as Decision;
-  return { uid: `uid-${n}`, at: NOW - ago, source: 'freeswitch', channel: `chan-${n}`, facts: { kind: full.kind, from: full.caller?.slice(2) ?? 'anonymous', to: full.did ?? '', ...facts }, decision: full, decidedUs: 120 };
+  return { uid: `uid-${n}`, at: NOW - ago, source: 'freeswitch', pbx: n % 2 ? 'fs-east' : 'fs-west', channel: `chan-${n}`, facts: { kind: full.kind, from: full.caller?.slice(2) ?? 'anonymous', to: full.did ?? '', ...facts }, decision: full, decidedUs: 120 };
 }
 
 /** Logged in this order, so their ids are 1 to 8 on either backend. */
@@ -109,12 +109,12 @@ describe.each(BACKENDS)('the call log on %s', (_name, open) => {
 
     const blocked = await calls.byId(2);
     expect(blocked).toEqual({
-      id: 2, at: NOW - 3 * HOUR, kind: 'call', source: 'freeswitch', tenant: 'acme', did: ACME_DID, caller: '+12125550002', callerRaw: '2125550002',
+      id: 2, at: NOW - 3 * HOUR, kind: 'call', source: 'freeswitch', pbx: 'fs-west', tenant: 'acme', did: ACME_DID, caller: '+12125550002', callerRaw: '2125550002',
       callerName: 'Robo', ip: '203.0.113.9', sipFrom: '"Robo" <sip:robo@spam.example>;tag=1', action: 'block', target: null, ruleId: 7, category: null,
       score: null, flagged: false, reasons: ['reason of call 2'], outcome: 'rejected', outcomeDetail: null,
     });
     expect(Object.keys(blocked!)).toEqual([
-      'id', 'at', 'kind', 'source', 'tenant', 'did', 'caller', 'callerRaw', 'callerName', 'ip', 'sipFrom', 'action', 'target', 'ruleId', 'category', 'score', 'flagged', 'reasons', 'outcome', 'outcomeDetail',
+      'id', 'at', 'kind', 'source', 'pbx', 'tenant', 'did', 'caller', 'callerRaw', 'callerName', 'ip', 'sipFrom', 'action', 'target', 'ruleId', 'category', 'score', 'flagged', 'reasons', 'outcome', 'outcomeDetail',
     ]);
     expect(await calls.byId(5)).toMatchObject({ score: 60, flagged: true, callerRaw: '2125550005', callerName: null, outcome: null });
     expect(await calls.byId(7)).toMatchObject({ kind: 'sms', action: 'voicemail', outcome: null });

@@ -205,13 +205,16 @@ describe('the web console in a real browser', () => {
     signedIn.set(MANAGER.name, context);
 
     server.logCall({ tenant: 'acme', did: ACME_DID, caller: '+16785550999', name: 'Older caller', at: Date.now() - 2000, action: 'allow', outcome: 'continued' });
-    server.logCall({ tenant: 'acme', did: '+14045550101', caller: XSS_CALLER, name: XSS_NAME, at: Date.now() - 1000, action: 'allow', outcome: 'continued', reasons: ['Step 1: no rule matched', 'Step 4: risk score 20 below 70: allowed'] });
+    server.logCall({ tenant: 'acme', did: '+14045550101', caller: XSS_CALLER, name: XSS_NAME, pbx: 'fs-west', at: Date.now() - 1000, action: 'allow', outcome: 'continued', reasons: ['Step 1: no rule matched', 'Step 4: risk score 20 below 70: allowed'] });
     server.logCall({ tenant: 'acme', did: ACME_DID, caller: XSS_CALLER, name: IMG_NAME, action: 'allow', outcome: 'continued', kind: 'sms' });
     await nav(page, 'Activity').click();
     await page.getByRole('heading', { level: 1, name: 'Activity' }).waitFor();
     const callers = page.locator('table.calls tbody tr .caller-number');
     await callers.first().waitFor();
     expect((await callers.allTextContents()).slice(0, 3)).toEqual([XSS_CALLER, XSS_CALLER, '+16785550999']);
+    // Which switch each call came through.
+    expect(await page.locator('table.calls tbody tr').nth(1).locator('td[data-label="When"]').getByText('via fs-west', { exact: true }).count()).toBe(1);
+    expect(await page.locator('table.calls tbody tr').nth(2).locator('td[data-label="When"]').getByText('via freeswitch', { exact: true }).count()).toBe(1);
     // Only acme's calls: the manager of acme never sees globex's.
     expect(await page.getByText('+17735550123').count()).toBe(0);
     expect(await page.locator('table.calls tbody tr').count()).toBe(50);
@@ -265,6 +268,7 @@ describe('the web console in a real browser', () => {
     // Every call and text from the number, with its decision, reasons and outcome.
     await expect.poll(() => page.locator('.timeline > li').count(), { timeout: PATIENCE_MS }).toBe(2);
     await page.locator('.timeline > li').first().getByText('Text', { exact: true }).waitFor();
+    await page.locator('.timeline > li').nth(1).getByText('via fs-west', { exact: true }).waitFor();
     await page.locator('.timeline > li').nth(1).getByText('Why (2 steps)').click();
     await page.getByText('Step 4: risk score 20 below 70: allowed').waitFor();
     await page.locator('.block-panel').getByText('(no rule for this number)').waitFor();

@@ -443,8 +443,8 @@ describe('GET /metrics', () => {
       { from: SMS_BLOCKED_CALLER, kind: 'sms' },
     ];
     for (const step of sequence) await decide({ ...step, to: METERED_DID });
-    metrics.setPbxUp(true);
-    metrics.setCallsInProgress(3);
+    metrics.setPbxUp('fs-east', true);
+    metrics.setCallsInProgress('fs-east', 3);
     const answer = await ask('/metrics');
     expect(answer.status).toBe(200);
     expect(answer.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -456,8 +456,9 @@ describe('GET /metrics', () => {
     expect(sample(after, 'callguard_decision_seconds_bucket', { le: '+Inf' })).toBe(sample(after, 'callguard_decision_seconds_count'));
     expect(sample(after, 'callguard_decision_seconds_bucket', { le: '0.00001' })).toBeDefined();
     expect(sample(after, 'callguard_failovers_total')).toBe(0);
-    expect(sample(after, 'callguard_pbx_up')).toBe(1);
-    expect(sample(after, 'callguard_calls_in_progress')).toBe(3);
+    expect(sample(after, 'callguard_decisions_total', { action: 'block', tenant: 'metered', kind: 'call', pbx: '' })).toBe(2);
+    expect(sample(after, 'callguard_pbx_up', { pbx: 'fs-east' })).toBe(1);
+    expect(sample(after, 'callguard_calls_in_progress', { pbx: 'fs-east' })).toBe(3);
     expect(sample(after, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(answer.body).not.toContain(BLOCKED_CALLER);
     expect(answer.body).not.toContain(BLOCKED_CALLER.slice(1));

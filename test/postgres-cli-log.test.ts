@@ -32,7 +32,7 @@ function call(n: number, now: number, ago: number, decision: Partial<Decision>, 
     action: 'allow', target: null, kind: 'call', tenant: 'acme', did: ACME_DID, caller: `+1212555000${n}`, callerKind: 'number', scope: null, ruleId: null,
     category: null, categories: [], score: null, signals: [], flagged: false, reasons: [`reason ${n}`], ...decision,
   } as Decision;
-  return { uid: `cli-${n}`, at: now - ago, source: 'freeswitch', channel: null, facts: { kind: full.kind, from: full.caller ?? 'anonymous', to: full.did ?? '', ip }, decision: full, decidedUs: 90 };
+  return { uid: `cli-${n}`, at: now - ago, source: 'freeswitch', pbx: 'freeswitch', channel: null, facts: { kind: full.kind, from: full.caller ?? 'anonymous', to: full.did ?? '', ip }, decision: full, decidedUs: 90 };
 }
 
 /** The CLI with no store settings of the caller's own. */
@@ -92,7 +92,7 @@ describe('the call log from the command line on a PostgreSQL store', () => {
     const all = JSON.parse(same('log', '--json')) as { id: number; caller: string; outcome: string | null; flagged: boolean }[];
     expect(all.map((row) => row.id)).toEqual([6, 5, 4, 3, 2, 1]);
     expect(all.find((row) => row.id === 3)).toMatchObject({ outcome: 'failed', flagged: false });
-    expect(same('log')).toMatch(/^ID +TIME +KIND +TENANT +DID +CALLER +ACTION .*\n6 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +call +acme +\+14045550100 +\+12125550006 +allow/);
+    expect(same('log')).toMatch(/^ID +TIME +KIND +PBX +TENANT +DID +CALLER +ACTION .*\n6 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +call +freeswitch +acme +\+14045550100 +\+12125550006 +allow/);
     expect(JSON.parse(same('log', '--tenant', 'globex', '--json'))).toHaveLength(1);
     expect(JSON.parse(same('log', '--action', 'block', '--rule', '#3', '--json'))).toHaveLength(1);
     expect(JSON.parse(same('log', '--since', '1h', '--limit', '2', '--json')).map((row: { id: number }) => row.id)).toEqual([6, 5]);

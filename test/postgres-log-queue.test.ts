@@ -33,7 +33,7 @@ function openQueue(path: string): LogQueue {
 
 function call(uid: string, at = 1_700_000_000_000): CallRow {
   return {
-    uid, at, kind: 'call', source: 'freeswitch', channel: `chan-${uid}`, tenant: 'default', did: '+15550100', caller: '+15550199',
+    uid, at, kind: 'call', source: 'freeswitch', pbx: 'fs-east', channel: `chan-${uid}`, tenant: 'default', did: '+15550100', caller: '+15550199',
     caller_raw: '5550199', caller_name: null, ip: null, sip_from: null, action: 'allow', target: null, rule_id: null,
     category: null, score: null, flagged: 0, reasons: '[]', decided_us: 12,
   };
@@ -64,14 +64,14 @@ describe('the local log queue', () => {
 
   it('maps a call as the SQLite call log would', () => {
     const row = callRowOf({
-      uid: 'u1', at: 5, source: 'hook', channel: null, decidedUs: 41.6,
+      uid: 'u1', at: 5, source: 'hook', pbx: null, channel: null, decidedUs: 41.6,
       facts: { kind: 'call', from: 'x'.repeat(300), to: '+15550100', callerName: 'ACME' },
       decision: {
         action: 'block', target: null, kind: 'call', tenant: 't', did: '+15550100' as never, caller: null, callerKind: 'unknown' as never,
         scope: null, ruleId: 7, category: null, categories: [], score: 80, signals: [], flagged: true, reasons: ['listed'],
       },
     });
-    expect(row).toMatchObject({ uid: 'u1', kind: 'call', caller_name: 'ACME', ip: null, rule_id: 7, flagged: 1, reasons: '["listed"]', decided_us: 42 });
+    expect(row).toMatchObject({ uid: 'u1', kind: 'call', pbx: null, caller_name: 'ACME', ip: null, rule_id: 7, flagged: 1, reasons: '["listed"]', decided_us: 42 });
     expect(row.caller_raw).toHaveLength(256);
   });
 

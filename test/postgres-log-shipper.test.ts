@@ -64,7 +64,7 @@ function ship(queue: LogQueue, pool: Pool, options: LogShipperOptions = {}): { s
 
 function call(uid: string, i: number): CallRow {
   return {
-    uid, at: 1_700_000_000_000 + i, kind: i % 9 === 0 ? 'sms' : 'call', source: 'freeswitch', channel: `chan-${i}`, tenant: `tenant-${i % 3}`,
+    uid, at: 1_700_000_000_000 + i, kind: i % 9 === 0 ? 'sms' : 'call', source: 'freeswitch', pbx: i % 3 === 0 ? null : `fs-${i % 2}`, channel: `chan-${i}`, tenant: `tenant-${i % 3}`,
     did: '+15550100', caller: i % 4 === 0 ? null : `+1555${String(i).padStart(7, '0')}`, caller_raw: `raw ${i} \t"quoted" \\ 'single'`,
     caller_name: i % 2 === 0 ? 'Zoë Ünicode ☎' : null, ip: '192.0.2.7', sip_from: `sip:${i}@192.0.2.7`, action: i % 5 === 0 ? 'block' : 'allow',
     target: null, rule_id: i % 5 === 0 ? i : null, category: null, score: i % 101, flagged: i % 2, reasons: JSON.stringify([`reason ${i}`]), decided_us: i,

@@ -119,7 +119,7 @@ async function buildStore(path: string): Promise<void> {
       const at = start + i * 17 * 60_000;
       const facts = { kind: i % 9 === 0 ? ('sms' as const) : ('call' as const), from: callers[i % callers.length]!, to: i % 2 ? DID : '+15551239999', callerName: HOSTILE_NAMES[i % HOSTILE_NAMES.length], ip: i % 5 === 0 ? '203.0.113.7' : undefined, sipFrom: i % 3 === 0 ? `sip:caller-${i}@example.com` : undefined };
       const uid = callUid(at);
-      log.record({ uid, at, source: i % 2 ? 'freeswitch' : 'asterisk', channel: `chan\t${i}`, facts, decision: decide(facts, store, { country: COUNTRY, now: at }), decidedUs: 10 + i });
+      log.record({ uid, at, source: i % 2 ? 'freeswitch' : 'asterisk', pbx: i % 3 === 0 ? null : i % 2 ? 'fs-east' : 'ast-1', channel: `chan\t${i}`, facts, decision: decide(facts, store, { country: COUNTRY, now: at }), decidedUs: 10 + i });
       if (i % 4 !== 3) log.finish(uid, { outcome: outcomes[i % outcomes.length]!, detail: i % 6 === 0 ? 'detail "with"\nlines\\' : null }, at + 30_000);
     }
     log.close();

@@ -274,7 +274,7 @@ describe('call log counters', () => {
     ];
     sequence.forEach(([from, outcome], i) => {
       const decision = call(from);
-      log.record({ uid: `u${i}`, at: NOW - 1000 + i, source: 'test', channel: null, facts: { kind: 'call', from, to: DID }, decision, decidedUs: 1 });
+      log.record({ uid: `u${i}`, at: NOW - 1000 + i, source: 'test', pbx: null, channel: null, facts: { kind: 'call', from, to: DID }, decision, decidedUs: 1 });
       if (outcome) log.finish(`u${i}`, { outcome: outcome as never, detail: null });
     });
     log.flush();

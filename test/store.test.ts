@@ -115,7 +115,7 @@ describe('call-log writer thread', () => {
     locker.exec('BEGIN IMMEDIATE'); // another writer holds the lock for a while
     const decision = { kind: 'call', tenant: 'default', did: null, caller: '+14045551234', action: 'challenge', target: null, ruleId: null, category: null, score: null, flagged: false, reasons: ['r'] } as never;
     for (let i = 0; i < 50; i++) {
-      log.record({ uid: `u${i}`, at: i, source: 'test', channel: null, facts: { kind: 'call', from: '+14045551234', to: '1' }, decision, decidedUs: 1 });
+      log.record({ uid: `u${i}`, at: i, source: 'test', pbx: null, channel: null, facts: { kind: 'call', from: '+14045551234', to: '1' }, decision, decidedUs: 1 });
       log.finish(`u${i}`, { outcome: i % 2 ? 'passed' : 'failed', detail: null }, i);
     }
     // The writer has met the lock (its busy timeout ran out, the rows kept for another try), however long

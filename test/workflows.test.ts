@@ -42,7 +42,7 @@ function logCalls(calls: (Partial<CallFacts> & { from: string; outcome?: string;
   calls.forEach(({ outcome, at = Date.now(), ...facts }, i) => {
     const full: CallFacts = { kind: 'call', to: '+14045550100', ...facts };
     const decision = decide(full, store, { country: 'US', now: at });
-    log.record({ uid: `call-${i}-${at}`, at, source: 'test', channel: null, facts: full, decision, decidedUs: 1 });
+    log.record({ uid: `call-${i}-${at}`, at, source: 'test', pbx: null, channel: null, facts: full, decision, decidedUs: 1 });
     if (outcome) log.finish(`call-${i}-${at}`, { outcome: outcome as never, detail: null }, at);
   });
   log.close();

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { configErrors } from '../config/check';
 import { loadConfig, readJson } from '../config/load';
+import { pbxConnections } from '../config/pbx-list';
 import { SECRET_KEYS } from '../config/schema';
 import { BadInput } from '../engine/bad-input';
 import { withContext } from './action';
@@ -12,6 +13,9 @@ function redacted(config: object): object {
   for (const path of SECRET_KEYS) {
     const [section, key] = path.split('.') as [string, string];
     if (copy[section]?.[key]) copy[section]![key] = '[redacted]';
+  }
+  for (const entry of (copy.pbxes ?? []) as unknown as Record<string, unknown>[]) {
+    for (const key of ['password', 'eslPassword']) if (entry[key]) entry[key] = '[redacted]';
   }
   return copy;
 }
@@ -31,8 +35,11 @@ export function registerConfig(program: Command): void {
           process.exitCode = 2;
           return;
         }
+        const config = loadConfig(path, process.env, {});
+        // Each listed switch must be servable as the environment stands (its password there or in the file).
+        if (config.pbxes.length > 0) pbxConnections(config, process.env);
         console.log(`${path}: ok; in force with the environment (flags aside):`);
-        printJson(redacted(loadConfig(path, process.env, {})));
+        printJson(redacted(config));
       }),
     );
 }

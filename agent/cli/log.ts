@@ -52,11 +52,13 @@ export function registerLog(program: Command): void {
         const rows = await ((await ctx.backends()).calls).list(filter);
         if (flags.json) return printJson(rows);
         printTable(
-          ['ID', 'TIME', 'KIND', 'TENANT', 'DID', 'CALLER', 'ACTION', 'RULE', 'CATEGORY', 'SCORE', 'OUTCOME', 'DETAIL'],
+          ['ID', 'TIME', 'KIND', 'PBX', 'TENANT', 'DID', 'CALLER', 'ACTION', 'RULE', 'CATEGORY', 'SCORE', 'OUTCOME', 'DETAIL'],
           rows.map((row) => [
             row.id,
             new Date(row.at).toISOString().replace('T', ' ').slice(0, 19),
             row.kind,
+            // The switch's name; calls asked about over the HTTP hook, or logged before names were kept, show where they came from.
+            cell(row.pbx ?? row.source),
             row.tenant,
             row.did,
             cell(row.caller ?? row.callerRaw ?? '').slice(0, 24) || '(none)',

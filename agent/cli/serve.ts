@@ -2,11 +2,14 @@ import type { Command } from 'commander';
 import type { ActionSettings } from '../actions/settings';
 import { loadConfig } from '../config/load';
 import type { AgentConfig } from '../config/schema';
+import { pbxConnections } from '../config/pbx-list';
+import type { PbxConnection } from '../config/pbx-list';
 import { BadInput } from '../engine/bad-input';
 import { createLogger } from '../log/logger';
 import type { Logger } from '../log/logger';
 import { createAsteriskDriver } from '../pbx/asterisk/asterisk-driver';
 import type { PbxDriver } from '../pbx/driver';
+import { PbxGroup } from '../pbx/pbx-group';
 import { FreeSwitchInboundClient } from '../pbx/freeswitch/inbound-client';
 import { FreeSwitchOutboundServer } from '../pbx/freeswitch/outbound-server';
 import { Screener } from '../screening/screener';
@@ -30,10 +33,9 @@ import { withContext } from './action';
 import type { CliContext } from './context';
 
 const PRUNE_EVERY_MS = 60 * 60_000;
-const GAUGE_EVERY_MS = 1000;
 
 /** The HTTP hook beside the driver: verdicts, stats, health, metrics and block-last. */
-function createHook(config: AgentConfig, parts: { ctx: CliContext; store: AgentStore; backends: StoreBackends; screener: Screener; metrics: Metrics; driver: PbxDriver; logger: Logger }): HookServer {
+function createHook(config: AgentConfig, parts: { ctx: CliContext; store: AgentStore; backends: StoreBackends; screener: Screener; metrics: Metrics; driver: PbxGroup; logger: Logger }): HookServer {
   const { ctx, store, backends, screener, metrics, driver, logger } = parts;
   const db = store.db;
   // With PostgreSQL the counters are this agent's own calls (its local log): the fleet's are in PostgreSQL.
@@ -51,7 +53,7 @@ function createHook(config: AgentConfig, parts: { ctx: CliContext; store: AgentS
       queries,
       metrics,
       logger,
-      health: () => ({ pbxConnected: driver.connected, databaseWritable: isDatabaseWritable(db), store: store.status() }),
+      health: () => ({ pbxConnected: driver.connected, pbxes: driver.states(), databaseWritable: isDatabaseWritable(db), store: store.status() }),
       blockLast: (did) => blockLastCaller(blockLast, cliActing(actor), did, ctx.country),
     },
   );
@@ -127,15 +129,15 @@ function flagOverrides(flags: ServeFlags): Record<string, unknown> {
   };
 }
 
-function createDriver(config: AgentConfig, screener: Screener, logger: Logger): PbxDriver {
-  const actions = { screener, logger };
-  if (config.pbx === 'asterisk') {
-    const { url, user, password, app, ...settings } = config.asterisk;
+/** The driver of one PBX connection; its calls are logged with the connection's name. */
+function createDriver(connection: PbxConnection, screener: Screener, logger: Logger): PbxDriver {
+  const actions = { screener: screener.forPbx(connection.name), logger: logger.child({ pbxName: connection.name }) };
+  if (connection.kind === 'asterisk') {
+    const { url, user, password, app, ...settings } = connection.asterisk;
     if (!password) throw new BadInput('Asterisk needs a password: --ari-password, CALLGUARD_ARI_PASSWORD or asterisk.password');
     return createAsteriskDriver({ url, user, password, app, settings }, actions);
   }
-  if (config.pbx !== 'freeswitch') throw new BadInput('which PBX? --pbx freeswitch or --pbx asterisk (or pbx in the config file)');
-  const { mode, listen, esl, eslPassword, ...settings } = config.freeswitch;
+  const { mode, listen, esl, eslPassword, ...settings } = connection.freeswitch;
   const deps = { ...actions, settings };
   if (mode === 'outbound') return new FreeSwitchOutboundServer(parseHostPort(listen), deps);
   if (mode === 'inbound') {
@@ -169,11 +171,13 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
     logger,
     metrics,
   );
-  let driver: PbxDriver | undefined;
+  let driver: PbxGroup | undefined;
   let hook: HookServer | null = null;
   let web: RunningConsole | null = null;
   try {
-    driver = createDriver(config, screener, logger);
+    // The group makes every driver at once, so a bad setting of any connection stops serve before one is started.
+    const members = pbxConnections(config, process.env).map((connection) => ({ name: connection.name, kind: connection.kind, make: () => createDriver(connection, screener, logger) }));
+    driver = new PbxGroup(members, logger);
     hook = config.http.enabled ? createHook(config, { ctx, store, backends, screener, metrics, driver, logger }) : null;
     logger.info({ config }, 'starting');
     await driver.start();
@@ -189,10 +193,7 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   }
   const running = driver;
   metrics.watchStore(() => store.status());
-  const gauges = setInterval(() => {
-    metrics.setPbxUp(running.connected);
-    metrics.setCallsInProgress(running.inProgress);
-  }, GAUGE_EVERY_MS);
+  metrics.watchPbxes(() => running.states());
   const pruneOld = () => {
     try {
       const pruned = new CallLogQueries(store.db).prune();
@@ -205,7 +206,6 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const pruning = setInterval(pruneOld, PRUNE_EVERY_MS);
   const signal = await untilSignal();
   clearInterval(pruning);
-  clearInterval(gauges);
   await web?.stop();
   await hook?.stop();
   logger.info({ signal, inProgress: running.inProgress }, 'stopping: no new calls; waiting for calls in progress');

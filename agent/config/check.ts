@@ -1,4 +1,5 @@
 import { isSupportedCountry } from 'libphonenumber-js/min';
+import { pbxListErrors } from './pbx-list';
 import { CONFIG_DEFAULTS } from './schema';
 
 type Check = (value: unknown) => string | null;
@@ -71,6 +72,10 @@ export function configErrors(raw: unknown, prefix = ''): string[] {
   const errors: string[] = [];
   for (const [key, value] of Object.entries(raw)) {
     const path = prefix ? `${prefix}.${key}` : key;
+    if (path === 'pbxes') {
+      errors.push(...pbxListErrors(value, (setting, given) => CHECKS[setting]?.(given) ?? null));
+      continue;
+    }
     const section = (CONFIG_DEFAULTS as Record<string, unknown>)[key];
     if (!prefix && typeof section === 'object' && section !== null) {
       errors.push(...configErrors(value, path));

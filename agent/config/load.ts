@@ -34,7 +34,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv, fla
   const config = structuredClone(CONFIG_DEFAULTS) as unknown as Record<string, unknown>;
   if (file) {
     for (const [key, value] of Object.entries(readConfigFile(file))) {
-      if (typeof value === 'object' && value !== null) Object.assign(config[key] as object, value);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) Object.assign(config[key] as object, value);
       else config[key] = value;
     }
   }

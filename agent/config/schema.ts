@@ -1,5 +1,6 @@
 import { DEFAULT_ACTION_SETTINGS } from '../actions/settings';
 import { DEFAULT_ASTERISK, DEFAULT_FREESWITCH } from '../pbx/settings';
+import type { PbxEntry } from './pbx-list';
 
 /**
  * Everything `callguard serve` can be told, with its default. Precedence, highest first:
@@ -14,6 +15,8 @@ export const CONFIG_DEFAULTS = {
   /** A decision slower than this follows the fail mode instead. */
   decisionLimitMs: 250,
   pbx: null as 'freeswitch' | 'asterisk' | null,
+  /** Several switches at once, each named (agent/config/pbx-list.ts); empty: the one `pbx` names. */
+  pbxes: [] as PbxEntry[],
   freeswitch: {
     mode: null as 'outbound' | 'inbound' | null,
     listen: '127.0.0.1:8084',

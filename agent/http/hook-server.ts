@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { PbxState } from '../pbx/pbx-group';
 import { decisionJson } from '../screening/decision-json';
 import { BadInput } from '../engine/bad-input';
 import type { Logger } from '../log/logger';
@@ -31,8 +32,11 @@ export interface HookServerOptions {
 export interface HookDeps {
   readonly screener: Pick<Screener, 'verdict'>;
   readonly queries: Pick<CallLogQueries, 'counters'>;
-  /** `store`, when given, is shown as it is (the store's kind, and PostgreSQL's state and queue depth). */
-  health(): { pbxConnected: boolean; databaseWritable: boolean; store?: StoreStatus };
+  /**
+   * `pbxConnected`: every PBX connection up; `pbxes`, when given, each connection's name, kind and state.
+   * `store`, when given, is shown as it is (the store's kind, and PostgreSQL's state and queue depth).
+   */
+  health(): { pbxConnected: boolean; pbxes?: readonly PbxState[]; databaseWritable: boolean; store?: StoreStatus };
   readonly metrics: Pick<Metrics, 'text' | 'contentType'>;
   readonly logger: Logger;
   /** Blocks the newest caller to a DID (the *32 feature code); BadInput when there is none. */
@@ -111,8 +115,9 @@ export function createHookServer(options: HookServerOptions, deps: HookDeps): Ho
       '/healthz',
       get((req, res, query) => {
         parseStrictQuery(query, []);
-        const { pbxConnected, databaseWritable, store } = deps.health();
-        sendJson(req, res, databaseWritable ? 200 : 503, { up: true, pbx: pbxConnected, database: databaseWritable, ...(store && { store }) });
+        const { pbxConnected, pbxes, databaseWritable, store } = deps.health();
+        const connections = pbxes?.map(({ name, kind, connected }) => ({ name, kind, connected }));
+        sendJson(req, res, databaseWritable ? 200 : 503, { up: true, pbx: pbxConnected, ...(connections && { pbxes: connections }), database: databaseWritable, ...(store && { store }) });
       }),
     ],
     [

@@ -14,6 +14,8 @@ export const SECRET_PATHS = [
   'config.*.password',
   'config.*.eslPassword',
   'config.*.token',
+  'config.pbxes[*].password',
+  'config.pbxes[*].eslPassword',
   'config.store.url', // may hold the PostgreSQL password
 ];
 

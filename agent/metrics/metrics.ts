@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Decision } from '../engine/types';
+import type { PbxState } from '../pbx/pbx-group';
 import type { ScreeningObserver } from '../screening/screener';
 import type { StoreStatus } from '../store/agent-store';
 
@@ -9,20 +10,21 @@ const DECISION_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0
 /**
  * The agent's Prometheus metrics, in a registry of their own (never prom-client's global
  * one, so tests and embedders can make several). Decisions are counted by the screener,
- * which takes this as its observer. The PBX state and the calls in progress are pushed in
- * by whoever knows them, through `setPbxUp` and `setCallsInProgress`: the drivers are
- * built after the screener (and so after this), so there is nothing to pull from at
- * construction.
+ * which takes this as its observer. The PBX connections' states and calls in progress are
+ * read at every scrape from what `watchPbxes` is given (or pushed with `setPbxUp` and
+ * `setCallsInProgress`): the drivers are built after the screener (and so after this), so
+ * there is nothing to pull from at construction.
  *
- * Labels stay bounded: action and kind are fixed sets and tenants are made by the
- * operator; nothing is ever labelled by caller.
+ * Labels stay bounded: action and kind are fixed sets, tenants and PBX connections (`pbx`,
+ * their names in the config; empty for the HTTP hook's verdicts) are made by the operator;
+ * nothing is ever labelled by caller.
  */
 export class Metrics implements ScreeningObserver {
   private readonly registry = new Registry();
   private readonly decisions = new Counter({
     name: 'callguard_decisions_total',
-    help: 'Calls and texts decided, by action, tenant and kind (call or sms).',
-    labelNames: ['action', 'tenant', 'kind'] as const,
+    help: 'Calls and texts decided, by action, tenant, kind (call or sms) and PBX connection (empty for the HTTP hook).',
+    labelNames: ['action', 'tenant', 'kind', 'pbx'] as const,
     registers: [this.registry],
   });
   private readonly decisionSeconds = new Histogram({
@@ -38,12 +40,15 @@ export class Metrics implements ScreeningObserver {
   });
   private readonly pbxUp = new Gauge({
     name: 'callguard_pbx_up',
-    help: '1 while the agent is connected to the PBX, else 0.',
+    help: 'By PBX connection: 1 while the agent is connected to it (an outbound listener: listening), else 0.',
+    labelNames: ['pbx'] as const,
     registers: [this.registry],
+    collect: () => this.readPbxes(),
   });
   private readonly callsInProgress = new Gauge({
     name: 'callguard_calls_in_progress',
-    help: 'Calls being screened or carried out right now.',
+    help: 'By PBX connection: calls being screened or carried out right now.',
+    labelNames: ['pbx'] as const,
     registers: [this.registry],
   });
 
@@ -61,13 +66,14 @@ export class Metrics implements ScreeningObserver {
   });
   /** Read at every scrape: an outage shows at once, not at the next tick. */
   private storeStatus: (() => StoreStatus) | null = null;
+  private pbxStates: (() => readonly PbxState[]) | null = null;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  decided(decision: Decision, seconds: number): void {
-    this.decisions.inc({ action: decision.action, tenant: decision.tenant, kind: decision.kind });
+  decided(decision: Decision, seconds: number, pbx: string | null): void {
+    this.decisions.inc({ action: decision.action, tenant: decision.tenant, kind: decision.kind, pbx: pbx ?? '' });
     this.decisionSeconds.observe(seconds);
   }
 
@@ -75,12 +81,23 @@ export class Metrics implements ScreeningObserver {
     this.failovers.inc();
   }
 
-  setPbxUp(up: boolean): void {
-    this.pbxUp.set(up ? 1 : 0);
+  setPbxUp(pbx: string, up: boolean): void {
+    this.pbxUp.set({ pbx }, up ? 1 : 0);
   }
 
-  setCallsInProgress(count: number): void {
-    this.callsInProgress.set(count);
+  setCallsInProgress(pbx: string, count: number): void {
+    this.callsInProgress.set({ pbx }, count);
+  }
+
+  watchPbxes(states: () => readonly PbxState[]): void {
+    this.pbxStates = states;
+  }
+
+  private readPbxes(): void {
+    for (const state of this.pbxStates?.() ?? []) {
+      this.setPbxUp(state.name, state.connected);
+      this.setCallsInProgress(state.name, state.inProgress);
+    }
   }
 
   watchStore(status: () => StoreStatus): void {

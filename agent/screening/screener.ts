@@ -33,7 +33,8 @@ export class DecisionTooSlow extends Error {
 
 /** Told about every decision, e.g. to count it in the metrics. */
 export interface ScreeningObserver {
-  decided(decision: Decision, seconds: number): void;
+  /** `pbx`: the connection the call came through, null for the HTTP hook. */
+  decided(decision: Decision, seconds: number, pbx: string | null): void;
   /** A decision fell back to the fail mode. */
   failedOver(): void;
 }
@@ -42,6 +43,11 @@ export interface Screened {
   readonly uid: string;
   readonly decision: Decision;
   readonly outcome: Outcome;
+}
+
+/** What a driver screens its calls with: the screener, or the screener bound to one PBX connection's name (`forPbx`). */
+export interface CallScreener {
+  screen(call: CallControl, facts: CallFacts, source: string, channel: string | null): Promise<Screened>;
 }
 
 /** The decision a failure falls back to, saying why. */
@@ -80,7 +86,7 @@ export class Screener {
     private readonly observer: ScreeningObserver | null = null,
   ) {}
 
-  async decide(facts: CallFacts): Promise<{ decision: Decision; decidedUs: number }> {
+  async decide(facts: CallFacts, pbx: string | null = null): Promise<{ decision: Decision; decidedUs: number }> {
     const start = process.hrtime.bigint();
     const limitMs = this.settings.decisionLimitMs ?? DEFAULT_DECISION_LIMIT_MS;
     let timer: NodeJS.Timeout | undefined;
@@ -97,7 +103,7 @@ export class Screener {
       clearTimeout(timer);
     }
     const decidedUs = Number(process.hrtime.bigint() - start) / 1000;
-    this.observer?.decided(decision, decidedUs / 1e6);
+    this.observer?.decided(decision, decidedUs / 1e6, pbx);
     return { decision, decidedUs };
   }
 
@@ -105,14 +111,19 @@ export class Screener {
   async verdict(facts: CallFacts, source: string): Promise<{ uid: string; decision: Decision }> {
     const uid = callUid();
     const { decision, decidedUs } = await this.decide(facts);
-    this.log.record({ uid, at: Date.now(), source, channel: null, facts, decision, decidedUs });
+    this.log.record({ uid, at: Date.now(), source, pbx: null, channel: null, facts, decision, decidedUs });
     return { uid, decision };
   }
 
-  async screen(call: CallControl, facts: CallFacts, source: string, channel: string | null): Promise<Screened> {
+  /** The calls of one PBX connection, logged with its name. */
+  forPbx(pbx: string): CallScreener {
+    return { screen: (call, facts, source, channel) => this.screen(call, facts, source, channel, pbx) };
+  }
+
+  async screen(call: CallControl, facts: CallFacts, source: string, channel: string | null, pbx: string | null = null): Promise<Screened> {
     const uid = callUid();
-    const { decision, decidedUs } = await this.decide(facts);
-    this.log.record({ uid, at: Date.now(), source, channel, facts, decision, decidedUs });
+    const { decision, decidedUs } = await this.decide(facts, pbx);
+    this.log.record({ uid, at: Date.now(), source, pbx, channel, facts, decision, decidedUs });
     let outcome: Outcome;
     try {
       outcome = await carryOut({ call, decision, settings: this.settings.actions });
@@ -124,7 +135,7 @@ export class Screener {
       }
     }
     this.log.finish(uid, outcome);
-    this.logger.info({ channel, action: decision.action, ruleId: decision.ruleId, category: decision.category, outcome: outcome.outcome }, 'screened');
+    this.logger.info({ pbx, channel, action: decision.action, ruleId: decision.ruleId, category: decision.category, outcome: outcome.outcome }, 'screened');
     return { uid, decision, outcome };
   }
 }

@@ -26,6 +26,8 @@ export interface LogRow {
   readonly at: number;
   readonly kind: string;
   readonly source: string;
+  /** The PBX connection the call came through (its name in the config); null for the HTTP hook and older rows. */
+  readonly pbx: string | null;
   readonly tenant: string;
   readonly did: string | null;
   readonly caller: string | null;

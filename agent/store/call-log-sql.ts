@@ -35,7 +35,7 @@ class Parameters {
 }
 
 /** Quoted aliases: PostgreSQL would fold unquoted ones to lower case. */
-const LOG_COLUMNS = `id, at, kind, source, tenant, did, caller, caller_raw AS "callerRaw", caller_name AS "callerName", ip, sip_from AS "sipFrom",
+const LOG_COLUMNS = `id, at, kind, source, pbx, tenant, did, caller, caller_raw AS "callerRaw", caller_name AS "callerName", ip, sip_from AS "sipFrom",
   action, target, rule_id AS "ruleId", category, score, flagged, reasons, outcome, outcome_detail AS "outcomeDetail"`;
 
 /** The counters summed from call_counts or call_hours (where each is defined). */

@@ -8,6 +8,8 @@ export interface CallEntry {
   readonly uid: string;
   readonly at: number;
   readonly source: string;
+  /** The PBX connection's name from the config (`fs-east`); null for the HTTP hook. */
+  readonly pbx: string | null;
   readonly channel: string | null;
   readonly facts: CallFacts;
   readonly decision: Decision;
@@ -26,9 +28,9 @@ type Pending = { readonly kind: 'decision'; readonly entry: CallEntry } | { read
 const INSERT = 0;
 const UPDATE = 1;
 export const CALL_SQL: readonly [string, string] = [
-  `INSERT INTO calls (uid, at, kind, source, channel, tenant, did, caller, caller_raw, caller_name, ip, sip_from,
+  `INSERT INTO calls (uid, at, kind, source, pbx, channel, tenant, did, caller, caller_raw, caller_name, ip, sip_from,
      action, target, rule_id, category, score, flagged, reasons, decided_us)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   'UPDATE calls SET outcome = ?, outcome_detail = ?, ended_at = ? WHERE uid = ?',
 ];
 
@@ -156,12 +158,13 @@ export class CallLog implements CallSink {
   /** A queued row as a statement and its parameters: written here, or by the writer thread. */
   private writeItem(item: Pending): WriteItem {
     if (item.kind === 'outcome') return [UPDATE, [item.outcome.outcome, item.outcome.detail, item.at, item.uid]];
-    const { uid, at, source, channel, facts, decision, decidedUs } = item.entry;
+    const { uid, at, source, pbx, channel, facts, decision, decidedUs } = item.entry;
     return [INSERT, [
       uid,
       at,
       decision.kind,
       source,
+      pbx,
       channel,
       decision.tenant,
       decision.did,

@@ -19,6 +19,7 @@ import { RuleStore } from '../../agent/store/rules';
 import { startAsteriskSim, type AsteriskSim, type SimCall } from '../sim/asterisk';
 import { EXACT_RULES, TENANTS, benchNumber, didOf } from './dataset';
 import { spread } from './measure';
+import { sustainedLanes } from './sustained-lanes';
 import type { Row } from './measure';
 
 const AGENT_APP = 'callguard';
@@ -60,7 +61,7 @@ function callerOf(i: number): Caller {
 type SimCommand = { readonly kind: 'sustained'; readonly app: string } | { readonly kind: 'paced'; readonly apps: readonly string[] };
 
 /** Resolves with the time the simulator files the call's first REST request. */
-function firstRequestAt(call: SimCall): Promise<number> {
+export function firstRequestAt(call: SimCall): Promise<number> {
   return new Promise((resolve) => {
     const requests = call.requests;
     const push = requests.push.bind(requests);
@@ -72,26 +73,17 @@ function firstRequestAt(call: SimCall): Promise<number> {
 }
 
 /** Keeps IN_FLIGHT calls going to `app` for the warm-up and then SUSTAINED_MS; finished calls per second. */
-async function sustainedRate(sim: AsteriskSim, app: string): Promise<number> {
+function sustainedRate(sim: AsteriskSim, app: string): Promise<number> {
   let i = 0;
-  let finished = 0;
-  let measuring = false;
-  let running = true;
-  const lanes = Array.from({ length: IN_FLIGHT }, async () => {
-    while (running) {
+  return sustainedLanes(
+    IN_FLIGHT,
+    () => {
       const { from, to } = callerOf(i++);
-      await sim.placeCall({ callerNumber: from, exten: to, app }).done;
-      if (measuring) finished++;
-    }
-  });
-  await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
-  measuring = true;
-  const start = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, SUSTAINED_MS));
-  const rate = (finished * 1000) / (performance.now() - start);
-  running = false;
-  await Promise.all(lanes);
-  return rate;
+      return sim.placeCall({ callerNumber: from, exten: to, app }).done;
+    },
+    WARMUP_MS,
+    SUSTAINED_MS,
+  );
 }
 
 /**

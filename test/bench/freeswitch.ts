@@ -73,7 +73,7 @@ function nextCall(): OutboundCallSpec {
 }
 
 /** Time from the channel data going out to the first command that acts on the call (sendmsg or exit). */
-function firstActionLatencies(sim: FreeSwitchSim): { samples: number[]; stop(): void } {
+export function firstActionLatencies(sim: FreeSwitchSim): { samples: number[]; stop(): void } {
   const started = new Map<string, bigint>();
   const samples: number[] = [];
   const onCommand = (entry: CommandLogEntry) => {

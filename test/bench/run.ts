@@ -10,6 +10,7 @@ import { benchAsterisk } from './asterisk';
 import { benchFreeSwitch } from './freeswitch';
 import { benchFreeSwitchInbound } from './freeswitch-inbound';
 import { benchHook } from './http-hook';
+import { benchSeveralSwitches } from './several-switches';
 import { printTable } from './measure';
 import type { Row } from './measure';
 
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     rows.push(...(await benchFreeSwitch(dbPath)));
     rows.push(...(await benchFreeSwitchInbound(dbPath)));
     rows.push(...(await benchAsterisk(dbPath)));
+    rows.push(...(await benchSeveralSwitches(dbPath)));
     rows.push(...(await benchHook(dbPath)));
     // Before protection's million call-log rows: the copy the fleet starts from is the million rules.
     rows.push(...(await benchFleet(dbPath)));

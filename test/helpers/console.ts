@@ -50,6 +50,8 @@ export interface LoggedCall {
   readonly did: string;
   readonly caller: string | null;
   readonly name?: string;
+  /** The switch's name (default `freeswitch`, as a single-switch agent logs it). */
+  readonly pbx?: string;
   readonly action?: string;
   readonly outcome?: string;
   readonly at?: number;
@@ -96,6 +98,7 @@ export async function startConsole(users: readonly ConsoleUser[] = [MANAGER, VIE
         call.at ?? Date.now(),
         call.kind ?? 'call',
         'freeswitch',
+        call.pbx ?? 'freeswitch',
         null,
         call.tenant,
         call.did,

@@ -44,6 +44,8 @@ export interface Call {
   readonly at: number;
   readonly kind: string;
   readonly source: string;
+  /** The switch the call came through (its connection's name in the agent's config); null for the HTTP hook. */
+  readonly pbx: string | null;
   readonly tenant: string;
   readonly did: string | null;
   readonly caller: string | null;

@@ -1,6 +1,6 @@
 import { BadInput } from '../../engine/bad-input';
 import type { Logger } from '../../log/logger';
-import type { Screener } from '../../screening/screener';
+import type { CallScreener } from '../../screening/screener';
 import { Backoff } from '../backoff';
 import type { PbxDriver } from '../driver';
 import type { AsteriskSettings } from '../settings';
@@ -24,7 +24,7 @@ export interface AsteriskDriverOptions extends AriEndpoint {
 }
 
 export interface AsteriskDriverDeps {
-  readonly screener: Screener;
+  readonly screener: CallScreener;
   readonly logger: Logger;
 }
 

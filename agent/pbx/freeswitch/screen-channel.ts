@@ -1,13 +1,13 @@
 import type { Connection, Event } from 'modesl';
 import type { Logger } from '../../log/logger';
-import type { Screener } from '../../screening/screener';
+import type { CallScreener } from '../../screening/screener';
 import type { FreeSwitchSettings } from '../settings';
 import { factsFromChannel } from './channel-facts';
 import { EslCall } from './esl-call';
 import { routeToken } from './esl-text';
 
 export interface ChannelDeps {
-  readonly screener: Screener;
+  readonly screener: CallScreener;
   readonly logger: Logger;
   readonly settings: FreeSwitchSettings;
 }

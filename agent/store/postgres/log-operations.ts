@@ -16,6 +16,7 @@ export interface CallRow {
   readonly at: number;
   readonly kind: string;
   readonly source: string;
+  readonly pbx: string | null;
   readonly channel: string | null;
   readonly tenant: string;
   readonly did: string | null;
@@ -64,12 +65,13 @@ const TEXT_LIMIT = 256;
 const cut = (text: string | undefined) => (text === undefined ? null : text.replaceAll('\u0000', '').slice(0, TEXT_LIMIT));
 
 /** The row the SQLite call log would write for this entry (agent/store/call-log.ts), column for column. */
-export function callRowOf({ uid, at, source, channel, facts, decision, decidedUs }: CallEntry): CallRow {
+export function callRowOf({ uid, at, source, pbx, channel, facts, decision, decidedUs }: CallEntry): CallRow {
   return {
     uid,
     at,
     kind: decision.kind,
     source,
+    pbx,
     channel,
     tenant: decision.tenant,
     did: decision.did,

@@ -214,6 +214,7 @@ export function CallTable({ calls, empty }: { calls: readonly Call[]; empty: str
               <td data-label="When">
                 <time dateTime={new Date(call.at).toISOString()}>{formatTime(call.at)}</time>
                 {call.kind === 'sms' && <span class="chip muted">text</span>}
+                {call.pbx && <small class="muted block">via {call.pbx}</small>}
               </td>
               <td data-label="Caller">
                 <CallerCell call={call} />

@@ -52,6 +52,7 @@ export function TimelinePage({ caller: encoded }: { caller: string }) {
               <span>
                 to {call.did ?? '—'} <small class="muted">({call.tenant})</small>
               </span>
+              {call.pbx && <span class="muted">via {call.pbx}</span>}
             </div>
             {call.callerName && (
               <p class="event-name">
