@@ -22,6 +22,8 @@ export interface Agent {
   readonly stderr: () => string;
   readonly exited: Promise<number | null>;
   readonly http: number;
+  /** Where it listens for FreeSWITCH's outbound sockets. */
+  readonly pbx: number;
   /** Where the web console listens, when asked for. */
   readonly console: number;
   /** A call through the simulator, to `did` (DID by default); its end as `continued`, `hungup:<cause>`… */
@@ -68,6 +70,7 @@ export async function serveAgent(storeUrl: string | null, dir: TempDir, cleanups
     stderr: () => stderr,
     exited,
     http,
+    pbx: port,
     console: consolePort,
     async call(caller, did = DID) {
       const result = await sim.placeOutboundCall('127.0.0.1', port, { callerIdNumber: caller, destinationNumber: did }).done;

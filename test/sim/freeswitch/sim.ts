@@ -9,6 +9,7 @@ import { SimChannel } from './channel';
 import { EventFactory, type SimEvent } from './events';
 import { InboundServer } from './inbound';
 import { runSocketApplication } from './outbound';
+import type { AgentAddress } from './outbound';
 import { routeCall, type RouteResult } from './route';
 import { SimScheduler } from './scheduler';
 import type { EslSession, SessionHost } from './session';
@@ -183,6 +184,14 @@ export class FreeSwitchSim extends EventEmitter implements SessionHost, ChannelH
    * If nothing listens there, the call continues in the dialplan (outcome continued, reason refused).
    */
   placeOutboundCall(agentHost: string, agentPort: number, spec: OutboundCallSpec = {}): SimChannel {
+    return this.placeOutboundCallVia([{ host: agentHost, port: agentPort }], spec);
+  }
+
+  /**
+   * Outbound mode with a failover list: `socket <a>|<b> async full` connects to the first
+   * agent that takes the connection; when none does, the call continues in the dialplan.
+   */
+  placeOutboundCallVia(agents: readonly AgentAddress[], spec: OutboundCallSpec = {}): SimChannel {
     const ch = this.newCall('outbound', spec);
     const opts = {
       async: spec.async ?? true,
@@ -191,7 +200,7 @@ export class FreeSwitchSim extends EventEmitter implements SessionHost, ChannelH
     };
     ch.fire('CHANNEL_CREATE');
     ch.runDialplanSets();
-    const socket = runSocketApplication(this, ch, agentHost, agentPort, opts, {
+    const socket = runSocketApplication(this, ch, agents, opts, {
       session: (s) => {
         this.stats.outboundConnected++;
         this.addSession(s);
