@@ -443,8 +443,7 @@ describe('GET /metrics', () => {
       { from: SMS_BLOCKED_CALLER, kind: 'sms' },
     ];
     for (const step of sequence) await decide({ ...step, to: METERED_DID });
-    metrics.setPbxUp('fs-east', true);
-    metrics.setCallsInProgress('fs-east', 3);
+    metrics.watchPbxes(() => [{ name: 'fs-east', kind: 'freeswitch', connected: true, inProgress: 3 }]);
     const answer = await ask('/metrics');
     expect(answer.status).toBe(200);
     expect(answer.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);

@@ -14,7 +14,7 @@ export function registerAudit(program: Command): void {
     .action(
       withContext(async (ctx, flags: { since?: string; json?: boolean }) => {
         const since = flags.since === undefined ? undefined : Date.now() - parseDuration(flags.since, '--since');
-        const rows = await ((await ctx.backends()).audit).list(since);
+        const rows = await (await ctx.backends()).audit.list(since);
         if (flags.json) return printJson(rows);
         printTable(
           ['TIME', 'WHO', 'WHAT', 'KEY', 'BEFORE', 'AFTER'],

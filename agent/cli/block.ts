@@ -41,9 +41,10 @@ export function registerBlock(program: Command): void {
     .option('--did <number>', 'with --last: the DID')
     .action(
       withContext(async (ctx, id: string | undefined, flags: BlockFlags) => {
-        const call = await findCall(ctx, (await ctx.backends()).calls, id, flags);
+        const { calls, rules } = await ctx.backends();
+        const call = await findCall(ctx, calls, id, flags);
         const by = parseBlockBy(flags.by);
-        const blocked = await blockCaller((await ctx.backends()).rules, cliActing(ctx.actor), call, { by, action: flags.action, scope: flags.scope, sms: flags.sms }, ctx.country);
+        const blocked = await blockCaller(rules, cliActing(ctx.actor), call, { by, action: flags.action, scope: flags.scope, sms: flags.sms }, ctx.country);
         console.log(`added #${blocked.ruleId} ${blocked.action} ${blocked.pattern} (${blocked.scope}) from call ${call.id}`);
       }),
     );

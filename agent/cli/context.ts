@@ -22,6 +22,7 @@ export interface GlobalOptions {
 export class CliContext {
   private database: Database | undefined;
   private postgres: PostgresStore | undefined;
+  private backendsOfStore: StoreBackends | undefined;
   readonly country: string;
   readonly dbPath: string;
   /** --config, else CALLGUARD_CONFIG: the JSON file `serve` reads, and where db and country come from. */
@@ -69,7 +70,8 @@ export class CliContext {
 
   /** The store this command line chose: the SQLite file or the fleet's PostgreSQL. */
   async storeBackends(): Promise<StoreBackends> {
-    return this.store.kind === 'postgres' ? postgresBackends((await this.postgresStore()).pool) : sqliteBackends(this.db);
+    this.backendsOfStore ??= this.store.kind === 'postgres' ? postgresBackends((await this.postgresStore()).pool) : sqliteBackends(this.db);
+    return this.backendsOfStore;
   }
 
   /** The store this command line chose, its changes audited as this operator. */

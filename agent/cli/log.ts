@@ -49,7 +49,7 @@ export function registerLog(program: Command): void {
     .action(
       withContext(async (ctx, flags: FilterFlags) => {
         const filter = await filterOf(ctx, flags);
-        const rows = await ((await ctx.backends()).calls).list(filter);
+        const rows = await (await ctx.backends()).calls.list(filter);
         if (flags.json) return printJson(rows);
         printTable(
           ['ID', 'TIME', 'KIND', 'PBX', 'TENANT', 'DID', 'CALLER', 'ACTION', 'RULE', 'CATEGORY', 'SCORE', 'OUTCOME', 'DETAIL'],
@@ -85,14 +85,14 @@ export function registerLog(program: Command): void {
   log
     .command('prune')
     .description('delete call-log rows older than the retention now')
-    .action(withContext(async (ctx) => console.log(`pruned ${await ((await ctx.backends()).calls).prune(Date.now())} row(s)`)));
+    .action(withContext(async (ctx) => console.log(`pruned ${await (await ctx.backends()).calls.prune(Date.now())} row(s)`)));
 
   withFilters(program.command('stats').description('counters: total, scanned, blocked, flagged, legitimate, challenged, forwarded, voicemail'))
     .option('--per-hour <hours>', `calls per hour by outcome instead, for the last ${CHART_HOURS.join(' or ')} hours`)
     .action(
       withContext(async (ctx, flags: FilterFlags & { perHour?: string }) => {
         const acting = cliActing(ctx.actor);
-        const stores = { calls: (await ctx.backends()).calls, tenants: (await ctx.backends()).tenants };
+        const stores = await ctx.backends();
         if (flags.perHour !== undefined) {
           const { buckets } = await hourlyStats(stores, acting, { tenant: flags.tenant, hours: flags.perHour });
           if (flags.json) return printJson(buckets);

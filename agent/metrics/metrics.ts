@@ -11,9 +11,8 @@ const DECISION_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0
  * The agent's Prometheus metrics, in a registry of their own (never prom-client's global
  * one, so tests and embedders can make several). Decisions are counted by the screener,
  * which takes this as its observer. The PBX connections' states and calls in progress are
- * read at every scrape from what `watchPbxes` is given (or pushed with `setPbxUp` and
- * `setCallsInProgress`): the drivers are built after the screener (and so after this), so
- * there is nothing to pull from at construction.
+ * read at every scrape from what `watchPbxes` is given: the drivers are built after the
+ * screener (and so after this), so there is nothing to pull from at construction.
  *
  * Labels stay bounded: action and kind are fixed sets, tenants and PBX connections (`pbx`,
  * their names in the config; empty for the HTTP hook's verdicts) are made by the operator;
@@ -43,13 +42,14 @@ export class Metrics implements ScreeningObserver {
     help: 'By PBX connection: 1 while the agent is connected to it (an outbound listener: listening), else 0.',
     labelNames: ['pbx'] as const,
     registers: [this.registry],
-    collect: () => this.readPbxes(),
+    collect: () => this.eachPbx((state) => this.pbxUp.set({ pbx: state.name }, state.connected ? 1 : 0)),
   });
   private readonly callsInProgress = new Gauge({
     name: 'callguard_calls_in_progress',
     help: 'By PBX connection: calls being screened or carried out right now.',
     labelNames: ['pbx'] as const,
     registers: [this.registry],
+    collect: () => this.eachPbx((state) => this.callsInProgress.set({ pbx: state.name }, state.inProgress)),
   });
 
   private readonly storeUp = new Gauge({
@@ -81,23 +81,12 @@ export class Metrics implements ScreeningObserver {
     this.failovers.inc();
   }
 
-  setPbxUp(pbx: string, up: boolean): void {
-    this.pbxUp.set({ pbx }, up ? 1 : 0);
-  }
-
-  setCallsInProgress(pbx: string, count: number): void {
-    this.callsInProgress.set({ pbx }, count);
-  }
-
   watchPbxes(states: () => readonly PbxState[]): void {
     this.pbxStates = states;
   }
 
-  private readPbxes(): void {
-    for (const state of this.pbxStates?.() ?? []) {
-      this.setPbxUp(state.name, state.connected);
-      this.setCallsInProgress(state.name, state.inProgress);
-    }
+  private eachPbx(set: (state: PbxState) => void): void {
+    for (const state of this.pbxStates?.() ?? []) set(state);
   }
 
   watchStore(status: () => StoreStatus): void {

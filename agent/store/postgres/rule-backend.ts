@@ -10,7 +10,7 @@ import { BatchedRuleWriter } from './rule-import-writer';
 import { ENSURE_LISTS, REPLACE_ON_CONFLICT, RULE_INSERT } from './rule-upsert';
 
 /** The columns of a RuleRow; aliases quoted, as PostgreSQL folds bare ones to lower case. */
-const ROW_COLUMNS = `id, scope, kind, key, pattern, action, target, sms, note, list,
+export const ROW_COLUMNS = `id, scope, kind, key, pattern, action, target, sms, note, list,
   expires_at AS "expiresAt", when_text AS "when", tz, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 const UPSERT = `${RULE_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) ${REPLACE_ON_CONFLICT} RETURNING ${ROW_COLUMNS}`;

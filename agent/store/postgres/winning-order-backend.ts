@@ -5,10 +5,10 @@ import type { RuleRow } from '../rules';
 import { EXACT } from '../rules-in-winning-order';
 import type { Spanned } from '../rules-in-winning-order';
 import type { WinningOrderBackend } from '../winning-order-backend';
+import { ROW_COLUMNS } from './rule-backend';
 
-/** The columns of a RuleRow, as postgres/rule-backend.ts reads them (aliases quoted: PostgreSQL folds bare ones to lower case), and the span. */
-const COLUMNS = `id, scope, kind, key, pattern, action, target, sms, note, list,
-  expires_at AS "expiresAt", when_text AS "when", tz, created_at AS "createdAt", updated_at AS "updatedAt", span`;
+/** The columns of a RuleRow, and the span the walk pages by. */
+const COLUMNS = `${ROW_COLUMNS}, span`;
 
 /**
  * WinningOrderBackend on a fleet's PostgreSQL. Spans and ids compare as bigint, since a walk
