@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONFIG_DEFAULTS } from '../agent/config/schema';
 import { ROUTE_TOKEN } from '../agent/pbx/freeswitch/esl-text';
 import { FreeSwitchInboundClient } from '../agent/pbx/freeswitch/inbound-client';
-import { ALIVE_UNTIL, FAIL_OPEN_TASK, SCREEN_MARK, SCREENED_MARK } from '../agent/pbx/freeswitch/screen-marks';
+import { AGENT_MARK, ALIVE_UNTIL, aliveVariable, FAIL_OPEN_TASK, SCREEN_MARK, SCREENED_MARK } from '../agent/pbx/freeswitch/screen-marks';
 import { DEFAULT_FREESWITCH } from '../agent/pbx/settings';
 import { CHATPLAN_INCLUDE_LINE, INSTALL, stockConf } from './helpers/freeswitch-conf';
 import type { ConfTree } from './helpers/freeswitch-conf';
@@ -68,6 +68,7 @@ describe('every FreeSWITCH file we ship loads', () => {
   it('finds the files', () => {
     expect(files.map((file) => relative(DIALPLAN, file)).sort()).toEqual([
       'freeswitch/callguard-block-last.xml',
+      'freeswitch/callguard-inbound-pair.xml',
       'freeswitch/callguard-inbound.xml',
       'freeswitch/callguard-outbound.xml',
       'freeswitch/chatplan-callguard.xml',
@@ -181,6 +182,66 @@ describe('installed as the README says, into a stock-layout conf folder', () => 
     });
   });
 
+  describe('inbound, a failover pair', () => {
+    let publicContext: XmlNode;
+    beforeEach(() => {
+      publicContext = stockConf(dir, { [INSTALL.inbound]: 'callguard-inbound-pair.xml' }).context('dialplan', 'public');
+    });
+    afterEach(() => {
+      sim.globals.delete(aliveVariable('a'));
+      sim.globals.delete(aliveVariable('b'));
+    });
+    const heartbeat = (letter: 'a' | 'b', value: string) => sim.globals.set(aliveVariable(letter), value);
+    const fresh = () => String(Math.floor(Date.now() / 1000) + 3600);
+    const past = () => String(Math.floor(Date.now() / 1000) - 1);
+    const parkedFor = (letter: 'a' | 'b') => [
+      'set outside_call=true',
+      `set ${SCREEN_MARK}=true`,
+      `set ${AGENT_MARK}=${letter}`,
+      `sched_transfer +2 ${DID} XML \${context}`,
+      `set ${FAIL_OPEN_TASK}=\${last_sched_id}`,
+      'park',
+      'bridge user/1000',
+    ];
+
+    it('parks each call for a while its heartbeat is fresh, whatever b does', () => {
+      heartbeat('a', fresh());
+      expect(actions(publicContext, channel(sim))).toEqual(parkedFor('a'));
+      heartbeat('b', fresh());
+      expect(hunt(publicContext, channel(sim)).extensions).toEqual(['outside_call', 'callguard-screen-a', 'did-reception']);
+    });
+
+    it('parks it for b when a is unset, stopped (0) or dead (a past second)', () => {
+      heartbeat('b', fresh());
+      expect(actions(publicContext, channel(sim))).toEqual(parkedFor('b'));
+      for (const gone of ['0', past()]) {
+        heartbeat('a', gone);
+        expect(actions(publicContext, channel(sim))).toEqual(parkedFor('b'));
+      }
+    });
+
+    it('with neither agent up: straight to the normal route', () => {
+      expect(actions(publicContext, channel(sim))).toEqual(['set outside_call=true', 'bridge user/1000']);
+      heartbeat('a', '0');
+      heartbeat('b', past());
+      expect(actions(publicContext, channel(sim))).toEqual(['set outside_call=true', 'bridge user/1000']);
+    });
+
+    it('never parks a call twice, and marks one sent on by its own transfer as failed open', () => {
+      heartbeat('a', fresh());
+      heartbeat('b', fresh());
+      const letThrough = channel(sim, { variables: { [SCREEN_MARK]: 'true', [AGENT_MARK]: 'a', [SCREENED_MARK]: 'true' } });
+      expect(actions(publicContext, letThrough)).toEqual(['set outside_call=true', 'bridge user/1000']);
+      const failedOpen = channel(sim, { variables: { [SCREEN_MARK]: 'true', [AGENT_MARK]: 'b' } });
+      expect(actions(publicContext, failedOpen)).toEqual(['set outside_call=true', `set ${SCREENED_MARK}=fail-open`, 'bridge user/1000']);
+    });
+
+    it('uses the names the agent uses', () => {
+      const text = readFileSync(join(DIALPLAN, 'freeswitch', 'callguard-inbound-pair.xml'), 'utf8');
+      for (const name of [SCREEN_MARK, SCREENED_MARK, AGENT_MARK, aliveVariable('a'), aliveVariable('b'), FAIL_OPEN_TASK]) expect(text).toContain(name);
+    });
+  });
+
   it('the *32 feature code lands in the default context', () => {
     const conf = stockConf(dir, { [INSTALL.blockLast]: 'callguard-block-last.xml' });
     const names = childrenNamed(conf.context('dialplan', 'default'), 'extension').map((extension) => extension.attributes.name);
@@ -279,5 +340,90 @@ describe('calls routed through the assembled inbound dialplan, callguard connect
     expect(call.getVar(SCREENED_MARK)).toBe('fail-open');
     expect(call.commands.filter((command) => command.kind === 'sendmsg')).toEqual([]);
     expect(world.calls()).toEqual([]);
+  });
+});
+
+describe('calls routed through the pair dialplan, both agents of the pair connected', () => {
+  let sim: FreeSwitchSim;
+  let port: number;
+  let worlds: { a: ScreeningWorld; b: ScreeningWorld };
+  let clients: { a: FreeSwitchInboundClient; b: FreeSwitchInboundClient };
+  let publicContext: XmlNode;
+
+  const connect = async (letter: 'a' | 'b') => {
+    const world = worlds[letter];
+    const client = new FreeSwitchInboundClient({ host: '127.0.0.1', port, password: 'ClueCon', pairAs: letter }, { screener: world.screener, logger: world.logger, settings: DEFAULT_FREESWITCH });
+    await client.start();
+    await eventually(() => Number(sim.globals.get(aliveVariable(letter))) > 0);
+    return client;
+  };
+
+  beforeEach(async () => {
+    sim = new FreeSwitchSim({ password: 'ClueCon' });
+    // As above: the fail-open transfer put off by an hour cannot race the agent's claim on a slow machine.
+    const add = sim.scheduler.add.bind(sim.scheduler);
+    sim.scheduler.add = (runtime, group, run) => add(runtime + 3600, group, run);
+    port = await sim.start();
+    worlds = { a: screeningWorld({ challenge: { digit: '1', timeoutMs: 60_000, tries: 1 } }), b: screeningWorld() };
+    clients = { a: await connect('a'), b: await connect('b') };
+    publicContext = stockConf(dir, { [INSTALL.inbound]: 'callguard-inbound-pair.xml' }).context('dialplan', 'public');
+  });
+  afterEach(async () => {
+    await clients.a.stop(200);
+    await clients.b.stop(200);
+    await sim.close();
+    worlds.a.close();
+    worlds.b.close();
+  });
+
+  const route = (caller: string) => sim.routeInboundCall({ callerIdNumber: caller, destinationNumber: DID, context: 'public' }, publicContext);
+  const channels = (world: ScreeningWorld) => world.calls().map((row) => row.channel);
+
+  it('the scheduler counts a task deleted twice as deleted twice, as FreeSWITCH does until its next pass: no claim to race on', () => {
+    const id = sim.scheduler.add(Math.floor(Date.now() / 1000) + 3600, 'x', () => undefined);
+    expect(sim.scheduler.deleteId(id)).toBe(1);
+    expect(sim.scheduler.deleteId(id)).toBe(1);
+    expect(sim.scheduler.pending).toBe(0);
+  });
+
+  it('every call is taken by a, once, and none by b', async () => {
+    worlds.a.rule('404*', 'block');
+    worlds.b.rule('404*', 'block');
+    const calls = ['4045550001', '2125550002', '4045550003', '2125550004'].map(route);
+    const results = await Promise.all(calls.map((call) => call.routed));
+    expect(results.map((result) => result.ending)).toEqual(['hungup', 'normal-route', 'hungup', 'normal-route']);
+    await eventually(() => worlds.a.calls().filter((row) => row.outcome !== null).length === 4);
+    expect(channels(worlds.a).sort()).toEqual(calls.map((call) => call.call.uuid).sort());
+    expect(worlds.b.calls()).toEqual([]);
+    for (const { call } of calls) expect(call.getVar(AGENT_MARK)).toBe('a');
+  });
+
+  it('a stopping: new calls go to b at once, the call a holds is finished by a, then a is gone', async () => {
+    worlds.a.rule('404*', 'challenge');
+    const held = route('4045550001');
+    await eventually(() => held.call.commands.some((command) => command.app === 'play_and_get_digits'), undefined, 'the challenge to be asked');
+    const stopped = clients.a.stop(60_000);
+    await eventually(() => sim.globals.get(aliveVariable('a')) === '0', undefined, "a's heartbeat to go to 0");
+    const after = route('2125550002');
+    expect(await after.routed).toMatchObject({ ending: 'normal-route' });
+    expect(after.call.getVar(AGENT_MARK)).toBe('b');
+    await eventually(() => channels(worlds.b).includes(after.call.uuid), undefined, 'b to log the call');
+    held.call.pressDigits('1');
+    expect(await held.routed).toMatchObject({ ending: 'normal-route' });
+    await stopped;
+    expect(worlds.a.calls()).toMatchObject([{ channel: held.call.uuid, action: 'challenge', outcome: 'passed' }]);
+    expect(channels(worlds.b)).toEqual([after.call.uuid]);
+  });
+
+  it("b sends on a call a died screening (a's heartbeat a past second), without screening it", async () => {
+    worlds.b.rule('404*', 'block');
+    await clients.a.stop(0);
+    // What a killed a leaves: a call parked for it and claimed (its fail-open transfer cancelled), and a heartbeat that ran out.
+    sim.globals.set(aliveVariable('a'), String(Math.floor(Date.now() / 1000) - 1));
+    const stranded = sim.parkCall({ callerIdNumber: '4045550001', destinationNumber: DID, context: 'public', dialplanSet: { [SCREEN_MARK]: 'true', [AGENT_MARK]: 'a' } });
+    const result = await stranded.done;
+    expect(result.outcome).toBe('transferred');
+    expect(stranded.getVar(SCREENED_MARK)).toBe('true');
+    expect(worlds.b.calls()).toEqual([]);
   });
 });

@@ -318,7 +318,7 @@ describe('inbound mode (callguard connects to FreeSWITCH and screens parked call
     expect((await park('+12125551234').done).outcome).toBe('transferred');
   });
 
-  it('stop waits for a call in progress only for its grace period, and returns with the call still under way', async () => {
+  it('stop waits for a call in progress only for its grace period, then sends it on unscreened rather than leave it parked', async () => {
     world.rule('404*', 'block');
     // The not-accepted prompt plays for longer than any test lasts: the call cannot end by itself.
     const call = park('4045551234', { playbackMs: 10 * PATIENCE_MS });
@@ -329,10 +329,10 @@ describe('inbound mode (callguard connects to FreeSWITCH and screens parked call
     );
     expect(client.inProgress).toBe(1);
     await client.stop(20);
-    expect(client.inProgress).toBe(1);
-    expect(call.isDown).toBe(false);
     expect(call.playbacks).toEqual(['/opt/callguard/prompts/callguard-not-accepted.wav']);
-    // With the connection closed, the screening lets go of the call (FreeSWITCH keeps it parked).
+    // Past the grace the agent lets go of the call as Asterisk's driver does: through to its normal route, not stranded in park.
+    expect((await call.done).outcome).toBe('transferred');
+    expect(call.getVar('callguard_screened')).toBe('true');
     await eventually(() => client.inProgress === 0);
   });
 });

@@ -36,8 +36,9 @@ export function registerConfig(program: Command): void {
           return;
         }
         const config = loadConfig(path, process.env, {});
-        // Each listed switch must be servable as the environment stands (its password there or in the file).
-        if (config.pbxes.length > 0) pbxConnections(config, process.env);
+        // Each listed switch must be servable as the environment stands (its password there or in the file),
+        // and no two may need the same port or the same switch.
+        if (config.pbxes.length > 0 || config.pbx !== null) pbxConnections(config, process.env);
         console.log(`${path}: ok; in force with the environment (flags aside):`);
         printJson(redacted(config));
       }),

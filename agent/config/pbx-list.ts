@@ -1,4 +1,5 @@
 import { BadInput } from '../engine/bad-input';
+import { checkConnectionClashes } from './connection-clashes';
 import { CONFIG_DEFAULTS } from './schema';
 import type { AgentConfig } from './schema';
 
@@ -95,6 +96,12 @@ function listed(entry: PbxEntry, i: number, config: AgentConfig, env: NodeJS.Pro
  * `pbx` names (the single-switch flags), whose settings serve checks as before.
  */
 export function pbxConnections(config: AgentConfig, env: NodeJS.ProcessEnv): PbxConnection[] {
+  const connections = named(config, env);
+  checkConnectionClashes(config, connections);
+  return connections;
+}
+
+function named(config: AgentConfig, env: NodeJS.ProcessEnv): PbxConnection[] {
   if (config.pbxes.length > 0) {
     if (config.pbx !== null) throw new BadInput('pbx: leave out pbx (and --pbx) when pbxes lists the switches');
     return config.pbxes.map((entry, i) => listed(entry, i, config, env));

@@ -22,6 +22,8 @@ export const CONFIG_DEFAULTS = {
     listen: '127.0.0.1:8084',
     esl: '127.0.0.1:8021',
     eslPassword: null as string | null,
+    /** Inbound mode, a failover pair: which agent this is ("a" screens while it is up, "b" when it is not). */
+    pairAs: null as 'a' | 'b' | null,
     ...DEFAULT_FREESWITCH,
   },
   asterisk: {
@@ -29,6 +31,8 @@ export const CONFIG_DEFAULTS = {
     user: 'callguard',
     password: null as string | null,
     app: 'callguard',
+    /** A failover pair: which agent this is; its Stasis application is then `<app>-a` or `<app>-b`. */
+    pairAs: null as 'a' | 'b' | null,
     ...DEFAULT_ASTERISK,
   },
   challenge: { ...DEFAULT_ACTION_SETTINGS.challenge },

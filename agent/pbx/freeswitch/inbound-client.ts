@@ -3,10 +3,13 @@ import type { PbxDriver } from '../driver';
 import { guardModesl } from './modesl-guard';
 import type { EslCall } from './esl-call';
 import { Backoff } from '../backoff';
-import { routeToken } from './esl-text';
+import { channelVariable, continueUnscreened, listChannels, rowText, WAITING_IN } from './parked-calls';
+import type { ChannelRow } from './parked-calls';
+import { PartnerRescue } from './partner-rescue';
 import { screenChannel } from './screen-channel';
 import type { ChannelDeps } from './screen-channel';
-import { ALIVE_UNTIL, FAIL_OPEN_TASK, SCREEN_MARK, SCREENED_MARK } from './screen-marks';
+import { AGENT_MARK, aliveVariable, FAIL_OPEN_TASK, SCREEN_MARK, SCREENED_MARK } from './screen-marks';
+import type { PairLetter } from './screen-marks';
 
 /**
  * The heartbeat: refreshed every second, good for a few. A parked call never fails open in
@@ -18,28 +21,8 @@ const HEARTBEAT_MS = 1000;
 
 /** A FreeSWITCH that takes the connection but does not finish the handshake in this time is given up on (and retried). */
 const HANDSHAKE_MS = 5000;
-/** How long stopping waits for FreeSWITCH to take the heartbeat down. */
+/** How long stopping waits for FreeSWITCH at each step (taking the heartbeat down, sending calls on). */
 const GOODBYE_MS = 1000;
-
-/** A channel as `show channels as json` lists it: the columns read here. */
-interface ChannelRow {
-  readonly uuid?: unknown;
-  readonly application?: unknown;
-  readonly dest?: unknown;
-  readonly context?: unknown;
-  readonly cid_num?: unknown;
-  readonly cid_name?: unknown;
-  readonly ip_addr?: unknown;
-}
-
-const CHANNEL_UUID = /^[0-9A-Fa-f-]{1,64}$/;
-/**
- * Where a call waits for nobody once its screening connection is gone: in park, or back in
- * park after one of the applications screening runs (`show channels` names the last one),
- * a forward that had not connected included. A call in voicemail is left to it.
- */
-const WAITING_IN = new Set(['park', 'pre_answer', 'answer', 'playback', 'play_and_get_digits', 'set', 'bridge']);
-const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
 export class BadCredentials extends Error {
   override readonly name = 'BadCredentials';
@@ -50,6 +33,11 @@ export class BadCredentials extends Error {
  * events of channels the dialplan marked and parked, and screens each; allow
  * transfers the call back to its destination, which the dialplan then routes past
  * the screening step. A lost connection is retried with backoff (1 s doubling to 30 s).
+ *
+ * One agent of a failover pair (`pairAs`) has a heartbeat of its own, and the dialplan
+ * marks each call with the letter of the agent it parks it for: a while a's heartbeat is
+ * fresh, else b. Each agent filters on its letter, so no call is screened by both, and
+ * sends on the calls its partner died holding (PartnerRescue).
  */
 export class FreeSwitchInboundClient implements PbxDriver {
   private conn: Connection | null = null;
@@ -63,14 +51,25 @@ export class FreeSwitchInboundClient implements PbxDriver {
   private retryTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff();
+  /** Stopping: no reconnection. */
   private stopping = false;
+  /** Cleared on stop once FreeSWITCH parks no more calls for this agent. */
+  private takingCalls = true;
   private ready = false;
+  private readonly heartbeatVariable: string;
+  /** The event filter: the mark every call parked for this agent carries. */
+  private readonly mine: { readonly header: string; readonly value: string };
+  private readonly partner: PartnerRescue | null;
 
   constructor(
-    private readonly target: { readonly host: string; readonly port: number; readonly password: string },
+    private readonly target: { readonly host: string; readonly port: number; readonly password: string; readonly pairAs?: PairLetter | null },
     private readonly deps: ChannelDeps,
   ) {
     guardModesl();
+    const pairAs = target.pairAs ?? null;
+    this.heartbeatVariable = aliveVariable(pairAs);
+    this.mine = pairAs ? { header: AGENT_MARK, value: pairAs } : { header: SCREEN_MARK, value: 'true' };
+    this.partner = pairAs ? new PartnerRescue(pairAs === 'a' ? 'b' : 'a', deps.logger) : null;
   }
 
   get connected(): boolean {
@@ -110,7 +109,7 @@ export class FreeSwitchInboundClient implements PbxDriver {
       const conn = new Connection(host, port, password, () => {
         conn.socket?.setNoDelay(true);
         // Only marked channels' events reach us; everything else on the switch is filtered out there.
-        conn.filter(`variable_${SCREEN_MARK}`, 'true', () => {
+        conn.filter(`variable_${this.mine.header}`, this.mine.value, () => {
           conn.events('plain', ['CHANNEL_PARK', 'CHANNEL_HANGUP', 'CHANNEL_BRIDGE'], () => {
             this.conn = conn;
             this.ready = true;
@@ -144,7 +143,9 @@ export class FreeSwitchInboundClient implements PbxDriver {
   /** Tells the dialplan callguard is here, now and every few seconds while connected. */
   private beat(): void {
     clearTimeout(this.heartbeat);
-    this.conn?.api('global_setvar', `${ALIVE_UNTIL}=${Math.floor(Date.now() / 1000) + ALIVE_FOR_S}`);
+    if (!this.conn) return;
+    this.conn.api('global_setvar', `${this.heartbeatVariable}=${Math.floor(Date.now() / 1000) + ALIVE_FOR_S}`);
+    this.partner?.beat(this.conn);
     this.heartbeat = setTimeout(() => this.beat(), HEARTBEAT_MS);
   }
 
@@ -181,60 +182,28 @@ export class FreeSwitchInboundClient implements PbxDriver {
    * After every (re)connection. FreeSWITCH replays no CHANNEL_PARK, so a call the dialplan
    * parked for screening that nobody screens would wait in park for good: one whose
    * screening a lost connection cut off goes on unscreened (fail open; it is logged
-   * already), one parked while callguard was away is screened now, on the caller ID that
+   * already), one parked for us while we were away is screened now, on the caller ID that
    * `show channels` gives.
    */
   private takeOverParked(conn: Connection): void {
-    conn.api('show', 'channels as json', (reply) => {
-      let rows: ChannelRow[];
-      try {
-        rows = (JSON.parse(reply.getBody() ?? '') as { rows?: ChannelRow[] }).rows ?? [];
-      } catch {
-        rows = [];
-      }
-      const channels = (Array.isArray(rows) ? rows : []).filter(
-        (row): row is ChannelRow & { uuid: string } => typeof row?.uuid === 'string' && CHANNEL_UUID.test(row.uuid),
-      );
-      for (const uuid of this.cutOff) if (!channels.some((row) => row.uuid === uuid && WAITING_IN.has(text(row.application)))) this.cutOff.delete(uuid);
+    void listChannels(conn).then((channels) => {
+      for (const uuid of this.cutOff) if (!channels.some((row) => row.uuid === uuid && WAITING_IN.has(rowText(row.application)))) this.cutOff.delete(uuid);
       for (const row of channels) {
         if (this.active.get(row.uuid)?.conn === conn) continue;
         if (!this.cutOff.has(row.uuid) && row.application !== 'park') continue;
-        const read = (name: string) => new Promise<string>((resolve) => conn.api('uuid_getvar', `${row.uuid} ${name}`, (reply) => resolve(reply.getBody()?.trim() ?? '')));
-        void Promise.all([read(SCREEN_MARK), read(SCREENED_MARK), read(FAIL_OPEN_TASK)]).then(([mark, screened, failOpenTask]) => {
-          if (mark !== 'true' || this.conn !== conn || this.active.get(row.uuid)?.conn === conn) return;
+        const read = (name: string) => channelVariable(conn, row.uuid, name);
+        void Promise.all([read(this.mine.header), read(SCREENED_MARK), read(FAIL_OPEN_TASK)]).then(([mark, screened, failOpenTask]) => {
+          if (mark !== this.mine.value || this.conn !== conn || this.active.get(row.uuid)?.conn === conn) return;
           // Cut off between `uuid_setvar callguard_screened true` and its transfer, it is marked screened and still ours.
           if (this.cutOff.delete(row.uuid)) {
-            this.sendOn(conn, row.uuid, routeToken(text(row.dest)), routeToken(text(row.context)));
+            continueUnscreened(conn, row, this.deps.logger, 'call left parked by the lost event socket');
             return;
           }
-          if (screened !== '_undef_' && screened !== '') return;
-          this.onPark(
-            conn,
-            new Event({
-              'Unique-ID': row.uuid,
-              'Caller-Caller-ID-Number': text(row.cid_num),
-              'Caller-Caller-ID-Name': text(row.cid_name),
-              'Caller-Destination-Number': text(row.dest),
-              'Caller-Context': text(row.context),
-              'Caller-Network-Addr': text(row.ip_addr),
-              [`variable_${SCREEN_MARK}`]: 'true',
-              ...(failOpenTask !== '_undef_' ? { [`variable_${FAIL_OPEN_TASK}`]: failOpenTask } : {}),
-            }),
-          );
+          if (screened !== '') return;
+          this.onPark(conn, parkEvent(row, this.mine, failOpenTask));
         });
       }
     });
-  }
-
-  /** Through to the normal route unscreened, as allow would; cleared if its destination is not plainly safe to transfer to. */
-  private sendOn(conn: Connection, uuid: string, destination: string | null, context: string | null): void {
-    this.deps.logger.warn({ channel: uuid }, 'call left parked by the lost event socket: continuing it unscreened');
-    if (!destination || !context) {
-      conn.api('uuid_kill', `${uuid} NORMAL_CLEARING`);
-      return;
-    }
-    conn.api('uuid_setvar', `${uuid} ${SCREENED_MARK} true`);
-    conn.api('uuid_transfer', `${uuid} ${destination} XML ${context}`);
   }
 
   /**
@@ -244,8 +213,8 @@ export class FreeSwitchInboundClient implements PbxDriver {
    */
   private onPark(conn: Connection, event: Event): void {
     const uuid = event.getHeader('Unique-ID');
-    if (!uuid || this.stopping || this.active.has(uuid) || this.claiming.has(uuid)) return;
-    if (event.getHeader(`variable_${SCREEN_MARK}`) !== 'true' || event.getHeader(`variable_${SCREENED_MARK}`)) return;
+    if (!uuid || !this.takingCalls || this.active.has(uuid) || this.claiming.has(uuid)) return;
+    if (event.getHeader(`variable_${this.mine.header}`) !== this.mine.value || event.getHeader(`variable_${SCREENED_MARK}`)) return;
     const task = event.getHeader(`variable_${FAIL_OPEN_TASK}`);
     if (!task || !/^\d{1,10}$/.test(task)) {
       this.screen(conn, uuid, event);
@@ -262,12 +231,19 @@ export class FreeSwitchInboundClient implements PbxDriver {
     });
   }
 
+  /** A call claimed is screened, even if the agent began stopping meanwhile: nobody else will take it. */
   private screen(conn: Connection, uuid: string, event: Event): void {
-    if (this.stopping || this.active.has(uuid)) return;
+    if (this.active.has(uuid)) return;
     const { call, done } = screenChannel(conn, event, 'inbound', this.deps);
     this.active.set(uuid, { call, conn, done: done.finally(() => this.active.delete(uuid)) });
   }
 
+  /**
+   * Hands over first: the heartbeat goes to 0 at once, so FreeSWITCH parks no new call for
+   * this agent (the other of a pair gets them); calls parked before it took that in are
+   * still taken. Then the calls held are finished within the grace, and any still unfinished
+   * are sent on unscreened rather than left parked.
+   */
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -277,21 +253,46 @@ export class FreeSwitchInboundClient implements PbxDriver {
       pending.settle('unreachable');
       this.lost(pending.conn);
     }
-    await Promise.race([Promise.allSettled([...this.active.values()].map((entry) => entry.done)), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     clearTimeout(this.heartbeat);
     const conn = this.conn;
+    if (conn?.socket) await bounded(new Promise<void>((resolve) => conn.api('global_setvar', `${this.heartbeatVariable}=0`, () => resolve())));
+    this.takingCalls = false;
+    await Promise.race([Promise.allSettled([...this.active.values()].map((entry) => entry.done)), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    if (conn?.socket && this.conn === conn) await bounded(this.sendOnUnfinished(conn));
     this.conn = null;
     this.ready = false;
-    if (!conn?.socket) return;
-    // New calls stop being parked for screening at once, rather than when the heartbeat runs out.
-    // Bounded: a FreeSWITCH that no longer answers must not keep the agent from stopping.
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, GOODBYE_MS);
-      conn.api('global_setvar', `${ALIVE_UNTIL}=0`, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    if (conn.socket) conn.disconnect();
+    if (conn?.socket) conn.disconnect();
   }
+
+  /** Past the grace: the calls still being screened go through unscreened; a bridged one stays with its target. */
+  private async sendOnUnfinished(conn: Connection): Promise<void> {
+    const unfinished = new Set<string>();
+    for (const [uuid, entry] of this.active) {
+      entry.call.gone('the agent is stopping');
+      if (!entry.call.isBridged) unfinished.add(uuid);
+    }
+    if (unfinished.size === 0) return;
+    for (const row of await listChannels(conn)) {
+      if (unfinished.has(row.uuid) && WAITING_IN.has(rowText(row.application))) continueUnscreened(conn, row, this.deps.logger, 'call still being screened when the agent stopped');
+    }
+  }
+}
+
+/** A goodbye to FreeSWITCH that gets no answer must not keep the agent from stopping. */
+function bounded(work: Promise<void>): Promise<void> {
+  return Promise.race([work, new Promise<void>((resolve) => setTimeout(resolve, GOODBYE_MS).unref())]);
+}
+
+/** The CHANNEL_PARK FreeSWITCH would have sent for a parked call found by `show channels`. */
+function parkEvent(row: ChannelRow, mark: { readonly header: string; readonly value: string }, failOpenTask: string): Event {
+  return new Event({
+    'Unique-ID': row.uuid,
+    'Caller-Caller-ID-Number': rowText(row.cid_num),
+    'Caller-Caller-ID-Name': rowText(row.cid_name),
+    'Caller-Destination-Number': rowText(row.dest),
+    'Caller-Context': rowText(row.context),
+    'Caller-Network-Addr': rowText(row.ip_addr),
+    [`variable_${mark.header}`]: mark.value,
+    ...(failOpenTask ? { [`variable_${FAIL_OPEN_TASK}`]: failOpenTask } : {}),
+  });
 }

@@ -14,3 +14,14 @@ export const SCREENED_MARK = 'callguard_screened';
 export const ALIVE_UNTIL = 'callguard_alive_until';
 /** The id of the scheduled transfer that sends a parked call on if callguard never takes it. */
 export const FAIL_OPEN_TASK = 'callguard_fail_open_task';
+/**
+ * A failover pair in inbound mode: set by the dialplan before `park` to the letter of the
+ * agent the call is parked for (a while its heartbeat is fresh, else b), so each agent's
+ * event filter passes only its own calls and no call is screened by both.
+ */
+export const AGENT_MARK = 'callguard_agent';
+
+export type PairLetter = 'a' | 'b';
+
+/** The heartbeat of one agent of a pair (`callguard_alive_until_a`), or of a single agent. */
+export const aliveVariable = (pairAs: PairLetter | null): string => (pairAs ? `${ALIVE_UNTIL}_${pairAs}` : ALIVE_UNTIL);

@@ -214,7 +214,7 @@ function show(host: ApiHost, args: string): string {
   const json = words[1]?.toLowerCase() === 'as' && words[2]?.toLowerCase() === 'json';
   const rows = host.liveCalls().map((ch) => {
     const v = ch.variables;
-    const created = Math.floor(Number(v.start_uepoch ?? 0) / 1e6) || Math.floor(Date.now() / 1000);
+    const created = Math.floor((Date.now() - ch.elapsed()) / 1000);
     const row: Record<(typeof CHANNEL_COLUMNS)[number], string> = {
       uuid: ch.uuid,
       direction: 'inbound',

@@ -3,6 +3,9 @@
 // epoch second reaches its runtime, and the task thread looks only every 500 ms
 // (switch_queue_pop_timeout of 500000 µs between passes). So a task scheduled "+2"
 // runs 1.0 to 2.5 s later, depending on where in its second it was scheduled.
+// sched_del only marks a task destroyed; the task thread frees it on its next pass. Until
+// then the task is still in the list, and deleting it again counts it again ("+OK Deleted:
+// 1" to both of two agents racing for it): a deletion is no claim that only one can win.
 
 const PASS_MS = 500;
 
@@ -11,6 +14,7 @@ interface Task {
   readonly runtime: number;
   readonly group: string;
   readonly run: () => void;
+  destroyed: boolean;
 }
 
 export class SimScheduler {
@@ -21,25 +25,33 @@ export class SimScheduler {
   /** switch_scheduler_add_task: `runtime` in epoch seconds; returns the task id. */
   add(runtime: number, group: string, run: () => void): number {
     const id = this.nextId++;
-    this.tasks.set(id, { id, runtime, group, run });
+    this.tasks.set(id, { id, runtime, group, run, destroyed: false });
     this.timer ??= setInterval(() => this.pass(), PASS_MS).unref();
     return id;
   }
 
-  /** switch_scheduler_del_task_id: how many were deleted (0 once it ran). */
+  /** switch_scheduler_del_task_id: 1 while the task is in the list (deleted already or not), 0 once it ran or was freed. */
   deleteId(id: number): number {
-    return this.tasks.delete(id) ? 1 : 0;
+    const task = this.tasks.get(id);
+    if (!task) return 0;
+    task.destroyed = true;
+    return 1;
   }
 
   /** switch_scheduler_del_task_group. */
   deleteGroup(group: string): number {
     let deleted = 0;
-    for (const task of [...this.tasks.values()]) if (task.group === group && this.tasks.delete(task.id)) deleted++;
+    for (const task of this.tasks.values()) {
+      if (task.group !== group) continue;
+      task.destroyed = true;
+      deleted++;
+    }
     return deleted;
   }
 
+  /** Tasks that will still run. */
   get pending(): number {
-    return this.tasks.size;
+    return [...this.tasks.values()].filter((task) => !task.destroyed).length;
   }
 
   stop(): void {
@@ -51,9 +63,10 @@ export class SimScheduler {
   private pass(): void {
     const now = Math.floor(Date.now() / 1000);
     for (const task of [...this.tasks.values()]) {
-      if (now < task.runtime) continue;
+      if (task.destroyed || now < task.runtime) continue;
       this.tasks.delete(task.id);
       task.run();
     }
+    for (const task of [...this.tasks.values()]) if (task.destroyed) this.tasks.delete(task.id);
   }
 }
