@@ -241,4 +241,43 @@ describe('the pbxes key of the config file', () => {
       'callguard: pbx: leave out pbx (and --pbx) when pbxes lists the switches\n',
     );
   });
+
+  it('catches two connections that would share a port or a switch, and a pair setting where it means nothing', () => {
+    const dir = makeTempDir();
+    cleanups.push(() => dir.remove());
+    const env = { CALLGUARD_PBX_FS_WEST_PASSWORD: ESL_PASSWORD, CALLGUARD_PBX_FS_NORTH_PASSWORD: ESL_PASSWORD, CALLGUARD_PBX_AST_1_PASSWORD: ARI_PASSWORD, CALLGUARD_PBX_AST_2_PASSWORD: ARI_PASSWORD };
+    const east = { name: 'fs-east', pbx: 'freeswitch', mode: 'outbound', listen: '127.0.0.1:8084' };
+    const stderr = (config: object) => {
+      const result = check(dir, config, env);
+      expect(result.status, result.stdout).toBe(2);
+      return result.stderr;
+    };
+    expect(stderr({ pbxes: [east, { ...east, name: 'fs-south' }] })).toBe(
+      "callguard: pbxes[1].listen: 127.0.0.1:8084 is already fs-east's listen address (pbxes[0].listen); give each its own port\n",
+    );
+    // A wildcard address takes the port on every interface.
+    expect(stderr({ pbxes: [east, { ...east, name: 'fs-south', listen: '0.0.0.0:8084' }] })).toMatch(/^callguard: pbxes\[1\]\.listen: 0\.0\.0\.0:8084 is already fs-east's/);
+    expect(stderr({ pbxes: [{ ...east, listen: '127.0.0.1:8095' }] })).toBe(
+      "callguard: http.listen: 127.0.0.1:8095 is already fs-east's listen address (pbxes[0].listen); give each its own port\n",
+    );
+    const west = { name: 'fs-west', pbx: 'freeswitch', mode: 'inbound', esl: '10.0.0.2:8021' };
+    expect(stderr({ pbxes: [west, { ...west, name: 'fs-north' }] })).toBe(
+      'callguard: pbxes[1].esl: the event socket at 10.0.0.2:8021 is already served by pbxes[0].esl; one agent connects to it once\n',
+    );
+    const ast = { name: 'ast-1', pbx: 'asterisk', url: 'http://10.0.0.3:8088' };
+    expect(stderr({ pbxes: [ast, { ...ast, name: 'ast-2', url: 'http://10.0.0.3:8088/' }] })).toBe(
+      'callguard: pbxes[1].app: Stasis application callguard at http://10.0.0.3:8088/ is already served by pbxes[0].app; one agent connects to it once\n',
+    );
+    expect(stderr({ pbxes: [{ ...east, pairAs: 'a' }] })).toBe(
+      'callguard: pbxes[0].pairAs: only for inbound mode; in outbound mode a pair is the socket action naming both agents (socket <a>|<b> full)\n',
+    );
+    expect(stderr({ pbx: 'freeswitch', freeswitch: { mode: 'outbound', listen: '127.0.0.1:8096' } })).toBe(
+      "callguard: console.listen: 127.0.0.1:8096 is already freeswitch's listen address (freeswitch.listen); give each its own port\n",
+    );
+    expect(check(dir, { pbxes: [{ ...west, pairAs: 'c' }] }, env).stderr).toContain('pbxes[0].pairAs: expected one of "a", "b", null, got "c"');
+    // Different ports, switches and applications are fine, and so are the two applications of a pair on one Asterisk.
+    const fine = check(dir, { pbxes: [east, { ...east, name: 'fs-south', listen: '127.0.0.1:8085' }, { ...west, pairAs: 'b' }, ast, { ...ast, name: 'ast-2', pairAs: 'a' }] }, env);
+    expect(fine.stderr).toBe('');
+    expect(fine.status).toBe(0);
+  });
 });
