@@ -415,6 +415,21 @@ describe('calls routed through the pair dialplan, both agents of the pair connec
     expect(channels(worlds.b)).toEqual([after.call.uuid]);
   });
 
+  it('a restarted a sends on a call its earlier run took and died screening, without screening it again', async () => {
+    worlds.a.rule('404*', 'block');
+    await clients.a.stop(0);
+    // What the killed run left: a call parked for a whose fail-open transfer that run had cancelled (and FreeSWITCH has freed).
+    const task = sim.scheduler.add(Math.floor(Date.now() / 1000) + 3600, 'x', () => undefined);
+    sim.scheduler.deleteId(task);
+    await eventually(() => sim.runApi('sched_del', String(task)) === '+OK Deleted: 0\n');
+    const stranded = sim.parkCall({ callerIdNumber: '4045550001', destinationNumber: DID, context: 'public', dialplanSet: { [SCREEN_MARK]: 'true', [AGENT_MARK]: 'a', [FAIL_OPEN_TASK]: String(task) } });
+    await stranded.whenParked();
+    clients.a = await connect('a');
+    expect((await stranded.done).outcome).toBe('transferred');
+    expect(stranded.getVar(SCREENED_MARK)).toBe('true');
+    expect(worlds.a.calls()).toEqual([]);
+  });
+
   it("b sends on a call a died screening (a's heartbeat a past second), without screening it", async () => {
     worlds.b.rule('404*', 'block');
     await clients.a.stop(0);

@@ -200,7 +200,7 @@ export class FreeSwitchInboundClient implements PbxDriver {
             return;
           }
           if (screened !== '') return;
-          this.onPark(conn, parkEvent(row, this.mine, failOpenTask));
+          this.onPark(conn, parkEvent(row, this.mine, failOpenTask), row);
         });
       }
     });
@@ -209,9 +209,11 @@ export class FreeSwitchInboundClient implements PbxDriver {
   /**
    * A call the dialplan parked for screening. Its fail-open transfer is cancelled first
    * (sched_del); if it has already run (callguard was too late), the call is on its way
-   * to its normal route and is left alone.
+   * to its normal route and is left alone. A call found parked after a (re)start whose
+   * transfer is gone had been taken by an earlier run of this agent that died screening
+   * it (and may have logged it): it is sent on, not screened again.
    */
-  private onPark(conn: Connection, event: Event): void {
+  private onPark(conn: Connection, event: Event, found: ChannelRow | null = null): void {
     const uuid = event.getHeader('Unique-ID');
     if (!uuid || !this.takingCalls || this.active.has(uuid) || this.claiming.has(uuid)) return;
     if (event.getHeader(`variable_${this.mine.header}`) !== this.mine.value || event.getHeader(`variable_${SCREENED_MARK}`)) return;
@@ -223,11 +225,9 @@ export class FreeSwitchInboundClient implements PbxDriver {
     this.claiming.add(uuid);
     conn.api('sched_del', task, (reply) => {
       this.claiming.delete(uuid);
-      if (/^\+OK Deleted: [1-9]/.test(reply.getBody() ?? '')) {
-        this.screen(conn, uuid, event);
-        return;
-      }
-      this.deps.logger.warn({ channel: uuid }, 'the parked call was already failing open to its normal route: left unscreened');
+      if (/^\+OK Deleted: [1-9]/.test(reply.getBody() ?? '')) this.screen(conn, uuid, event);
+      else if (found) continueUnscreened(conn, found, this.deps.logger, 'call left parked by an earlier run of this agent');
+      else this.deps.logger.warn({ channel: uuid }, 'the parked call was already failing open to its normal route: left unscreened');
     });
   }
 
