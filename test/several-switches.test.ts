@@ -2,12 +2,12 @@
 // whose dialplan connects to it (outbound), a FreeSWITCH it connects to (inbound) and an
 // Asterisk (ARI), each a simulator. Calls on all three at once are screened; the log,
 // /healthz and /metrics name the switch; one switch gone leaves the other two serving.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/free-port';
-import { PATIENCE_MS, until } from './helpers/patience';
-import { binPath, repoRoot, runCli } from './helpers/run-cli';
+import { until } from './helpers/patience';
+import { runCli } from './helpers/run-cli';
+import { serveWithConfig } from './helpers/serve-process';
 import { makeTempDir, withDatabase } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
 import { startAsteriskSim } from './sim/asterisk';
@@ -50,38 +50,13 @@ async function switches(): Promise<Switches> {
 async function serve(dir: TempDir, pbxes: object[], env: Record<string, string>) {
   const db = dir.file('agent.db');
   expect(runCli(['--db', db, 'rules', 'add', '404*', '--action', 'block']).status).toBe(0);
-  const config = dir.file('callguard.json');
-  const http = await freePort();
-  writeFileSync(config, JSON.stringify({ pbxes, http: { listen: `127.0.0.1:${http}` }, console: { enabled: false } }));
-  const child = spawn(process.execPath, [binPath, '--db', db, '--config', config, 'serve'], {
-    cwd: repoRoot,
-    env: { ...process.env, CALLGUARD_DB: '', CALLGUARD_CONFIG: '', CALLGUARD_STORE: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  cleanups.push(() => void child.kill('SIGKILL'));
-  await until(() => stderr.includes('HTTP hook listening') || child.exitCode !== null, 'the agent to take calls');
-  const get = async (path: string) => (await fetch(`http://127.0.0.1:${http}${path}`)).text();
-  const health = async () => JSON.parse(await get('/healthz')) as Health;
+  const agent = await serveWithConfig(dir, { pbxes, http: { listen: `127.0.0.1:${await freePort()}` }, console: { enabled: false } }, cleanups, { env });
   return {
-    child,
+    ...agent,
     db,
-    stderr: () => stderr,
-    health,
-    /** /healthz once `check` holds for it (each connection comes up, or goes down, in its own time). */
-    async healthWhen(check: (health: Health) => boolean, what: string): Promise<Health> {
-      const deadline = Date.now() + PATIENCE_MS;
-      let last = await health();
-      while (!check(last)) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${PATIENCE_MS} ms waiting for ${what}: ${JSON.stringify(last)}`);
-        if (child.exitCode !== null) throw new Error(`the agent exited (${child.exitCode}) waiting for ${what}: ${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        last = await health();
-      }
-      return last;
-    },
-    metrics: () => get('/metrics'),
+    health: async () => JSON.parse(await agent.get('/healthz')) as Health,
+    healthWhen: (check: (health: Health) => boolean, what: string) => agent.healthWhen<Health>(check, what),
+    metrics: () => agent.get('/metrics'),
   };
 }
 
