@@ -1,4 +1,4 @@
-// The shipped ari.conf `channelvars` and [callguard-inbound] dialplan, run in the ARI
+// The shipped ari.conf `channelvars` and [callguard-inbound] dialplan (and its pair twin), run in the ARI
 // simulator with the real driver: every action leaves Asterisk's log free of ERROR and
 // WARNING lines, a PJSIP call still gives the agent its source IP, SIP From and
 // P-Asserted-Identity, a call of another channel type is screened on number, name and
@@ -81,7 +81,7 @@ class RecordingScreener extends Screener {
   }
 }
 
-async function setup(options: { channelvars: string[]; settings?: Partial<AsteriskSettings>; pjsipLoaded?: boolean }): Promise<World> {
+async function setup(options: { channelvars: string[]; settings?: Partial<AsteriskSettings>; pjsipLoaded?: boolean; pairAs?: 'a' }): Promise<World> {
   dir = makeTempDir('callguard-channelvars-');
   const sim = await startAsteriskSim({ mediaDurationMs: 20, channelvars: options.channelvars, dialplan: DIALPLAN, pjsipLoaded: options.pjsipLoaded ?? true });
   const db = openDatabase(dir.file('callguard.db'));
@@ -103,7 +103,7 @@ async function setup(options: { channelvars: string[]; settings?: Partial<Asteri
   const actions = { ...DEFAULT_ACTION_SETTINGS, challenge: { digit: '1', timeoutMs: KEY_WAIT_MS, tries: 2 } };
   const screener = new RecordingScreener(new SqliteDecisionStore(db), callLog, { country: 'US', failMode: 'open', actions }, logger);
   const driver = createAsteriskDriver(
-    { url: sim.url, user: sim.username, password: sim.password, app: 'callguard', settings: { ...DEFAULT_ASTERISK, ...options.settings }, requestTimeoutMs: PATIENCE_MS },
+    { url: sim.url, user: sim.username, password: sim.password, app: 'callguard', pairAs: options.pairAs, settings: { ...DEFAULT_ASTERISK, ...options.settings }, requestTimeoutMs: PATIENCE_MS },
     { screener, logger },
   );
   await driver.start();
@@ -257,6 +257,18 @@ describe('the shipped ari.conf channelvars and [callguard-inbound]', () => {
       expect(await finished(call)).toMatchObject({ outcome: 'continued' });
       expect(facts.at(-1)).toEqual({ kind: 'call', from: CALLER.allowed, to: DID, callerName: 'Bob', ip: undefined, sipFrom: undefined, carrier: undefined, attestation: 'none', privacy: true });
     }
+    expect(problems(sim.asteriskLog)).toEqual([]);
+  });
+
+  it('[callguard-inbound-pair] gives agent A the same facts, and logs nothing either', async () => {
+    const { sim, facts } = await setup({ channelvars: SHIPPED_CHANNELVARS, pairAs: 'a' });
+    const pai = '<sip:+14045559999@carrier.example;user=phone;verstat=TN-Validation-Passed-A>';
+    const pjsip = place({ context: 'callguard-inbound-pair', callerNumber: CALLER.allowed, remoteAddr: '198.51.100.7:5060', sipHeaders: { From: '<sip:+14045559999@carrier.example>;tag=1', 'P-Asserted-Identity': pai } });
+    expect(await finished(pjsip)).toMatchObject({ outcome: 'continued', enteredApps: ['callguard-a'], dialplanStop: { context: 'callguard-normal', app: 'Dial' } });
+    expect(facts.at(-1)).toMatchObject({ from: CALLER.allowed, ip: '198.51.100.7', sipFrom: '<sip:+14045559999@carrier.example>;tag=1', attestation: 'A' });
+    const iax = place({ context: 'callguard-inbound-pair', endpoint: 'IAX2/provider', callerNumber: CALLER.block });
+    expect(await finished(iax)).toMatchObject({ outcome: 'hungup', hangupCause: 21, enteredApps: ['callguard-a'] });
+    expect(facts.at(-1)).toMatchObject({ from: CALLER.block, ip: undefined, sipFrom: undefined });
     expect(problems(sim.asteriskLog)).toEqual([]);
   });
 

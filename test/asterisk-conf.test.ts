@@ -66,7 +66,15 @@ describe('every shipped dialplan/asterisk/*.conf', () => {
     const targets = snippets.map((parsed) => installNotes(parsed).copyTo[0]);
     expect(new Set(targets).size).toBe(snippets.length);
     const contexts = snippets.flatMap((parsed) => parsed.sections.map((s) => s.name));
-    expect(contexts.sort()).toEqual(['callguard-features', 'callguard-inbound', 'callguard-messages', 'callguard-messages-deliver', 'callguard-normal', 'callguard-voicemail']);
+    expect(contexts.sort()).toEqual([
+      'callguard-features',
+      'callguard-inbound',
+      'callguard-inbound-pair',
+      'callguard-messages',
+      'callguard-messages-deliver',
+      'callguard-normal',
+      'callguard-voicemail',
+    ]);
   });
 
   it('every label a GotoIf() or Goto() names in its own extension exists there', () => {
@@ -86,7 +94,7 @@ describe('every shipped dialplan/asterisk/*.conf', () => {
         }
       }
     }
-    expect(checked).toBeGreaterThanOrEqual(4);
+    expect(checked).toBeGreaterThanOrEqual(7);
   });
 
   it('[callguard-inbound] sets the SIP facts on PJSIP calls only, over GotoIf(), then enters Stasis(callguard)', () => {
@@ -102,6 +110,25 @@ describe('every shipped dialplan/asterisk/*.conf', () => {
       [7, '', 'ExecIf($["${STASISSTATUS}" = "FAILED"]?Log(WARNING,callguard is not connected: the call to ${FILTER(+0-9,${EXTEN})} goes through unscreened))'],
       [8, '', 'Goto(callguard-normal,${FILTER(+0-9,${EXTEN})},1)'],
     ]);
+  });
+
+  it('[callguard-inbound-pair] takes the same steps, then agent A, agent B when A failed over or handed the call back, then the normal route', () => {
+    const dialplan = dialplanFromConf(read('extensions.conf'));
+    const pair = dialplan.get('callguard-inbound-pair')!;
+    const steps = (context: string) => dialplan.get(context)![0]!.priorities.map((p) => [p.priority, p.label ?? '', `${p.app}(${p.data})`]);
+    expect(pair.map((e) => e.pattern)).toEqual(['_[+0-9].']);
+    // Up to Stasis(): the SIP facts exactly as for a single agent.
+    expect(steps('callguard-inbound-pair').slice(0, 5)).toEqual(steps('callguard-inbound').slice(0, 5));
+    expect(steps('callguard-inbound-pair').slice(5)).toEqual([
+      [6, 'screen', 'Stasis(callguard-a)'],
+      [7, '', 'GotoIf($["${STASISSTATUS}" = "FAILED"]?agent_b)'],
+      [8, '', 'GotoIf($["${CALLGUARD_STOPPING}" != "yes"]?through)'],
+      [9, 'agent_b', 'Stasis(callguard-b)'],
+      [10, 'through', 'ExecIf($["${STASISSTATUS}" = "FAILED"]?Log(WARNING,callguard is not connected: the call to ${FILTER(+0-9,${EXTEN})} goes through unscreened))'],
+      [11, '', 'Goto(callguard-normal,${FILTER(+0-9,${EXTEN})},1)'],
+    ]);
+    // Only applications the simulator runs, so the pair tests run this very context.
+    expect(new Set(pair[0]!.priorities.map((p) => p.app))).toEqual(new Set(['NoOp', 'GotoIf', 'Set', 'Stasis', 'ExecIf', 'Goto']));
   });
 
   it('ari.conf: only keys res_ari registers (else it skips [general] whole), and channelvars without spaces or PJSIP functions', () => {

@@ -479,6 +479,8 @@ describe('connection faults', () => {
     await sim.waitUntil(() => !sim.isAppConnected('callguard'));
     await startDriver();
     expect(await call.done).toMatchObject({ outcome: 'continued', continuedTo: { priority: 3 } });
+    // Sent on as it was, not as a hand-over: it may have been screened already.
+    expect(call.finished!.variablesSet).toEqual({});
     expect(callRows()).toEqual([]);
     await expectNothingLeft();
   });
@@ -520,6 +522,62 @@ describe('connection faults', () => {
     const { call } = place({ callerNumber: CALLER.busy });
     expect(await run(call)).toMatchObject({ hangupCause: 17 });
     await expectNothingLeft();
+  });
+});
+
+describe('stopping', () => {
+  it('a call arriving is handed back to the dialplan marked CALLGUARD_STOPPING=yes; the call held is screened to its end', async () => {
+    const { sim, driver } = await setup({ challengeTimeoutMs: PATIENT_CHALLENGE_TIMEOUT_MS });
+    const held = place({ callerNumber: CALLER.challenge });
+    await sim.waitForEvent('PlaybackFinished', playbackOf(held.call.channelId));
+    const stopped = driver.stop(PATIENCE_MS);
+    const arriving = place({ callerNumber: CALLER.block });
+    // Done at once, while the agent still holds the other call.
+    const result = await arriving.call.done;
+    expect(shown(arriving.requests().filter((r) => r.pathParams?.channelId === arriving.call.channelId), arriving.call.channelId)).toEqual([
+      'POST /ari/channels/{id}/variable?value=yes&variable=CALLGUARD_STOPPING',
+      'POST /ari/channels/{id}/continue',
+    ]);
+    expect(result).toMatchObject({ outcome: 'continued', continuedTo: { priority: 3 }, variablesSet: { CALLGUARD_STOPPING: 'yes' } });
+    expect(held.call.finished).toBeUndefined();
+    await held.call.sendDtmf('1');
+    expect(await held.call.done).toMatchObject({ outcome: 'continued', variablesSet: {} });
+    await stopped;
+    expect(sim.isAppConnected('callguard')).toBe(false);
+    world!.callLog.flush();
+    expect(callRows()).toMatchObject([{ channel: held.call.channelId, action: 'challenge', outcome: 'passed' }]);
+    expect(driver.debugCounts().timers).toBe(0);
+  });
+
+  it('a bridged call stays up in the application, neither handed over nor hung up', async () => {
+    const { sim, driver } = await setup();
+    const { call } = place({ callerNumber: CALLER.forward });
+    await sim.waitUntil(() => sim.outboundCalls.length === 1);
+    const leg = sim.outboundCalls[0]!;
+    await sim.waitForEvent('ChannelEnteredBridge', (e) => (e.event as { channel?: { id: string } }).channel?.id === leg.channelId);
+    const mark = sim.requests.length;
+    await driver.stop(50);
+    expect(sim.requests.slice(mark).filter((r) => r.method !== 'GET')).toEqual([]);
+    expect([call.finished, leg.finished]).toEqual([undefined, undefined]);
+    expect(sim.bridgeIds()).toHaveLength(1);
+  });
+
+  it('a channel whose StasisStart never reached the agent is handed over too, before stop() returns', async () => {
+    const { sim, driver } = await setup();
+    // Another socket takes the application over for a moment: the channel entering then is never seen by the agent.
+    const other = new WebSocket(`ws://127.0.0.1:${sim.port}/ari/events?app=callguard&api_key=callguard:secret`);
+    await new Promise((resolve) => other.on('open', resolve));
+    const { call } = place({ callerNumber: CALLER.block });
+    await sim.waitForEvent('StasisStart', (e) => (e.event as { channel?: { id: string } }).channel?.id === call.channelId);
+    const closed = new Promise((resolve) => other.on('close', resolve));
+    other.terminate();
+    await closed;
+    expect(call.finished).toBeUndefined();
+    await driver.stop(500);
+    const sent = sim.requests.filter((r) => r.pathParams?.channelId === call.channelId);
+    expect(shown(sent, call.channelId)).toEqual(['POST /ari/channels/{id}/variable?value=yes&variable=CALLGUARD_STOPPING', 'POST /ari/channels/{id}/continue']);
+    expect(await call.done).toMatchObject({ outcome: 'continued', continuedTo: { priority: 3 } });
+    expect(callRows()).toEqual([]);
   });
 });
 

@@ -37,6 +37,7 @@ interface AriClient {
   bridges: Ops<'create' | 'destroy' | 'addChannel' | 'removeChannel'>;
   playbacks: Ops<'get' | 'stop'>;
   applications: Ops<'get' | 'subscribe'>;
+  asterisk: Ops<'getGlobalVar' | 'setGlobalVar'>;
 }
 const ari = requireCjs('ari-client') as { connect(url: string, user: string, pass: string): Promise<AriClient> };
 
@@ -134,9 +135,10 @@ describe('connecting with ari-client', () => {
     expect(ops(client.channels)).toEqual(
       ['answer', 'continueInDialplan', 'dial', 'get', 'getChannelVar', 'hangup', 'originate', 'play', 'progress', 'ring', 'setChannelVar'].sort(),
     );
-    expect(ops(client.bridges)).toEqual(['addChannel', 'create', 'destroy', 'removeChannel']);
+    expect(ops(client.bridges)).toEqual(['addChannel', 'create', 'destroy', 'get', 'removeChannel']);
     expect(ops(client.playbacks)).toEqual(['get', 'stop']);
     expect(ops(client.applications)).toEqual(['get', 'subscribe']);
+    expect(ops(client.asterisk)).toEqual(['getGlobalVar', 'setGlobalVar']);
   });
 
   it('fails on wrong credentials (ari-client also throws the error as an uncaught exception)', async () => {
@@ -574,6 +576,126 @@ describe('channelvars and the dialplan, evaluated as Asterisk does', () => {
   });
 });
 
+describe('a failover pair: Stasis() failing over, global variables, one application cut', () => {
+  const EXTENSIONS = dialplanFromConf(parseAsteriskConf(fs.readFileSync(path.resolve(__dirname, '../dialplan/asterisk/extensions.conf'), 'utf8'), 'extensions.conf'));
+  const DID = '+18005550100';
+  const placePair = (s: AsteriskSim) => s.placeCall({ callerNumber: '100', exten: DID, context: 'callguard-inbound-pair' });
+  const warnings = (s: AsteriskSim) => s.asteriskLog.filter((l) => l.level === 'ERROR' || l.level === 'WARNING').map((l) => l.message);
+
+  async function serving(s: AsteriskSim, app: string): Promise<AriClient> {
+    const client = await connect(s.url, s.username, s.password);
+    clients.push(client);
+    await client.start(app);
+    return client;
+  }
+
+  it('a Stasis() no WebSocket serves fails over at once, and the dialplan goes on into the next one', async () => {
+    sim = await startAsteriskSim({ dialplan: EXTENSIONS, continuedHangupAfterMs: null });
+    const b = await serving(sim, 'callguard-b');
+    const started = nextEvent(b, 'StasisStart');
+    const call = placePair(sim);
+    const start = await started;
+    expect(start.application).toBe('callguard-b');
+    expect(start.channel.dialplan).toMatchObject({ context: 'callguard-inbound-pair', exten: DID, priority: 9, app_name: 'Stasis', app_data: 'callguard-b' });
+    expect(call.variable('STASISSTATUS')).toBe('FAILED');
+    await b.channels.continueInDialplan({ channelId: call.channelId });
+    expect(await call.done).toMatchObject({
+      outcome: 'continued',
+      stasisStatus: 'SUCCESS',
+      enteredApps: ['callguard-b'],
+      dialplanStop: { how: 'application', context: 'callguard-normal', exten: DID, app: 'Dial' },
+    });
+    expect(warnings(sim)).toEqual([]);
+  });
+
+  it('with neither application served, each Stasis() fails over and the call takes its normal route, with the warning', async () => {
+    sim = await startAsteriskSim({ dialplan: EXTENSIONS, continuedHangupAfterMs: null });
+    expect(await placePair(sim).done).toMatchObject({ outcome: 'stasis_failed', stasisStatus: 'FAILED', enteredApps: [], dialplanStop: { how: 'application', context: 'callguard-normal', app: 'Dial' } });
+    expect(warnings(sim)).toEqual([`callguard is not connected: the call to ${DID} goes through unscreened`]);
+  });
+
+  it('a continue can run the dialplan into another Stasis(): the channel enters that application, and the call ends there', async () => {
+    sim = await startAsteriskSim({ dialplan: EXTENSIONS, continuedHangupAfterMs: null });
+    const a = await serving(sim, 'callguard-a');
+    const b = await serving(sim, 'callguard-b');
+    const inA = nextEvent(a, 'StasisStart');
+    const handedOver = placePair(sim);
+    await inA;
+    const inB = nextEvent(b, 'StasisStart');
+    await a.channels.setChannelVar({ channelId: handedOver.channelId, variable: 'CALLGUARD_STOPPING', value: 'yes' });
+    await a.channels.continueInDialplan({ channelId: handedOver.channelId });
+    expect((await inB).channel.dialplan).toMatchObject({ priority: 9, app_data: 'callguard-b' });
+    expect(handedOver.finished).toBeUndefined();
+    await b.channels.hangup({ channelId: handedOver.channelId, reason: 'busy' });
+    const result = await handedOver.done;
+    expect(result).toMatchObject({ outcome: 'hungup', hangupCause: 17, enteredApps: ['callguard-a', 'callguard-b'] });
+    expect(result.continuedTo).toBeUndefined();
+    expect(result.events.map((e) => `${e.application} ${e.event.type}`)).toEqual([
+      'callguard-a StasisStart',
+      'callguard-a ChannelVarset',
+      'callguard-a StasisEnd',
+      'callguard-b StasisStart',
+      'callguard-b ChannelHangupRequest',
+      'callguard-b StasisEnd',
+    ]);
+
+    // Continued without the mark, a call goes on to its normal route.
+    const secondInA = nextEvent(a, 'StasisStart');
+    const through = placePair(sim);
+    await secondInA;
+    await a.channels.continueInDialplan({ channelId: through.channelId });
+    expect(await through.done).toMatchObject({ outcome: 'continued', enteredApps: ['callguard-a'], dialplanStop: { context: 'callguard-normal', app: 'Dial' } });
+  });
+
+  it('cuts one application\'s WebSocket: the others stay, and its channels stay in Stasis, listed by GET /applications', async () => {
+    sim = await startAsteriskSim({ dialplan: EXTENSIONS, continuedHangupAfterMs: null });
+    const s = sim;
+    // A bare WebSocket, which (unlike ari-client) does not reconnect: a killed agent's.
+    const dead = new WebSocket(`ws://127.0.0.1:${s.port}/ari/events?app=callguard-a&api_key=callguard:secret`);
+    await new Promise((resolve) => dead.on('open', resolve));
+    const b = await serving(s, 'callguard-b');
+    const stranded = placePair(s);
+    await s.waitForEvent('StasisStart', (e) => e.application === 'callguard-a');
+    const closed = new Promise((resolve) => dead.on('close', resolve));
+    expect(s.dropWebSocketsOf('callguard-a')).toBe(1);
+    await closed;
+    expect([s.isAppConnected('callguard-a'), s.isAppConnected('callguard-b')]).toEqual([false, true]);
+    expect((await b.applications.get({ applicationName: 'callguard-a' })).channel_ids).toEqual([stranded.channelId]);
+    // Stasis(callguard-a) fails over now.
+    const inB = nextEvent(b, 'StasisStart');
+    const next = placePair(s);
+    await inB;
+    expect(next.enteredApps).toEqual(['callguard-b']);
+    // Any application's client may send the stranded channel on.
+    await b.channels.continueInDialplan({ channelId: stranded.channelId });
+    expect(await stranded.done).toMatchObject({ outcome: 'continued', enteredApps: ['callguard-a'], dialplanStop: { context: 'callguard-normal' } });
+    // With no channel left in it and no WebSocket, the application is forgotten.
+    expect((await restError(b.applications.get({ applicationName: 'callguard-a' }))).message).toBe('Application not found');
+  });
+
+  it('global variables: unset reads "", set and read back, a value left out unsets, no name is a 400', async () => {
+    const { sim, client } = await setup();
+    expect((await client.asterisk.getGlobalVar({ variable: 'CALLGUARD_ALIVE_UNTIL_A' })).value).toBe('');
+    await client.asterisk.setGlobalVar({ variable: 'CALLGUARD_ALIVE_UNTIL_A', value: '1700000004' });
+    expect((await client.asterisk.getGlobalVar({ variable: 'CALLGUARD_ALIVE_UNTIL_A' })).value).toBe('1700000004');
+    expect(sim.globalVariable('CALLGUARD_ALIVE_UNTIL_A')).toBe('1700000004');
+    await client.asterisk.setGlobalVar({ variable: 'CALLGUARD_ALIVE_UNTIL_A' });
+    expect(sim.globalVariable('CALLGUARD_ALIVE_UNTIL_A')).toBe('');
+    for (const method of ['GET', 'POST']) {
+      const missing = await rawRequest(sim, method, '/ari/asterisk/variable');
+      expect([missing.status, JSON.parse(missing.body)]).toEqual([400, { message: 'Variable name is required' }]);
+    }
+    expect(sim.requests.filter((r) => r.route === '/asterisk/variable').map((r) => `${r.method} ${r.status}`)).toEqual([
+      'GET 200',
+      'POST 204',
+      'GET 200',
+      'POST 204',
+      'GET 400',
+      'POST 400',
+    ]);
+  });
+});
+
 describe('WebSocket loss', () => {
   it('ari-client reconnects and GET /applications lists the channels still in Stasis', async () => {
     const { sim, client } = await setup();
@@ -776,7 +898,7 @@ describe.skipIf(!fs.existsSync(REFERENCE_DIR))('conformance with the Asterisk 22
         }
       }
     }
-    expect(count).toBe(20);
+    expect(count).toBe(23);
   });
 
   it('declares models with the reference properties, types and required flags', () => {
@@ -818,6 +940,7 @@ describe.skipIf(!fs.existsSync(REFERENCE_DIR))('conformance with the Asterisk 22
     await client.bridges.addChannel({ bridgeId: bridge.id, channel: [inbound.channelId, out.id] });
     await client.bridges.removeChannel({ bridgeId: bridge.id, channel: out.id });
     bodies.push([await client.applications.get({ applicationName: 'callguard' }), 'Application']);
+    bodies.push([await client.asterisk.getGlobalVar({ variable: 'CALLGUARD_ALIVE_UNTIL_A' }), 'Variable']);
     await client.bridges.destroy({ bridgeId: bridge.id });
     await client.channels.hangup({ channelId: out.id });
     await client.channels.hangup({ channelId: inbound.channelId, reason: 'busy' });

@@ -35,6 +35,7 @@ export interface AriEvent {
 export interface AriApplication {
   readonly name: string;
   readonly channel_ids: readonly string[];
+  readonly bridge_ids: readonly string[];
 }
 
 type Request<P, R = unknown> = (params: P) => PromiseLike<R>;
@@ -75,9 +76,15 @@ export interface AriClient {
     readonly create: Request<{ readonly type: string; readonly bridgeId: string; readonly name: string }>;
     readonly addChannel: Request<{ readonly bridgeId: string; readonly channel: readonly string[] }>;
     readonly destroy: Request<{ readonly bridgeId: string }>;
+    readonly get: Request<{ readonly bridgeId: string }, { readonly channels: readonly string[] }>;
   };
   readonly playbacks: { readonly stop: Request<{ readonly playbackId: string }> };
   readonly applications: { readonly get: Request<{ readonly applicationName: string }, AriApplication> };
+  /** Global variables: an unset one reads as "". */
+  readonly asterisk: {
+    readonly getGlobalVar: Request<{ readonly variable: string }, { readonly value: string }>;
+    readonly setGlobalVar: Request<{ readonly variable: string; readonly value: string }>;
+  };
 }
 
 export interface AriModule {

@@ -9,15 +9,18 @@ import { AriCall } from './ari-call';
 import type { CallDeps } from './call-deps';
 import { channelFacts, channelvarsAdvice, variablesRead } from './channel-facts';
 import { guardAriMessages } from './ari-guard';
-import { AriCredentialsRejected, openAriClient, type AriEndpoint } from './connect';
+import { AriCredentialsRejected, closeWebSocket, openAriClient, type AriEndpoint } from './connect';
 import { EventRouter } from './event-router';
 import { isForwardLeg } from './forward';
-import { ariErrorMessage, AriRest } from './rest';
+import { PairHeartbeat, pairApp, type PairLetter } from './pair-heartbeat';
+import { ariErrorMessage, AriRest, isApplicationNotFound, isChannelGone, withDeadline } from './rest';
 import { TrackedTimers } from './tracked-timers';
 
 export interface AsteriskDriverOptions extends AriEndpoint {
-  /** The Stasis application the dialplan sends calls to (`Stasis(callguard)`). */
+  /** The Stasis application the dialplan sends calls to (`Stasis(callguard)`); a pair's agents serve `<app>-a` and `<app>-b`. */
   readonly app: string;
+  /** One agent of a failover pair on this Asterisk (dialplan [callguard-inbound-pair]): which one. */
+  readonly pairAs?: PairLetter | null;
   readonly settings: AsteriskSettings;
   /** Deadline of every ARI request (default 5 s): past it the call fails open. */
   readonly requestTimeoutMs?: number;
@@ -48,12 +51,22 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 const DEFAULT_GRACE_MS = 10_000;
 
 /**
+ * Set on a call that arrives while the agent is stopping, before it goes back to the
+ * dialplan: the pair's dialplan then sends it to the other agent instead of on.
+ */
+const STOPPING_VARIABLE = 'CALLGUARD_STOPPING';
+
+/** `id` is one of `channelIds`, or the second half of a Local channel named after one (`<id>;2`). */
+const isOneOf = (channelIds: readonly string[], id: string) => channelIds.some((own) => id === own || id.startsWith(`${own};`));
+
+/**
  * `callguard serve --pbx asterisk`: screens every channel that enters our Stasis
  * application. Asterisk unreachable: logged, and retried after 1 s doubling to 30 s, for
  * ever (start() does not wait for it). Wrong credentials at start: start() rejects, so
  * serve exits 1. A dropped WebSocket: calls being screened fail open, ari-client
  * reconnects (we start over if it gives up), and channels left in Stasis are sent on in
- * the dialplan, since Asterisk replays no StasisStart.
+ * the dialplan, since Asterisk replays no StasisStart. Stopping: new calls go back to the
+ * dialplan at once (to the other agent of a pair), calls held are finished.
  */
 export function createAsteriskDriver(options: AsteriskDriverOptions, deps: AsteriskDriverDeps): AsteriskDriver {
   if (!/^https?:\/\/[^/?#\s]+\/?$/i.test(options.url)) {
@@ -71,6 +84,11 @@ class AriDriver implements AsteriskDriver {
   private readonly callDeps: CallDeps;
   private readonly calls = new Map<string, AriCall>();
   private readonly whenIdle = new Set<() => void>();
+  /** Our Stasis application. */
+  private readonly app: string;
+  private readonly heartbeat: PairHeartbeat | null;
+  /** Hand-overs under way: stop() sees them through before it closes the connection. */
+  private readonly handingOver = new Set<Promise<void>>();
   private current: AriClient | null = null;
   private isConnected = false;
   private stopping = false;
@@ -83,9 +101,19 @@ class AriDriver implements AsteriskDriver {
     private readonly deps: AsteriskDriverDeps,
   ) {
     this.ari = loadAriClient();
-    this.logger = deps.logger.child({ pbx: 'asterisk', url: options.url, app: options.app });
+    this.app = options.pairAs ? pairApp(options.app, options.pairAs) : options.app;
+    this.logger = deps.logger.child({ pbx: 'asterisk', url: options.url, app: this.app });
     this.rest = new AriRest(this, this.timers, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
-    this.callDeps = { rest: this.rest, router: this.router, timers: this.timers, settings: options.settings, app: options.app, logger: this.logger };
+    this.callDeps = { rest: this.rest, router: this.router, timers: this.timers, settings: options.settings, app: this.app, logger: this.logger };
+    this.heartbeat = options.pairAs
+      ? new PairHeartbeat(options.pairAs, options.app, {
+          rest: this.rest,
+          timers: this.timers,
+          logger: this.logger,
+          serving: () => this.isConnected,
+          sendOn: (channelId, why) => this.sendOn(channelId, why),
+        })
+      : null;
   }
 
   /** The client REST requests go through (AriRest reads it per request, so a new connection is picked up). */
@@ -117,12 +145,21 @@ class AriDriver implements AsteriskDriver {
       }
       void this.keepTrying(error);
     }
+    this.heartbeat?.start();
   }
 
+  /**
+   * New calls go back to the dialplan at once, marked as arriving while stopping; calls held
+   * are screened to their end (up to `graceMs`). A pair's heartbeat is cleared first: the
+   * other agent has nothing of ours to rescue.
+   */
   async stop(graceMs = DEFAULT_GRACE_MS): Promise<void> {
     this.stopping = true;
     this.cancelRetryWait?.();
+    const heartbeatCleared = this.heartbeat?.stop();
     await this.callsOver(graceMs);
+    // Calls still held, and their forward legs: a bridged call stays up in our application.
+    const held = this.router.routedChannelIds();
     if (this.calls.size > 0) {
       this.logger.warn({ calls: this.calls.size }, 'stopping: calls still being screened go through unscreened; bridged calls stay up');
       for (const call of this.calls.values()) {
@@ -131,7 +168,16 @@ class AriDriver implements AsteriskDriver {
       }
       await this.callsOver(this.rest.timeoutMs);
     }
-    if (this.current) this.retire(this.current);
+    await heartbeatCleared;
+    const client = this.current;
+    if (client) {
+      const wasConnected = this.isConnected;
+      this.isConnected = false;
+      await withDeadline(this.timers, this.rest.timeoutMs, 'closing the ARI WebSocket', () => this.retire(client)).catch((error: unknown) =>
+        this.logger.warn({ reason: ariErrorMessage(error) }, 'the ARI WebSocket did not close in time'),
+      );
+      if (wasConnected) await this.handOverUnseen(held);
+    }
     this.current = null;
     this.isConnected = false;
   }
@@ -183,9 +229,9 @@ class AriDriver implements AsteriskDriver {
     this.router.attach(client); // before the WebSocket opens: the first StasisStart may follow at once
     guardAriMessages(client, (error) => this.logger.warn({ err: error }, 'ignored an ARI event that could not be read'));
     try {
-      await client.start(this.options.app);
+      await client.start(this.app);
     } catch (error) {
-      this.retire(client);
+      void this.retire(client);
       this.current = null;
       throw error;
     }
@@ -211,23 +257,22 @@ class AriDriver implements AsteriskDriver {
 
   /** ari-client stops after ten quick tries: start over with our own slower retry, for ever. */
   private readonly onGaveUp = (error?: Error) => {
-    if (this.current) this.retire(this.current);
+    if (this.current) void this.retire(this.current);
     this.current = null;
     void this.keepTrying(new Error(`ari-client gave up reconnecting the WebSocket: ${error?.message ?? 'unknown'}`));
   };
 
-  /** Lets go of a client: our listeners off, WebSocket closed, and closed again should a pending retry of ari-client reopen it. */
-  private retire(client: AriClient): void {
+  /**
+   * Lets go of a client: our listeners off, WebSocket closed, and closed again should a
+   * pending retry of ari-client reopen it. Resolves once the WebSocket is closed.
+   */
+  private retire(client: AriClient): Promise<void> {
     client.removeListener('WebSocketConnected', this.onConnected);
     client.removeListener('WebSocketReconnecting', this.onDisconnected);
     client.removeListener('WebSocketMaxRetries', this.onGaveUp);
     if (this.current === client) this.router.detach();
     client.once('WebSocketConnected', () => client.stop());
-    try {
-      client.stop();
-    } catch {
-      // no WebSocket was ever opened
-    }
+    return closeWebSocket(client);
   }
 
   /**
@@ -236,21 +281,42 @@ class AriDriver implements AsteriskDriver {
    * legs without their call are hung up.
    */
   private async sendOnUnhandledChannels(): Promise<void> {
-    let present: ReadonlySet<string>;
-    try {
-      const application = await this.rest.send('listing channels in Stasis', (client) => client.applications.get({ applicationName: this.options.app }));
-      present = new Set(application.channel_ids);
-    } catch (error) {
-      this.logger.warn({ reason: ariErrorMessage(error) }, 'could not list the channels left in Stasis');
-      return;
-    }
-    for (const call of this.calls.values()) call.reconcile(present);
+    // Only calls held before the listing was asked for: one whose StasisStart came meanwhile may be missing from it.
+    const heldBefore = [...this.calls.values()];
+    const present = await this.channelsInStasis();
+    if (!present) return;
+    for (const call of heldBefore) call.reconcile(present);
     const ours = this.router.routedChannelIds();
+    for (const id of present) if (!isOneOf(ours, id)) void this.sendOn(id, 'found in Stasis after a reconnect');
+  }
+
+  /**
+   * stop(), once our WebSocket is closed and Stasis() fails over from our application: a
+   * channel that entered it while the socket closed never had its StasisStart handled, so
+   * it is handed over too. Every hand-over is seen through: nothing is left waiting in our
+   * application once stop() returns and the process exits.
+   */
+  private async handOverUnseen(held: readonly string[]): Promise<void> {
+    await Promise.all(this.handingOver);
+    const present = (await this.channelsInStasis()) ?? [];
+    const orphanLegs: Promise<void>[] = [];
     for (const id of present) {
-      // A Local channel's second half is named after the first (`<id>;2`).
-      if (ours.some((own) => id === own || id.startsWith(`${own};`))) continue;
-      if (isForwardLeg(id)) this.hangUpOrphanLeg(id);
-      else this.continueUnscreened(id, 'found in Stasis after a reconnect');
+      if (isOneOf(held, id)) continue;
+      if (isForwardLeg(id)) orphanLegs.push(this.hangUpOrphanLeg(id));
+      else this.handOver(id);
+    }
+    await Promise.all([...this.handingOver, ...orphanLegs]);
+  }
+
+  /** The channels in our application (GET /applications/{app}); null when they cannot be listed (logged). */
+  private async channelsInStasis(): Promise<ReadonlySet<string> | null> {
+    try {
+      const application = await this.rest.send('listing channels in Stasis', (client) => client.applications.get({ applicationName: this.app }));
+      return new Set(application.channel_ids);
+    } catch (error) {
+      if (isApplicationNotFound(error)) return new Set();
+      this.logger.warn({ reason: ariErrorMessage(error) }, 'could not list the channels left in Stasis');
+      return null;
     }
   }
 
@@ -259,8 +325,8 @@ class AriDriver implements AsteriskDriver {
   private onNewChannel(event: AriEvent): void {
     const channel = event.channel;
     if (typeof channel !== 'object' || channel === null || typeof channel.id !== 'string') return;
-    if (isForwardLeg(channel.id)) this.hangUpOrphanLeg(channel.id); // answered after its call gave up on it
-    else if (this.stopping) this.continueUnscreened(channel.id, 'arrived while stopping');
+    if (isForwardLeg(channel.id)) void this.hangUpOrphanLeg(channel.id); // answered after its call gave up on it
+    else if (this.stopping) this.handOver(channel.id);
     else void this.screen(channel);
   }
 
@@ -278,20 +344,55 @@ class AriDriver implements AsteriskDriver {
       this.calls.delete(channel.id);
       // Its fail-open continue failed (Asterisk unreachable), maybe after a reconnect already looked for such
       // channels: sent on now if connected, else by the next reconnect (it is no longer ours then).
-      if (call.inStasis && this.isConnected && !this.stopping) this.continueUnscreened(channel.id, 'left in Stasis by a screening that could not hand it back');
+      if (call.inStasis && this.isConnected && !this.stopping) void this.continueUnscreened(channel.id, 'left in Stasis by a screening that could not hand it back');
       if (this.calls.size === 0) for (const wake of [...this.whenIdle]) wake();
     }
   }
 
-  private continueUnscreened(channelId: string, why: string): void {
-    this.logger.warn({ channel: channelId }, `channel ${why}: continuing it unscreened`);
-    this.rest
-      .send('continue', (client) => client.channels.continueInDialplan({ channelId }))
-      .catch((error: unknown) => this.logger.warn({ channel: channelId, reason: ariErrorMessage(error) }, 'could not continue the channel'));
+  /**
+   * A call that arrives while we stop goes back to the dialplan unscreened, marked
+   * CALLGUARD_STOPPING=yes so that the pair's dialplan sends it to the other agent. Only
+   * here: a call sent on after a failure may have been screened and logged already.
+   */
+  private handOver(channelId: string): void {
+    const handing = (async () => {
+      try {
+        await this.rest.send('hand over', (client) => client.channels.setChannelVar({ channelId, variable: STOPPING_VARIABLE, value: 'yes' }));
+      } catch (error) {
+        if (isChannelGone(error)) return;
+        this.logger.warn({ channel: channelId, reason: ariErrorMessage(error) }, `could not set ${STOPPING_VARIABLE}: the call takes its normal route`);
+      }
+      if (this.heartbeat) this.logger.info({ channel: channelId }, 'channel arrived while stopping: handing it to the other agent of the pair');
+      else this.logger.warn({ channel: channelId }, 'channel arrived while stopping: continuing it unscreened');
+      await this.continueInDialplan(channelId);
+    })();
+    this.handingOver.add(handing);
+    void handing.finally(() => this.handingOver.delete(handing));
   }
 
-  private hangUpOrphanLeg(channelId: string): void {
-    this.rest.send('hang up', (client) => client.channels.hangup({ channelId, reason: 'normal' })).catch(() => undefined);
+  /** A channel nobody screens: a forward leg is hung up (its call is gone), any other continues unscreened. */
+  private sendOn(channelId: string, why: string): Promise<void> {
+    if (!isForwardLeg(channelId)) return this.continueUnscreened(channelId, why);
+    this.logger.warn({ channel: channelId }, `forward leg ${why}: hanging it up`);
+    return this.hangUpOrphanLeg(channelId);
+  }
+
+  private continueUnscreened(channelId: string, why: string): Promise<void> {
+    this.logger.warn({ channel: channelId }, `channel ${why}: continuing it unscreened`);
+    return this.continueInDialplan(channelId);
+  }
+
+  /** Never rejects: a failure is logged. */
+  private async continueInDialplan(channelId: string): Promise<void> {
+    try {
+      await this.rest.send('continue', (client) => client.channels.continueInDialplan({ channelId }));
+    } catch (error) {
+      this.logger.warn({ channel: channelId, reason: ariErrorMessage(error) }, 'could not continue the channel');
+    }
+  }
+
+  private async hangUpOrphanLeg(channelId: string): Promise<void> {
+    await this.rest.send('hang up', (client) => client.channels.hangup({ channelId, reason: 'normal' })).catch(() => undefined);
   }
 
   /** Once, on the first call screened: what ari.conf's channelvars lacks or should not list. */

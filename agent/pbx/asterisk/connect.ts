@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { AriClient, AriModule } from './ari-api';
@@ -77,4 +78,20 @@ export async function openAriClient(ari: AriModule, endpoint: AriEndpoint, timer
   return containingSwaggerQuirks(() =>
     withDeadline(timers, timeoutMs, 'loading the ARI API', () => ari.connect(endpoint.url, endpoint.user, endpoint.password)),
   );
+}
+
+/** ws's readyState once a socket is closed. */
+const WS_CLOSED = 3;
+
+/**
+ * Closes the event WebSocket; resolves once it is closed, since only then has Asterisk let
+ * go of the application (Stasis() fails over from it). ari-client 2.2's stop() starts the
+ * close handshake and reports nothing of its end.
+ */
+export function closeWebSocket(client: AriClient): Promise<void> {
+  const ws = (client as unknown as { _ws?: EventEmitter & { readonly readyState: number } })._ws;
+  if (!ws) return Promise.resolve(); // none was ever opened (and stop() would throw)
+  const closed = ws.readyState === WS_CLOSED ? Promise.resolve() : new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  client.stop();
+  return closed;
 }

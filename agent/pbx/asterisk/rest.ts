@@ -20,6 +20,11 @@ export function isChannelGone(error: unknown): boolean {
   return CHANNEL_GONE_MESSAGES.has(ariErrorMessage(error));
 }
 
+/** GET /applications/{name} of an application nobody serves and no channel is in: Asterisk has forgotten it. */
+export function isApplicationNotFound(error: unknown): boolean {
+  return ariErrorMessage(error) === 'Application not found';
+}
+
 export class AriTimeout extends Error {
   override readonly name = 'AriTimeout';
   constructor(what: string, ms: number) {

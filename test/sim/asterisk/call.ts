@@ -49,8 +49,12 @@ export interface CallResult {
   /** Q.850 cause the channel ended with. */
   hangupCause?: number;
   hangupBy?: 'ari' | 'caller' | 'network';
+  /** Where the last continueInDialplan sent the channel (unset again when it entered another Stasis() after it). */
   continuedTo?: { context: string; extension: string; priority?: number; label?: string };
+  /** What the last Stasis() the channel ran returned (SUCCESS once an application continued it). */
   stasisStatus?: 'SUCCESS' | 'FAILED';
+  /** The Stasis applications the channel entered, in order (one a Stasis() failed over from is not among them). */
+  enteredApps: string[];
   /** With a simulated dialplan: where the channel's last dialplan run stopped (Stasis(), an application such as Dial or VoiceMail, an invalid extension). */
   dialplanStop?: DialplanStop;
   bridgedWith: string[];
@@ -125,6 +129,8 @@ export interface CallControl {
 export class SimCall {
   readonly requests: RequestLogEntry[] = [];
   readonly events: SentEvent[] = [];
+  /** The Stasis applications the channel has entered so far, in order. */
+  readonly enteredApps: string[] = [];
   readonly done: Promise<CallResult>;
   /** @internal */ channel!: SimChannel;
   /** @internal */ answered = false;
@@ -194,6 +200,7 @@ export class SimCall {
       direction: this.direction,
       answered: this.answered,
       bridgedWith: [...this.bridgedWith],
+      enteredApps: [...this.enteredApps],
       playbacks: this.playbackRecords,
       variablesSet: this.variablesSet,
       requests: this.requests,

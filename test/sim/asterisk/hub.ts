@@ -94,11 +94,19 @@ export class EventHub {
 
   /** Abruptly cut every event WebSocket (no close frame), as a network failure would. */
   dropAll(): number {
-    const all = [...this.sessions];
-    for (const s of all) {
+    return this.drop([...this.sessions]);
+  }
+
+  /** Abruptly cut the WebSockets that serve `app` (as a killed agent's socket closes). */
+  dropApp(app: string): number {
+    return this.drop([...this.sessions].filter((s) => s.apps.includes(app)));
+  }
+
+  private drop(sessions: Session[]): number {
+    for (const s of sessions) {
       s.ws.terminate();
       this.unregister(s);
     }
-    return all.length;
+    return sessions.length;
   }
 }

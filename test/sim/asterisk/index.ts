@@ -12,7 +12,9 @@
  *   await sim.close();
  *
  * With ari.conf's channelvars and a dialplan read from .conf files (conf.ts), calls run the
- * dialplan up to Stasis() and on after a continue, snapshots carry the channelvars as
+ * dialplan up to Stasis() and on after a continue (a Stasis() no WebSocket serves fails over
+ * at once and the dialplan goes on, maybe into another Stasis(): call.enteredApps lists the
+ * applications a call entered), snapshots carry the channelvars as
  * Asterisk evaluates them per channel type, and sim.asteriskLog holds what Asterisk would
  * log (see test/asterisk-channelvars.test.ts):
  *   const sim = await startAsteriskSim({ channelvars: parseChannelvars('CALLGUARD_PAI,CALLERID(pres)'),
@@ -83,7 +85,8 @@ export interface AsteriskSimOptions {
   /**
    * The dialplan (see dialplanFromConf): placeCall then runs the call from its context and
    * priority 1 up to Stasis(), and continueInDialplan runs it on to the first application
-   * the simulator does not run (Dial, VoiceMail, ...; CallResult.dialplanStop).
+   * the simulator does not run (Dial, VoiceMail, ...; CallResult.dialplanStop) or into the
+   * next Stasis() whose application a WebSocket serves.
    */
   dialplan?: Dialplan;
 }
@@ -181,6 +184,11 @@ export class AsteriskSim {
     return this.hub.dropAll();
   }
 
+  /** Cut the WebSockets serving `app` abruptly (the others stay), as a killed agent's socket closes. Returns how many. */
+  dropWebSocketsOf(app: string): number {
+    return this.hub.dropApp(app);
+  }
+
   /** Stop accepting connections (ECONNREFUSED); open ones are cut unless keepExisting. */
   refuseConnections(opts: { keepExisting?: boolean } = {}): Promise<void> {
     return this.server.refuse(!opts.keepExisting);
@@ -197,6 +205,11 @@ export class AsteriskSim {
   /** Is a WebSocket currently serving this application? */
   isAppConnected(app: string): boolean {
     return this.hub.isActive(app);
+  }
+
+  /** A global variable as GET /asterisk/variable reads it ("" when unset). */
+  globalVariable(name: string): string {
+    return this.engine.globals.get(name) ?? '';
   }
 
   liveChannelIds(): string[] {

@@ -181,6 +181,8 @@ export class Engine {
   readonly bridges = new Map<string, SimBridge>();
   readonly playbacks = new Map<string, SimPlayback>();
   readonly calls: SimCall[] = [];
+  /** Global variables, as POST /asterisk/variable sets them (the simulated dialplan does not read them). */
+  readonly globals = new Map<string, string>();
   originateHandler: (info: OriginateInfo) => OriginateOutcome = () => ({ answer: true, afterMs: 5, ring: true });
   /** What Asterisk would have written to its log (full), in order. */
   readonly asteriskLog: AsteriskLogLine[] = [];
@@ -396,25 +398,47 @@ export class Engine {
       args = stop.args;
     }
 
-    if (!this.hub.isActive(app)) {
-      // Stasis() returns at once and the dialplan goes on without the application.
-      ch.vars.set('STASISSTATUS', 'FAILED');
-      call.stasisStatus = 'FAILED';
-      this.runDialplanOn(ch, { context: ch.dialplan.context, exten: ch.dialplan.exten, priority: ch.dialplan.priority + 1 });
+    this.channels.set(id, ch);
+    if (!this.stasis(ch, app, args)) {
+      this.channels.delete(id);
       call.finish('stasis_failed');
       return call;
     }
-    this.channels.set(id, ch);
-    this.enterStasis(ch, app, args);
     const after = call.hangupPlan.afterMs;
     if (after !== undefined) this.later(after, () => this.remoteHangup(ch, 16));
     return call;
   }
 
+  /**
+   * Stasis(app) as app_stasis runs it: the channel enters the application when a WebSocket
+   * serves it; else Stasis() returns at once with STASISSTATUS=FAILED and the dialplan goes
+   * on, maybe into another Stasis() (a failover pair), and so on. True once the channel is
+   * in an application; false when the dialplan run ended elsewhere.
+   */
+  private stasis(ch: SimChannel, app: string, args: string[]): boolean {
+    for (let tries = 0; tries < 1000; tries++) {
+      if (this.hub.isActive(app)) {
+        this.enterStasis(ch, app, args);
+        return true;
+      }
+      ch.vars.set('STASISSTATUS', 'FAILED');
+      if (ch.call.channel === ch) ch.call.stasisStatus = 'FAILED';
+      const next = this.runDialplanOn(ch, { context: ch.dialplan.context, exten: ch.dialplan.exten, priority: ch.dialplan.priority + 1 });
+      if (next?.how !== 'stasis') return false;
+      ({ app, args } = next);
+    }
+    throw new Error(`the simulated dialplan failed over through 1000 Stasis() without end at ${ch.dialplan.context},${ch.dialplan.exten}`);
+  }
+
   private enterStasis(ch: SimChannel, app: string, args: string[]): void {
     ch.stasisApp = app;
     ch.dialplan = { ...ch.dialplan, app_name: 'Stasis', app_data: [app, ...args].join(',') };
-    this.emit([app], { type: 'StasisStart', timestamp: asteriskTimestamp(), args: [...args], channel: ch.toJson() }, [ch.call]);
+    const call = ch.call;
+    if (call.channel === ch) {
+      call.enteredApps.push(app);
+      call.continuedTo = undefined;
+    }
+    this.emit([app], { type: 'StasisStart', timestamp: asteriskTimestamp(), args: [...args], channel: ch.toJson() }, [call]);
   }
 
   /** StasisEnd; pending commands are dropped, as Asterisk flushes the control queue. */
@@ -518,7 +542,8 @@ export class Engine {
       call.stasisStatus = 'SUCCESS';
     }
     this.leaveStasis(ch);
-    this.runDialplanOn(ch, { context: to.context, exten: to.extension, ...(to.label !== undefined ? { label: to.label } : { priority: to.priority ?? 1 }) });
+    const stop = this.runDialplanOn(ch, { context: to.context, exten: to.extension, ...(to.label !== undefined ? { label: to.label } : { priority: to.priority ?? 1 }) });
+    if (stop?.how === 'stasis' && this.stasis(ch, stop.app, stop.args)) return;
     if (call.channel === ch) call.finish('continued');
     const after = this.opts.continuedHangupAfterMs;
     if (after !== null) {

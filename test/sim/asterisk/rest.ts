@@ -373,6 +373,12 @@ const handlers: Record<string, Handler> = {
     return { status: 200, body: b.toJson() };
   },
 
+  'bridges.get': (ctx) => {
+    const bridge = findBridge(ctx);
+    if (!bridge.ok) return bridge.result;
+    return { status: 200, body: bridge.value.toJson() };
+  },
+
   'bridges.destroy': (ctx) => {
     const found = findBridge(ctx);
     if (!found.ok) return found.result;
@@ -421,6 +427,24 @@ const handlers: Record<string, Handler> = {
     if (!pb) return error(404, 'Playback not found');
     ctx.relate(pb.channel);
     return noContent(() => ctx.engine.stopPlayback(pb));
+  },
+
+  // res/ari/resource_asterisk.c: an unset global reads as "" (200); a value left out unsets it.
+  'asterisk.getGlobalVar': (ctx) => {
+    const variable = argString(ctx.args, 'variable') ?? '';
+    if (!variable) return error(400, 'Variable name is required');
+    return { status: 200, body: { value: ctx.engine.globals.get(variable) ?? '' } };
+  },
+
+  'asterisk.setGlobalVar': (ctx) => {
+    const variable = argString(ctx.args, 'variable') ?? '';
+    if (!variable) return error(400, 'Variable name is required');
+    // A name with "(" is a dialplan function written without a channel: not modelled.
+    if (variable.includes('(')) throw new Error(`the simulator does not model writing ${variable} without a channel`);
+    const value = argString(ctx.args, 'value');
+    if (value === undefined) ctx.engine.globals.delete(variable);
+    else ctx.engine.globals.set(variable, value);
+    return noContent();
   },
 
   'applications.get': (ctx) => {

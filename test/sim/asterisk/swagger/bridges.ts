@@ -1,4 +1,4 @@
-// Bridge operations the agent uses to connect the caller with a forwarded leg.
+// Bridge operations the agent uses to connect the caller with a forwarded leg, and to see who is in one.
 import { bodyParam, declaration, list, model, pathParam, prop, queryParam, type SwaggerApi } from './types';
 
 const bridgeId = pathParam('bridgeId', 'Bridge id');
@@ -28,6 +28,14 @@ const apis: SwaggerApi[] = [
     path: '/bridges/{bridgeId}',
     description: 'One bridge',
     operations: [
+      {
+        httpMethod: 'GET',
+        summary: 'Get bridge details.',
+        nickname: 'get',
+        responseClass: 'Bridge',
+        parameters: [bridgeId],
+        errorResponses: [bridgeNotFound],
+      },
       {
         httpMethod: 'DELETE',
         summary: 'Destroy a bridge; its channels leave it.',

@@ -2,6 +2,7 @@
 // resource. basePath is rewritten per request from the Host header, as Asterisk does,
 // because swagger-client builds every REST URL from it.
 import { applicationsDeclaration } from './applications';
+import { asteriskDeclaration } from './asterisk';
 import { bridgesDeclaration } from './bridges';
 import { channelsDeclaration } from './channels';
 import { eventsDeclaration } from './events';
@@ -18,6 +19,7 @@ export const API_DECLARATIONS: Record<string, ApiDeclaration> = {
   playbacks: playbacksDeclaration,
   events: eventsDeclaration,
   applications: applicationsDeclaration,
+  asterisk: asteriskDeclaration,
 };
 
 const RESOURCE_DESCRIPTIONS: Record<string, string> = {
@@ -26,6 +28,7 @@ const RESOURCE_DESCRIPTIONS: Record<string, string> = {
   playbacks: 'Playback control resources',
   events: 'WebSocket resource',
   applications: 'Stasis application resources',
+  asterisk: 'Asterisk resources',
 };
 
 export const RESOURCE_LISTING: ResourceListing = {
