@@ -86,6 +86,7 @@ interface ServeFlags {
   httpToken?: string;
   console?: boolean;
   consoleListen?: string;
+  pairAs?: string;
 }
 
 /** `host:port` as typed by an operator (already checked by the config). */
@@ -108,6 +109,7 @@ function flagOverrides(flags: ServeFlags): Record<string, unknown> {
     'freeswitch.listen': flags.listen,
     'freeswitch.esl': flags.esl,
     'freeswitch.eslPassword': flags.eslPassword,
+    'freeswitch.pairAs': flags.pairAs,
     'freeswitch.promptDir': prompts,
     'freeswitch.forwardDialString': flags.forwardTemplate,
     'freeswitch.voicemailArg': flags.voicemailArg,
@@ -115,6 +117,7 @@ function flagOverrides(flags: ServeFlags): Record<string, unknown> {
     'asterisk.user': flags.ariUser,
     'asterisk.password': flags.ariPassword,
     'asterisk.app': flags.app,
+    'asterisk.pairAs': flags.pairAs,
     'asterisk.soundPrefix': prompts === undefined ? undefined : `sound:${prompts}/`,
     'asterisk.forwardEndpoint': flags.forwardEndpoint,
     'asterisk.voicemailContext': flags.voicemailContext,
@@ -133,16 +136,16 @@ function flagOverrides(flags: ServeFlags): Record<string, unknown> {
 function createDriver(connection: PbxConnection, screener: Screener, logger: Logger): PbxDriver {
   const actions = { screener: screener.forPbx(connection.name), logger: logger.child({ pbxName: connection.name }) };
   if (connection.kind === 'asterisk') {
-    const { url, user, password, app, ...settings } = connection.asterisk;
+    const { url, user, password, app, pairAs, ...settings } = connection.asterisk;
     if (!password) throw new BadInput('Asterisk needs a password: --ari-password, CALLGUARD_ARI_PASSWORD or asterisk.password');
-    return createAsteriskDriver({ url, user, password, app, settings }, actions);
+    return createAsteriskDriver({ url, user, password, app, pairAs, settings }, actions);
   }
-  const { mode, listen, esl, eslPassword, ...settings } = connection.freeswitch;
+  const { mode, listen, esl, eslPassword, pairAs, ...settings } = connection.freeswitch;
   const deps = { ...actions, settings };
   if (mode === 'outbound') return new FreeSwitchOutboundServer(parseHostPort(listen), deps);
   if (mode === 'inbound') {
     if (!eslPassword) throw new BadInput('inbound mode needs the event-socket password: --esl-password, CALLGUARD_ESL_PASSWORD or freeswitch.eslPassword');
-    return new FreeSwitchInboundClient({ ...parseHostPort(esl), password: eslPassword }, deps);
+    return new FreeSwitchInboundClient({ ...parseHostPort(esl), password: eslPassword, pairAs }, deps);
   }
   throw new BadInput(`unknown mode "${String(mode ?? '')}": expected --mode outbound or --mode inbound`);
 }
@@ -206,11 +209,13 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const pruning = setInterval(pruneOld, PRUNE_EVERY_MS);
   const signal = await untilSignal();
   clearInterval(pruning);
-  await web?.stop();
-  await hook?.stop();
   logger.info({ signal, inProgress: running.inProgress }, 'stopping: no new calls; waiting for calls in progress');
   const deadline = Date.now() + STOP_GRACE_MS;
-  await running.stop(STOP_GRACE_MS);
+  // The switches first and at once: each stops taking new calls now, so the dialplan hands them to the other agent of a pair.
+  const switchesStopped = running.stop(STOP_GRACE_MS);
+  await web?.stop();
+  await hook?.stop();
+  await switchesStopped;
   // The call-log queue is drained to PostgreSQL within what is left of the same grace.
   await store.close(Math.max(0, deadline - Date.now()));
   logger.info('stopped');
@@ -229,6 +234,7 @@ export function registerServe(program: Command): void {
     .option('--ari-user <user>', 'Asterisk: ARI user (default callguard)')
     .option('--ari-password <password>', 'Asterisk: ARI password (better: CALLGUARD_ARI_PASSWORD)')
     .option('--app <name>', 'Asterisk: the Stasis application (default callguard)')
+    .option('--pair-as <a|b>', 'one agent of a failover pair: a screens while it is up, b when it is not (FreeSWITCH inbound, Asterisk)')
     .option('--prompts <dir>', 'folder of the callguard-*.wav prompts, as the PBX sees it')
     .option('--forward-template <dial string>', 'FreeSWITCH: dial string for forward, {number} is the target')
     .option('--forward-endpoint <endpoint>', 'Asterisk: endpoint for forward, {number} is the target')

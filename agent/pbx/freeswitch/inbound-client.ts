@@ -21,6 +21,8 @@ const HEARTBEAT_MS = 1000;
 
 /** A FreeSWITCH that takes the connection but does not finish the handshake in this time is given up on (and retried). */
 const HANDSHAKE_MS = 5000;
+/** How long a stopping agent still takes calls parked for it after its heartbeat went to 0. */
+const HANDOVER_MS = 1000;
 /** How long stopping waits for FreeSWITCH at each step (taking the heartbeat down, sending calls on). */
 const GOODBYE_MS = 1000;
 
@@ -255,7 +257,11 @@ export class FreeSwitchInboundClient implements PbxDriver {
     }
     clearTimeout(this.heartbeat);
     const conn = this.conn;
-    if (conn?.socket) await bounded(new Promise<void>((resolve) => conn.api('global_setvar', `${this.heartbeatVariable}=0`, () => resolve())));
+    if (conn?.socket) {
+      await bounded(new Promise<void>((resolve) => conn.api('global_setvar', `${this.heartbeatVariable}=0`, () => resolve())));
+      // A call whose dialplan read the heartbeat just before it went to 0 is parked for us a moment later: still ours.
+      if (graceMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(HANDOVER_MS, graceMs)));
+    }
     this.takingCalls = false;
     await Promise.race([Promise.allSettled([...this.active.values()].map((entry) => entry.done)), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     if (conn?.socket && this.conn === conn) await bounded(this.sendOnUnfinished(conn));

@@ -25,7 +25,6 @@ export class FreeSwitchOutboundServer implements PbxDriver {
   private readonly sockets = new Set<Socket>();
   /** Each connection's CHANNEL_PARK, listened for from the first byte: it can come before modesl is ready. */
   private readonly parks = new WeakMap<Connection, Promise<void>>();
-  private accepting = false;
   private esl: Server | undefined;
 
   constructor(
@@ -89,14 +88,17 @@ export class FreeSwitchOutboundServer implements PbxDriver {
       });
     });
     esl.on('connection::ready', (conn: Connection) => this.take(conn));
-    this.accepting = true;
     this.deps.logger.info({ host: this.listen.host, port: this.port }, 'listening for FreeSWITCH outbound sockets');
   }
 
+  /**
+   * A connection accepted is screened even once stopping has begun: FreeSWITCH tries the
+   * next host of its `socket` list only when a connection is refused, so one handed back
+   * here would go through unscreened.
+   */
   private take(conn: Connection): void {
     const channel = conn.getInfo();
-    if (!this.accepting || !channel?.getHeader('Unique-ID')) {
-      // Not ours to screen now: hand the call straight back to the dialplan.
+    if (!channel?.getHeader('Unique-ID')) {
       if (conn.socket) conn.disconnect();
       return;
     }
@@ -112,8 +114,8 @@ export class FreeSwitchOutboundServer implements PbxDriver {
     this.active.add(tracked);
   }
 
+  /** New connections are refused at once (FreeSWITCH then tries the next agent); the calls held are finished within the grace. */
   async stop(graceMs = 10_000): Promise<void> {
-    this.accepting = false;
     const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
     await Promise.race([Promise.allSettled([...this.active]), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     // Past the grace period a socket left open is closed: FreeSWITCH then goes on with the dialplan.
