@@ -34,7 +34,7 @@ function openQueue(path: string): LogQueue {
 function call(uid: string, at = 1_700_000_000_000): CallRow {
   return {
     uid, at, kind: 'call', source: 'freeswitch', pbx: 'fs-east', channel: `chan-${uid}`, tenant: 'default', did: '+15550100', caller: '+15550199',
-    caller_raw: '5550199', caller_name: null, ip: null, sip_from: null, action: 'allow', target: null, rule_id: null,
+    caller_raw: '5550199', caller_name: null, ip: null, sip_from: null, facts: '{"attestation":"B"}', action: 'allow', target: null, rule_id: null,
     category: null, score: null, flagged: 0, reasons: '[]', decided_us: 12,
   };
 }

@@ -66,15 +66,16 @@ function call(uid: string, i: number): CallRow {
   return {
     uid, at: 1_700_000_000_000 + i, kind: i % 9 === 0 ? 'sms' : 'call', source: 'freeswitch', pbx: i % 3 === 0 ? null : `fs-${i % 2}`, channel: `chan-${i}`, tenant: `tenant-${i % 3}`,
     did: '+15550100', caller: i % 4 === 0 ? null : `+1555${String(i).padStart(7, '0')}`, caller_raw: `raw ${i} \t"quoted" \\ 'single'`,
-    caller_name: i % 2 === 0 ? 'Zoë Ünicode ☎' : null, ip: '192.0.2.7', sip_from: `sip:${i}@192.0.2.7`, action: i % 5 === 0 ? 'block' : 'allow',
+    caller_name: i % 2 === 0 ? 'Zoë Ünicode ☎' : null, ip: '192.0.2.7', sip_from: `sip:${i}@192.0.2.7`,
+    facts: i % 2 === 0 ? null : JSON.stringify({ to: `+1555 01 ${i}`, privacy: true, attestation: 'C', carrier: `Carrier "${i}" \\ ☎`, reputation: { kind: 'score', score: i % 100 } }), action: i % 5 === 0 ? 'block' : 'allow',
     target: null, rule_id: i % 5 === 0 ? i : null, category: null, score: i % 101, flagged: i % 2, reasons: JSON.stringify([`reason ${i}`]), decided_us: i,
   };
 }
 
-interface StoredCall { uid: string; at: string; kind: string; caller: string | null; caller_raw: string; caller_name: string | null; rule_id: string | null; flagged: unknown; reasons: unknown; outcome: string | null; outcome_detail: string | null; ended_at: string | null }
+interface StoredCall { uid: string; at: string; kind: string; caller: string | null; caller_raw: string; caller_name: string | null; facts: string | null; rule_id: string | null; flagged: unknown; reasons: unknown; outcome: string | null; outcome_detail: string | null; ended_at: string | null }
 
 async function storedCalls(pool: Pool): Promise<Map<string, StoredCall>> {
-  const { rows } = await pool.query<StoredCall>('SELECT uid, at::text, kind, caller, caller_raw, caller_name, rule_id::text, flagged, reasons, outcome, outcome_detail, ended_at::text FROM calls');
+  const { rows } = await pool.query<StoredCall>('SELECT uid, at::text, kind, caller, caller_raw, caller_name, facts, rule_id::text, flagged, reasons, outcome, outcome_detail, ended_at::text FROM calls');
   const byUid = new Map(rows.map((row) => [row.uid, row]));
   expect(byUid.size).toBe(rows.length); // one row per uid
   return byUid;
@@ -150,8 +151,8 @@ describe('shipping the call log to PostgreSQL', () => {
     for (let i = 0; i < total; i++) {
       const sent = call(`c-${i}`, i);
       const row = stored.get(sent.uid)!;
-      expect({ at: row.at, kind: row.kind, caller: row.caller, caller_raw: row.caller_raw, caller_name: row.caller_name, rule_id: row.rule_id, flagged: flaggedOf(row.flagged), reasons: reasonsOf(row.reasons) })
-        .toEqual({ at: String(sent.at), kind: sent.kind, caller: sent.caller, caller_raw: sent.caller_raw, caller_name: sent.caller_name, rule_id: sent.rule_id === null ? null : String(sent.rule_id), flagged: sent.flagged, reasons: JSON.parse(sent.reasons) });
+      expect({ at: row.at, kind: row.kind, caller: row.caller, caller_raw: row.caller_raw, caller_name: row.caller_name, facts: row.facts, rule_id: row.rule_id, flagged: flaggedOf(row.flagged), reasons: reasonsOf(row.reasons) })
+        .toEqual({ at: String(sent.at), kind: sent.kind, caller: sent.caller, caller_raw: sent.caller_raw, caller_name: sent.caller_name, facts: sent.facts, rule_id: sent.rule_id === null ? null : String(sent.rule_id), flagged: sent.flagged, reasons: JSON.parse(sent.reasons) });
       const expected = i === 2 ? { outcome: 'answered', outcome_detail: 'second', ended_at: '2' }
         : i % 3 === 1 ? { outcome: 'passed', outcome_detail: null, ended_at: String(1_800_000_000_000 + i) }
         : i % 3 === 2 && i + 40 < total ? { outcome: 'rejected', outcome_detail: `busy ${i}`, ended_at: String(1_800_000_000_000 + i + 40) }

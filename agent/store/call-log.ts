@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Outcome } from '../actions/outcome';
 import type { CallFacts, Decision } from '../engine/types';
 import type { LogWriter, WriteItem } from './log-writer';
+import { loggedFacts } from './logged-facts';
 
 /** One screened call or text as the agent hands it to the log. */
 export interface CallEntry {
@@ -28,9 +29,9 @@ type Pending = { readonly kind: 'decision'; readonly entry: CallEntry } | { read
 const INSERT = 0;
 const UPDATE = 1;
 export const CALL_SQL: readonly [string, string] = [
-  `INSERT INTO calls (uid, at, kind, source, pbx, channel, tenant, did, caller, caller_raw, caller_name, ip, sip_from,
+  `INSERT INTO calls (uid, at, kind, source, pbx, channel, tenant, did, caller, caller_raw, caller_name, ip, sip_from, facts,
      action, target, rule_id, category, score, flagged, reasons, decided_us)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   'UPDATE calls SET outcome = ?, outcome_detail = ?, ended_at = ? WHERE uid = ?',
 ];
 
@@ -173,6 +174,7 @@ export class CallLog implements CallSink {
       cut(facts.callerName),
       cut(facts.ip),
       cut(facts.sipFrom),
+      loggedFacts(facts),
       decision.action,
       decision.target,
       decision.ruleId,

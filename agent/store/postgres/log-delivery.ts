@@ -22,9 +22,9 @@ export interface DeliveredBatch {
  * multi-row VALUES and COPY through a temporary table, see log-shipper.ts.
  */
 const INSERT_CALLS = `
-  INSERT INTO calls (uid, at, kind, source, pbx, channel, tenant, did, caller, caller_raw, caller_name, ip, sip_from,
+  INSERT INTO calls (uid, at, kind, source, pbx, channel, tenant, did, caller, caller_raw, caller_name, ip, sip_from, facts,
                      action, target, rule_id, category, score, flagged, reasons, decided_us)
-  SELECT r.uid, r.at, r.kind, r.source, r.pbx, r.channel, r.tenant, r.did, r.caller, r.caller_raw, r.caller_name, r.ip, r.sip_from,
+  SELECT r.uid, r.at, r.kind, r.source, r.pbx, r.channel, r.tenant, r.did, r.caller, r.caller_raw, r.caller_name, r.ip, r.sip_from, r.facts,
          r.action, r.target, r.rule_id, r.category, r.score, r.flagged, r.reasons, r.decided_us
     FROM json_populate_recordset(NULL::calls, $1::json) WITH ORDINALITY AS r
    ORDER BY r.ordinality

@@ -2,6 +2,7 @@ import type { Outcome } from '../../actions/outcome';
 import type { AuditEntity, AuditVerb } from '../audit';
 import type { CallEntry } from '../call-log';
 import { callUid } from '../call-uid';
+import { loggedFacts } from '../logged-facts';
 
 /**
  * What the local queue holds on its way to PostgreSQL: rows keyed by their PostgreSQL
@@ -25,6 +26,8 @@ export interface CallRow {
   readonly caller_name: string | null;
   readonly ip: string | null;
   readonly sip_from: string | null;
+  /** JSON text (logged-facts.ts). */
+  readonly facts: string | null;
   readonly action: string;
   readonly target: string | null;
   readonly rule_id: number | null;
@@ -80,6 +83,7 @@ export function callRowOf({ uid, at, source, pbx, channel, facts, decision, deci
     caller_name: cut(facts.callerName),
     ip: cut(facts.ip),
     sip_from: cut(facts.sipFrom),
+    facts: loggedFacts(facts),
     action: decision.action,
     target: decision.target,
     rule_id: decision.ruleId,
