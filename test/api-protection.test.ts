@@ -417,7 +417,7 @@ describe('the carrier blocklist', () => {
 const insertCall = (at: number, tenant: string, action: string, extra: { outcome?: string; flagged?: boolean; score?: number } = {}) =>
   db
     .prepare(CALL_SQL[0])
-    .run(randomBytes(8).toString('hex'), at, 'call', 'freeswitch', 'freeswitch', null, tenant, tenant === 'acme' ? ACME_DID : GLOBEX_DID, '+12125550000', '+12125550000', null, null, null, action, null, null, null, extra.score ?? null, extra.flagged ? 1 : 0, '[]', 10);
+    .run(randomBytes(8).toString('hex'), at, 'call', 'freeswitch', 'freeswitch', null, tenant, tenant === 'acme' ? ACME_DID : GLOBEX_DID, '+12125550000', '+12125550000', null, null, null, null, action, null, null, null, extra.score ?? null, extra.flagged ? 1 : 0, '[]', 10);
 
 describe('statistics', () => {
   it('counts the impact cards over a period, bounded to the asker\'s tenants; the CLI counts the same', async () => {
@@ -515,7 +515,7 @@ describe('statistics', () => {
       for (let i = 0; i < rows; i++) {
         const call: Written = { at: now - spanMs + Math.floor((i * spanMs) / rows), tenant: tenants[i % 4]!, action: actions[i % 8]!, score: i % 3 === 0 ? null : 40, flagged: i % 17 === 0, outcome: null };
         written.push(call);
-        insert.run(`bulk-${i}`, call.at, 'call', 'freeswitch', 'freeswitch', null, call.tenant, null, null, null, null, null, null, call.action, null, null, null, call.score, call.flagged ? 1 : 0, '[]', 10);
+        insert.run(`bulk-${i}`, call.at, 'call', 'freeswitch', 'freeswitch', null, call.tenant, null, null, null, null, null, null, null, call.action, null, null, null, call.score, call.flagged ? 1 : 0, '[]', 10);
       }
     })();
     // Outcomes arrive later: challenges passed and failed, forwards answered.

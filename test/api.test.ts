@@ -47,7 +47,7 @@ afterEach(async () => {
 const rulePatterns = () => [...new RuleStore(db, 'test').iterate()].map((rule) => `${rule.scope} ${rule.key} ${rule.action}`);
 
 function logCall(tenant: string, did: string, caller: string, name: string, action = 'block'): void {
-  db.prepare(CALL_SQL[0]).run(randomBytes(8).toString('hex'), Date.now(), 'call', 'freeswitch', 'fs-east', null, tenant, did, caller, caller, name, null, null, action, null, null, null, null, 0, JSON.stringify(['Step 1: a rule']), 10);
+  db.prepare(CALL_SQL[0]).run(randomBytes(8).toString('hex'), Date.now(), 'call', 'freeswitch', 'fs-east', null, tenant, did, caller, caller, name, null, null, null, action, null, null, null, null, 0, JSON.stringify(['Step 1: a rule']), 10);
 }
 
 describe('the OpenAPI document', () => {

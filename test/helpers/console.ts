@@ -107,6 +107,7 @@ export async function startConsole(users: readonly ConsoleUser[] = [MANAGER, VIE
         call.name ?? null,
         call.ip ?? null,
         null,
+        null,
         call.action ?? 'allow',
         null,
         call.ruleId ?? null,
