@@ -250,6 +250,10 @@ describe('the pbxes key of the config file', () => {
       "callguard: console.listen: 127.0.0.1:8096 is already freeswitch's listen address (freeswitch.listen); give each its own port\n",
     );
     expect(check(dir, { pbxes: [{ ...west, pairAs: 'c' }] }, env).stderr).toContain('pbxes[0].pairAs: expected one of "a", "b", null, got "c"');
+    // Given for the whole agent (the section, as --pair-as gives it), the letter goes to the switches it means something to.
+    const agentWide = check(dir, { freeswitch: { pairAs: 'b' }, asterisk: { pairAs: 'b' }, pbxes: [east, west, ast] }, env);
+    expect(agentWide.stderr).toBe('');
+    expect(agentWide.status).toBe(0);
     // Different ports, switches and applications are fine, and so are the two applications of a pair on one Asterisk.
     const fine = check(dir, { pbxes: [east, { ...east, name: 'fs-south', listen: '127.0.0.1:8085' }, { ...west, pairAs: 'b' }, ast, { ...ast, name: 'ast-2', pairAs: 'a' }] }, env);
     expect(fine.stderr).toBe('');

@@ -79,7 +79,10 @@ function listed(entry: PbxEntry, i: number, config: AgentConfig, env: NodeJS.Pro
     if (!password) throw new BadInput(`${at}.password: ${name} needs its ARI password: set ${variable} (or ${at}.password)`);
     return { name, kind: 'asterisk', asterisk: { ...asterisk, password } };
   }
-  const freeswitch = { ...config.freeswitch, ...settings } as AgentConfig['freeswitch'];
+  // A pair letter given for the whole agent (the section, --pair-as) means nothing to an outbound switch: only its own entry's is judged.
+  const outbound = (settings.mode ?? config.freeswitch.mode) === 'outbound';
+  const inherited = outbound && !('pairAs' in settings) ? { pairAs: null } : {};
+  const freeswitch = { ...config.freeswitch, ...settings, ...inherited } as AgentConfig['freeswitch'];
   if (freeswitch.mode !== 'outbound' && freeswitch.mode !== 'inbound') {
     throw new BadInput(`${at}.mode: ${name} needs a mode: "outbound" (the dialplan connects to callguard) or "inbound" (callguard connects to FreeSWITCH)`);
   }
