@@ -23,6 +23,8 @@ export class FreeSwitchOutboundServer implements PbxDriver {
   private readonly net: NetServer = createServer();
   private readonly active = new Set<Promise<void>>();
   private readonly sockets = new Set<Socket>();
+  /** Connections accepted whose call has not reached screening yet (FreeSWITCH has not answered `connect`). */
+  private readonly opening = new Set<Connection>();
   /** Each connection's CHANNEL_PARK, listened for from the first byte: it can come before modesl is ready. */
   private readonly parks = new WeakMap<Connection, Promise<void>>();
   private esl: Server | undefined;
@@ -70,8 +72,10 @@ export class FreeSwitchOutboundServer implements PbxDriver {
     esl.on('connection::open', (conn: Connection, id: string) => {
       // modesl writes a command in pieces: without NODELAY each waits ~40 ms for an ACK.
       conn.socket?.setNoDelay(true);
+      this.opening.add(conn);
       // modesl forgets a connection only on a clean 'end'; one that is reset or destroyed would stay in its table for good.
       conn.socket?.once('close', () => {
+        this.opening.delete(conn);
         delete esl.connections[id];
         conn.removeAllListeners();
         conn.on('error', () => undefined);
@@ -97,6 +101,7 @@ export class FreeSwitchOutboundServer implements PbxDriver {
    * here would go through unscreened.
    */
   private take(conn: Connection): void {
+    this.opening.delete(conn);
     const channel = conn.getInfo();
     if (!channel?.getHeader('Unique-ID')) {
       if (conn.socket) conn.disconnect();
@@ -117,7 +122,11 @@ export class FreeSwitchOutboundServer implements PbxDriver {
   /** New connections are refused at once (FreeSWITCH then tries the next agent); the calls held are finished within the grace. */
   async stop(graceMs = 10_000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
-    await Promise.race([Promise.allSettled([...this.active]), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    // Every connection already accepted, one whose call has not reached screening yet included, is finished within the grace.
+    const deadline = Date.now() + graceMs;
+    while ((this.active.size > 0 || this.opening.size > 0) && Date.now() < deadline) {
+      await Promise.race([Promise.allSettled([...this.active]), new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(0, deadline - Date.now()))).unref())]);
+    }
     // Past the grace period a socket left open is closed: FreeSWITCH then goes on with the dialplan.
     for (const socket of this.sockets) socket.destroy();
     await closed;
