@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { ActionSettings } from '../actions/settings';
 import { loadConfig } from '../config/load';
 import type { AgentConfig } from '../config/schema';
+import { parseHostPort } from '../config/host-port';
 import { pbxConnections } from '../config/pbx-list';
 import type { PbxConnection } from '../config/pbx-list';
 import { BadInput } from '../engine/bad-input';
@@ -87,12 +88,6 @@ interface ServeFlags {
   console?: boolean;
   consoleListen?: string;
   pairAs?: string;
-}
-
-/** `host:port` as typed by an operator (already checked by the config). */
-export function parseHostPort(text: string): { host: string; port: number } {
-  const colon = text.lastIndexOf(':');
-  return { host: text.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(text.slice(colon + 1)) };
 }
 
 const wholeNumber = (text: string | undefined) => (text === undefined ? undefined : /^\d+$/.test(text) ? Number(text) : text);

@@ -1,4 +1,5 @@
 import { BadInput } from '../engine/bad-input';
+import { parseHostPort } from './host-port';
 import type { PbxConnection } from './pbx-list';
 import type { AgentConfig } from './schema';
 
@@ -10,18 +11,15 @@ interface Use {
   readonly identity: string;
 }
 
-const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::']);
 
-/** `host:port` split at its last colon, the host lower-cased and unbracketed. */
-function hostPort(address: string): { host: string; port: string } {
-  const colon = address.lastIndexOf(':');
-  return { host: address.slice(0, colon).replace(/^\[|\]$/g, '').toLowerCase(), port: address.slice(colon + 1) };
-}
 
 /** Two listen addresses take the same port when their ports match and a host is the same or a wildcard. */
 function sameListener(a: string, b: string): boolean {
-  const [x, y] = [hostPort(a), hostPort(b)];
-  return x.port === y.port && (x.host === y.host || WILDCARD_HOSTS.has(x.host) || WILDCARD_HOSTS.has(y.host));
+  const x = parseHostPort(a);
+  const y = parseHostPort(b);
+  const [hostX, hostY] = [x.host.toLowerCase(), y.host.toLowerCase()];
+  return x.port === y.port && (hostX === hostY || WILDCARD_HOSTS.has(hostX) || WILDCARD_HOSTS.has(hostY));
 }
 
 /**

@@ -12,7 +12,8 @@ import { guardAriMessages } from './ari-guard';
 import { AriCredentialsRejected, closeWebSocket, openAriClient, type AriEndpoint } from './connect';
 import { EventRouter } from './event-router';
 import { isForwardLeg } from './forward';
-import { PairHeartbeat, pairApp, type PairLetter } from './pair-heartbeat';
+import type { PairLetter } from '../pair';
+import { PairHeartbeat, pairApp } from './pair-heartbeat';
 import { ariErrorMessage, AriRest, isApplicationNotFound, isChannelGone, withDeadline } from './rest';
 import { TrackedTimers } from './tracked-timers';
 

@@ -1,11 +1,8 @@
 import type { Logger } from '../../log/logger';
 import { ariErrorMessage, isApplicationNotFound, type AriRest } from './rest';
 import type { TrackedTimers } from './tracked-timers';
+import { partnerOf, type PairLetter } from '../pair';
 
-/** Which agent of a failover pair: the dialplan tries `Stasis(<app>-a)`, then `Stasis(<app>-b)`. */
-export type PairLetter = 'a' | 'b';
-
-const partnerOf = (letter: PairLetter): PairLetter => (letter === 'a' ? 'b' : 'a');
 
 /** The Stasis application agent `letter` of the pair serves. */
 export const pairApp = (app: string, letter: PairLetter): string => `${app}-${letter}`;

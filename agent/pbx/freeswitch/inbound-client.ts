@@ -9,7 +9,7 @@ import { PartnerRescue } from './partner-rescue';
 import { screenChannel } from './screen-channel';
 import type { ChannelDeps } from './screen-channel';
 import { AGENT_MARK, aliveVariable, FAIL_OPEN_TASK, SCREEN_MARK, SCREENED_MARK } from './screen-marks';
-import type { PairLetter } from './screen-marks';
+import { partnerOf, type PairLetter } from '../pair';
 
 /**
  * The heartbeat: refreshed every second, good for a few. A parked call never fails open in
@@ -71,7 +71,7 @@ export class FreeSwitchInboundClient implements PbxDriver {
     const pairAs = target.pairAs ?? null;
     this.heartbeatVariable = aliveVariable(pairAs);
     this.mine = pairAs ? { header: AGENT_MARK, value: pairAs } : { header: SCREEN_MARK, value: 'true' };
-    this.partner = pairAs ? new PartnerRescue(pairAs === 'a' ? 'b' : 'a', deps.logger) : null;
+    this.partner = pairAs ? new PartnerRescue(partnerOf(pairAs), deps.logger) : null;
   }
 
   get connected(): boolean {

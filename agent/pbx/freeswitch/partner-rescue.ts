@@ -2,7 +2,7 @@ import type { Connection } from 'modesl';
 import type { Logger } from '../../log/logger';
 import { channelVariable, continueUnscreened, listChannels, rowText, WAITING_IN } from './parked-calls';
 import { AGENT_MARK, aliveVariable, SCREENED_MARK } from './screen-marks';
-import type { PairLetter } from './screen-marks';
+import type { PairLetter } from '../pair';
 
 /**
  * A call parked for the partner and still waiting this long after it was created cannot be

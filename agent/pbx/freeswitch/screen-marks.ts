@@ -21,7 +21,7 @@ export const FAIL_OPEN_TASK = 'callguard_fail_open_task';
  */
 export const AGENT_MARK = 'callguard_agent';
 
-export type PairLetter = 'a' | 'b';
+import type { PairLetter } from '../pair';
 
 /** The heartbeat of one agent of a pair (`callguard_alive_until_a`), or of a single agent. */
 export const aliveVariable = (pairAs: PairLetter | null): string => (pairAs ? `${ALIVE_UNTIL}_${pairAs}` : ALIVE_UNTIL);
