@@ -178,6 +178,19 @@ describe('outbound mode (the dialplan `socket` connects to callguard)', () => {
     await eventually(() => server.openConnections === 0);
   });
 
+  it('a stopping agent goes on serving I/O while it waits for a connection FreeSWITCH has not answered yet', async () => {
+    // Accepted, `connect` sent, no answer: the connection waits in the opening state, which stop() waits for.
+    const silent = connect(server.port, '127.0.0.1');
+    await eventually(() => server.openConnections === 1, PATIENCE_MS, 'the connection accepted');
+    const stopped = server.stop(10 * PATIENCE_MS);
+    // Its close must reach the stopping agent (once it spun on a settled promise and saw no I/O for the whole grace).
+    silent.destroy();
+    await stopped;
+    expect(server.openConnections).toBe(0);
+    server = new FreeSwitchOutboundServer({ host: '127.0.0.1', port: 0 }, deps());
+    await server.start();
+  }, 3 * PATIENCE_MS);
+
   it('treats a channel with no caller ID as anonymous', async () => {
     world.rule('anonymous', 'busy');
     const result = await place('', { callerIdName: '' });

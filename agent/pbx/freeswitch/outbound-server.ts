@@ -125,7 +125,10 @@ export class FreeSwitchOutboundServer implements PbxDriver {
     // Every connection already accepted, one whose call has not reached screening yet included, is finished within the grace.
     const deadline = Date.now() + graceMs;
     while ((this.active.size > 0 || this.opening.size > 0) && Date.now() < deadline) {
-      await Promise.race([Promise.allSettled([...this.active]), new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(0, deadline - Date.now()))).unref())]);
+      const tick = new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(0, deadline - Date.now()))).unref());
+      // With only opening connections there is nothing to settle: wait on the timer, or the loop would spin on
+      // an already settled promise without ever letting those connections' I/O in (the whole grace, agent frozen).
+      await (this.active.size > 0 ? Promise.race([Promise.allSettled([...this.active]), tick]) : tick);
     }
     // Past the grace period a socket left open is closed: FreeSWITCH then goes on with the dialplan.
     for (const socket of this.sockets) socket.destroy();
