@@ -40,6 +40,7 @@ export async function serveWithConfig(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   cleanups.push(() => void child.kill('SIGKILL'));
   await until(() => stderr.includes('HTTP hook listening') || child.exitCode !== null, 'the agent to take calls');
+  if (!stderr.includes('HTTP hook listening')) throw new Error(`the agent exited (${child.exitCode}) before it took calls: ${stderr}`);
   const get = async (path: string) => (await fetch(`http://${config.http.listen}${path}`)).text();
   return {
     child,
