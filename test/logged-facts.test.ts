@@ -23,13 +23,13 @@ const DECISION = {
 const entry = (uid: string, facts: CallFacts): CallEntry => ({ uid, at: 1_700_000_000_000, source: 'freeswitch', pbx: 'fs-east', channel: uid, facts, decision: DECISION, decidedUs: 40 });
 
 describe('the facts the call log keeps beside its columns', () => {
-  it('holds exactly what the call had, and nothing for a call that had none of them', () => {
+  it('holds exactly what the call had, and an empty object for a call that had none of them (NULL is left to rows logged before the column)', () => {
     const full: CallFacts = {
       kind: 'call', from: '2125550001', to: '+1 (555) 123-0000', callerName: 'Alice', ip: '192.0.2.1', sipFrom: 'sip:alice@192.0.2.1',
       privacy: false, attestation: 'B', carrier: 'Example Telecom', reputation: { kind: 'score', score: 70 },
     };
     expect(JSON.parse(loggedFacts(full)!)).toEqual({ to: '+1 (555) 123-0000', privacy: false, attestation: 'B', carrier: 'Example Telecom', reputation: { kind: 'score', score: 70 } });
-    expect(loggedFacts({ kind: 'call', from: '2125550001', to: '' })).toBeNull();
+    expect(loggedFacts({ kind: 'call', from: '2125550001', to: '' })).toBe('{}');
     const notVisible: CallFacts = { kind: 'sms', from: 'x', to: '5551230000', attestation: { kind: 'not_visible', fix: 'set p-asserted-id-parse to verbatim' }, reputation: { kind: 'failed', why: 'timed out' } };
     expect(JSON.parse(loggedFacts(notVisible)!)).toEqual({ to: '5551230000', attestation: { kind: 'not_visible', fix: 'set p-asserted-id-parse to verbatim' }, reputation: { kind: 'failed', why: 'timed out' } });
   });
@@ -56,10 +56,10 @@ describe('the facts the call log keeps beside its columns', () => {
     const rows = db.prepare('SELECT uid, facts FROM calls ORDER BY id').all() as { uid: string; facts: string | null }[];
     expect(rows).toEqual([
       { uid: 'with', facts: loggedFacts(facts) },
-      { uid: 'without', facts: null },
+      { uid: 'without', facts: '{}' },
     ]);
     expect(callRowOf(entry('with', facts)).facts).toBe(rows[0]!.facts);
-    expect(callRowOf(entry('without', plain)).facts).toBeNull();
+    expect(callRowOf(entry('without', plain)).facts).toBe('{}');
     log.close();
   });
 });

@@ -11,11 +11,22 @@ import type { ReputationClient } from './reputation';
  * calls stopped by a rule or category never wait for the service.
  */
 export async function decideWithReputation(facts: CallFacts, store: DecisionStore, settings: EngineSettings, client: ReputationClient): Promise<Decision> {
+  return (await decideWithReputationFacts(facts, store, settings, client)).decision;
+}
+
+/** The same, with the facts the decision was made on (the reputation answer added, when one was asked): what the call log keeps for a replay. */
+export async function decideWithReputationFacts(
+  facts: CallFacts,
+  store: DecisionStore,
+  settings: EngineSettings,
+  client: ReputationClient,
+): Promise<{ decision: Decision; facts: CallFacts }> {
   const first = decide(facts, store, settings);
   const { reputation_url: url, reputation_timeout_ms: timeoutMs } = store.view().score;
-  if (first.score === null || !url || !first.caller || facts.reputation) return first;
+  if (first.score === null || !url || !first.caller || facts.reputation) return { decision: first, facts };
   const reputation = await client.lookup(url, first.caller as E164, timeoutMs);
-  return decide({ ...facts, reputation }, store, settings);
+  const withReputation = { ...facts, reputation };
+  return { decision: decide(withReputation, store, settings), facts: withReputation };
 }
 
 /** Decides one call from a store: the same question, whichever store answers it. */

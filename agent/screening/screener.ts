@@ -7,7 +7,7 @@ import type { CallFacts, Decision } from '../engine/types';
 import type { Logger } from '../log/logger';
 import type { CallSink } from '../store/call-log';
 import { callUid } from '../store/call-uid';
-import { decideWithReputation } from './decide-with-reputation';
+import { decideWithReputationFacts } from './decide-with-reputation';
 import { ReputationClient } from './reputation';
 
 /** What to do when a decision cannot be made: let calls through (open) or stop them (closed). */
@@ -86,15 +86,21 @@ export class Screener {
     private readonly observer: ScreeningObserver | null = null,
   ) {}
 
-  async decide(facts: CallFacts, pbx: string | null = null): Promise<{ decision: Decision; decidedUs: number }> {
+  /**
+   * The decision, the moment it was made for (what the log keeps as the call's time, so a
+   * replay decides it at the same moment) and the facts it was made on.
+   */
+  async decide(facts: CallFacts, pbx: string | null = null): Promise<{ decision: Decision; decidedUs: number; at: number; facts: CallFacts }> {
     const start = process.hrtime.bigint();
+    const at = Date.now();
+    let decidedOn = facts;
     const limitMs = this.settings.decisionLimitMs ?? DEFAULT_DECISION_LIMIT_MS;
     let timer: NodeJS.Timeout | undefined;
     // Started first, so the limit counts from the call's arrival; the engine itself is synchronous and cannot be cut short.
     const tooSlow = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DecisionTooSlow(limitMs)), limitMs)));
     let decision: Decision;
     try {
-      decision = await Promise.race([decideWithReputation(facts, this.store, { country: this.settings.country, now: Date.now() }, this.reputation), tooSlow]);
+      ({ decision, facts: decidedOn } = await Promise.race([decideWithReputationFacts(facts, this.store, { country: this.settings.country, now: at }, this.reputation), tooSlow]));
     } catch (error) {
       this.logger.warn({ err: error, limitMs }, 'no decision (failed or too slow); applying the fail mode');
       this.observer?.failedOver();
@@ -104,14 +110,15 @@ export class Screener {
     }
     const decidedUs = Number(process.hrtime.bigint() - start) / 1000;
     this.observer?.decided(decision, decidedUs / 1e6, pbx);
-    return { decision, decidedUs };
+    return { decision, decidedUs, at, facts: decidedOn };
   }
 
   /** A verdict only (the HTTP hook): decided and logged; the dialplan that asked carries it out. */
   async verdict(facts: CallFacts, source: string): Promise<{ uid: string; decision: Decision }> {
     const uid = callUid();
-    const { decision, decidedUs } = await this.decide(facts);
-    this.log.record({ uid, at: Date.now(), source, pbx: null, channel: null, facts, decision, decidedUs });
+    const { decision, decidedUs, at, facts: decidedOn } = await this.decide(facts);
+    this.log.record({ uid, at, source, pbx: null, channel: null, facts: decidedOn, decision, decidedUs });
+    if (decision.monitored) this.log.finish(uid, { outcome: 'monitored', detail: `monitor mode: would have been ${decision.action}` });
     return { uid, decision };
   }
 
@@ -122,8 +129,8 @@ export class Screener {
 
   async screen(call: CallControl, facts: CallFacts, source: string, channel: string | null, pbx: string | null = null): Promise<Screened> {
     const uid = callUid();
-    const { decision, decidedUs } = await this.decide(facts, pbx);
-    this.log.record({ uid, at: Date.now(), source, pbx, channel, facts, decision, decidedUs });
+    const { decision, decidedUs, at, facts: decidedOn } = await this.decide(facts, pbx);
+    this.log.record({ uid, at, source, pbx, channel, facts: decidedOn, decision, decidedUs });
     let outcome: Outcome;
     try {
       outcome = await carryOut({ call, decision, settings: this.settings.actions });

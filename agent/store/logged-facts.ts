@@ -8,9 +8,9 @@ const cut = (text: string) => text.replaceAll('\u0000', '').slice(0, TEXT_LIMIT)
  * What the call log keeps of a call's facts besides its own columns (caller as signalled,
  * name, address, SIP From): the rest of what the engine decided on, so that a logged call
  * can be decided again on the facts it had. JSON, the keys present only when the call had
- * them; null when it had none.
+ * them: `{}` for a call with none, so that NULL marks a row logged before the column.
  */
-export function loggedFacts(facts: CallFacts): string | null {
+export function loggedFacts(facts: CallFacts): string {
   const kept = {
     ...(facts.to ? { to: cut(facts.to) } : {}),
     ...(facts.privacy !== undefined ? { privacy: facts.privacy } : {}),
@@ -18,5 +18,5 @@ export function loggedFacts(facts: CallFacts): string | null {
     ...(facts.carrier !== undefined ? { carrier: cut(facts.carrier) } : {}),
     ...(facts.reputation !== undefined ? { reputation: facts.reputation.kind === 'score' ? facts.reputation : { kind: 'failed', why: cut(facts.reputation.why) } } : {}),
   };
-  return Object.keys(kept).length > 0 ? JSON.stringify(kept) : null;
+  return JSON.stringify(kept);
 }
