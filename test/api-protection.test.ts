@@ -545,6 +545,7 @@ describe('statistics', () => {
         forwarded: count((call) => call.action === 'forward'),
         forwardAnswered: count((call) => call.action === 'forward' && call.outcome === 'answered'),
         voicemail: count((call) => call.action === 'voicemail'),
+        wouldBlock: 0,
       };
     };
     const queries = new CallLogQueries(db);

@@ -65,7 +65,7 @@ const outcome = (n: number, name: OutcomeName, ago = 0): LoggedOutcome => ({ uid
 const OUTCOMES = [outcome(2, 'rejected'), outcome(3, 'passed'), outcome(4, 'failed'), outcome(6, 'answered')];
 
 const ids = (rows: readonly LogRow[]) => rows.map((row) => row.id);
-const ZERO = { total: 0, scanned: 0, blocked: 0, flagged: 0, legitimate: 0, challenged: 0, challengePassed: 0, challengeFailed: 0, forwarded: 0, forwardAnswered: 0, voicemail: 0 };
+const ZERO = { total: 0, scanned: 0, blocked: 0, flagged: 0, legitimate: 0, challenged: 0, challengePassed: 0, challengeFailed: 0, forwarded: 0, forwardAnswered: 0, voicemail: 0, wouldBlock: 0 };
 
 describe.each(BACKENDS)('the call log on %s', (_name, open) => {
   let backend: Backend;

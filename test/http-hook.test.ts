@@ -411,7 +411,7 @@ describe('GET /v1/stats', () => {
     for (const step of sequence) expect((await decide({ ...step, to: STATS_DID })).status).toBe(200);
     log.flush();
     const counters = JSON.parse((await ask('/v1/stats?tenant=counted')).body);
-    expect(counters).toEqual({ total: 5, scanned: 0, blocked: 3, flagged: 0, legitimate: 2, challenged: 0, challengePassed: 0, challengeFailed: 0, forwarded: 0, forwardAnswered: 0, voicemail: 0 });
+    expect(counters).toEqual({ total: 5, scanned: 0, blocked: 3, flagged: 0, legitimate: 2, challenged: 0, challengePassed: 0, challengeFailed: 0, forwarded: 0, forwardAnswered: 0, voicemail: 0, wouldBlock: 0 });
     expect(JSON.parse((await ask('/v1/stats?since=1h&tenant=counted')).body)).toEqual(counters);
     const everything = JSON.parse((await ask('/v1/stats')).body) as { total: number };
     expect(everything.total).toBeGreaterThan(5);

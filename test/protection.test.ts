@@ -291,6 +291,7 @@ describe('call log counters', () => {
       forwarded: 1,
       forwardAnswered: 1,
       voicemail: 1,
+      wouldBlock: 0,
     });
     expect(queries.list({ ruleId: 2 }).map((row) => row.outcome)).toEqual(['failed', 'passed']);
     expect(queries.counters({ since: NOW - 1000 + 6 }).total).toBe(2);

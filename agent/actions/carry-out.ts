@@ -23,6 +23,10 @@ const ACTIONS: Record<ActionName, (context: ActionContext) => Promise<Outcome>> 
 /** Carries a decision out on a call; a caller who leaves half way is an outcome, not an error. */
 export async function carryOut(context: ActionContext): Promise<Outcome> {
   try {
+    if (context.decision.monitored) {
+      const through = await allow(context);
+      return through.outcome === 'continued' ? { outcome: 'monitored', detail: `monitor mode: would have been ${context.decision.action}` } : through;
+    }
     return await ACTIONS[context.decision.action](context);
   } catch (error) {
     if (error instanceof CallerGone) return { outcome: 'hungup', detail: error.during };

@@ -8,6 +8,7 @@ export type OutcomeName =
   | 'answered' // forward answered
   | 'forward_failed' // forward failed; the call went on to its normal route
   | 'hungup' // the caller left during an action
+  | 'monitored' // monitor mode: let through; the action logged is what would have happened
   | 'error'; // the action could not be carried out; the fail mode applied
 
 export interface Outcome {

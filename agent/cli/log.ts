@@ -62,7 +62,7 @@ export function registerLog(program: Command): void {
             row.tenant,
             row.did,
             cell(row.caller ?? row.callerRaw ?? '').slice(0, 24) || '(none)',
-            row.flagged ? `${row.action} (flagged)` : row.action,
+            row.outcome === 'monitored' ? `would ${row.action}` : row.flagged ? `${row.action} (flagged)` : row.action,
             row.ruleId === null ? '' : `#${row.ruleId}`,
             row.category,
             row.score,
@@ -115,6 +115,7 @@ export function registerLog(program: Command): void {
             ['Challenged', `${counters.challenged} (passed ${counters.challengePassed}, failed ${counters.challengeFailed})`],
             ['Forwarded', `${counters.forwarded} (answered ${counters.forwardAnswered})`],
             ['Voicemail', counters.voicemail],
+            ...(counters.wouldBlock > 0 ? [['Would block (monitor mode)', counters.wouldBlock]] : []),
           ],
         );
       }),

@@ -20,6 +20,7 @@ import { registerStoreCopy } from './store-copy';
 import { registerDids, registerTenants } from './tenants';
 import { registerTokens } from './tokens';
 import { registerUsers } from './users';
+import { registerWhatIf } from './whatif';
 
 /** Exit codes: 0 done, 1 something failed that is not the operator's input, 2 bad input. */
 export const EXIT_FAILED = 1;
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerProtection(program);
   registerCarriers(program);
   registerExplain(program);
+  registerWhatIf(program);
   registerLog(program);
   registerBlock(program);
   registerChallenge(program);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { cliActing } from '../operations/acting';
-import { addDid, addTenant, listDids, listTenants, removeDid, removeTenant } from '../operations/tenants';
+import { addDid, addTenant, listDids, listTenants, removeDid, removeTenant, setTenantMode } from '../operations/tenants';
 import { withContext } from './action';
 import { printJson, printTable } from './print';
 
@@ -23,7 +23,16 @@ export function registerTenants(program: Command): void {
       withContext(async (ctx, options: { json?: boolean }) => {
         const rows = await listTenants((await ctx.backends()).tenants);
         if (options.json) return printJson(rows);
-        printTable(['TENANT', 'DIDS', 'RULES'], rows.map((row) => [row.name, row.dids, row.rules]));
+        printTable(['TENANT', 'MODE', 'DIDS', 'RULES'], rows.map((row) => [row.name, row.mode, row.dids, row.rules]));
+      }),
+    );
+  tenants
+    .command('mode <name> <mode>')
+    .description("monitor: decide and log every call, but let it through (the log shows what would have happened); enforce: screen as usual")
+    .action(
+      withContext(async (ctx, name: string, mode: string) => {
+        const set = await setTenantMode((await ctx.backends()).tenants, cliActing(ctx.actor), name, mode);
+        console.log(set === 'monitor' ? `tenant ${name} is in monitor mode: its calls are decided and logged, and let through` : `tenant ${name} enforces: its calls are screened`);
       }),
     );
   tenants

@@ -39,7 +39,10 @@ function callerSummary(facts: CallFacts, identity: CallerIdentity): string {
  */
 export function decide(facts: CallFacts, store: DecisionStore, settings: EngineSettings): Decision {
   const view = store.view();
-  return rememberedPass(decideSteps(facts, view, settings), view, settings.now);
+  const decision = rememberedPass(decideSteps(facts, view, settings), view, settings.now);
+  if (decision.action === 'allow' || !view.monitors(decision.tenant)) return decision;
+  const what = facts.kind === 'sms' ? 'text' : 'call';
+  return { ...decision, monitored: true, reasons: [...decision.reasons, `Tenant ${decision.tenant} is in monitor mode: the ${what} goes through; ${decision.action} is what would have happened.`] };
 }
 
 function describeSchedule(schedule: Schedule): string {

@@ -32,6 +32,8 @@ export interface DecisionView {
   rulesFor(keys: readonly string[], scopes: readonly string[], now: number): readonly ActiveRule[];
   /** The tenant's policy for a category, then the global one (the first whose window is open counts). */
   categoryPolicies(tenant: string, category: Category): readonly CategoryPolicy[];
+  /** The tenant is in monitor mode: its calls are decided and logged, and let through. */
+  monitors(tenant: string): boolean;
   /** How long a passed challenge is remembered for this tenant; null: not at all. */
   rememberPassesFor(tenant: string): number | null;
   /** When this caller last passed a challenge of this tenant, since `since`. */

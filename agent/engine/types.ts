@@ -124,5 +124,7 @@ export interface Decision {
   readonly signals: readonly ScoreSignal[];
   /** Let through but marked as suspected spam. */
   readonly flagged: boolean;
+  /** The tenant is in monitor mode: the action is what would have happened; the call goes through. Absent: enforced. */
+  readonly monitored?: boolean;
   readonly reasons: readonly string[];
 }

@@ -93,8 +93,10 @@ export function createHookServer(options: HookServerOptions, deps: HookDeps): Ho
         const { facts, format } = parseDecideQuery(query);
         const { uid, decision } = await deps.screener.verdict(facts, 'hook');
         deps.logger.debug({ callId: uid, kind: decision.kind, action: decision.action }, 'hook verdict');
-        if (format === 'text') sendText(req, res, 200, decisionText(decision, uid));
-        else sendJson(req, res, 200, { ...decisionJson(decision), callId: uid });
+        // Monitor mode: the dialplan is told to let the call through; what would have happened comes beside it.
+        const carried = decision.monitored ? { ...decision, action: 'allow' as const, target: null } : decision;
+        if (format === 'text') sendText(req, res, 200, decisionText(carried, uid));
+        else sendJson(req, res, 200, { ...decisionJson(carried), ...(decision.monitored && { wouldHaveBeen: decision.action }), callId: uid });
       }),
     ],
     ['/v1/stats', get((req, res, query) => sendJson(req, res, 200, deps.queries.counters(parseStatsQuery(query, Date.now()))))],

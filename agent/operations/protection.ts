@@ -95,10 +95,11 @@ export interface ProtectionInput {
 }
 
 /**
- * Sets protection for a tenant or globally; what is not given is kept from the setting in
- * force before (the tenant's own, else the global one), else the defaults. Audited as `acting`.
+ * The setting `setProtection` would store, checked, without storing it (a replay previews
+ * it): what is not given is kept from the setting in force before (the tenant's own, else
+ * the global one), else the defaults.
  */
-export async function setProtection(stores: ProtectionStores, acting: Acting, input: ProtectionInput): Promise<ProtectionView> {
+export async function protectionRowFor(stores: ProtectionStores, acting: Acting, input: ProtectionInput): Promise<ProtectionRow> {
   const threshold = input.threshold === undefined ? undefined : score(input.threshold, 'threshold', 10, 'threshold');
   const flag = input.flagThreshold === undefined || input.flagThreshold === null ? input.flagThreshold : score(input.flagThreshold, 'flag threshold', 0, 'flagThreshold');
   if (input.action !== undefined && !(PROTECTION_ACTIONS as readonly string[]).includes(input.action)) {
@@ -114,13 +115,18 @@ export async function setProtection(stores: ProtectionStores, acting: Acting, in
       flag !== undefined ? 'flagThreshold' : 'threshold',
     );
   }
-  const row: ProtectionRow = {
+  return {
     scope,
     enabled: input.enabled ?? before?.enabled ?? false,
     threshold: newThreshold,
     flagThreshold,
     action: (input.action as ProtectionAction | undefined) ?? before?.action ?? 'block',
   };
+}
+
+/** Sets protection for a tenant or globally (see protectionRowFor), audited as `acting`. */
+export async function setProtection(stores: ProtectionStores, acting: Acting, input: ProtectionInput): Promise<ProtectionView> {
+  const row = await protectionRowFor(stores, acting, input);
   await stores.protection.set(row);
-  return viewOf(stores.protection, scope === 'global' ? null : scope.slice('tenant:'.length));
+  return viewOf(stores.protection, row.scope === 'global' ? null : row.scope.slice('tenant:'.length));
 }

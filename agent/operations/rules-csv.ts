@@ -7,6 +7,7 @@
 import { Readable } from 'node:stream';
 import { BadInput, inField } from '../engine/bad-input';
 import { parsePattern } from '../engine/patterns';
+import type { MatchSpec } from '../engine/patterns';
 import { checkName, formatScope, parseScope } from '../engine/scope';
 import type { RuleBackend } from '../store/rule-backend';
 import type { RuleImportWriter } from '../store/rule-import';
@@ -316,6 +317,23 @@ export async function importRulesCsv(rules: RuleBackend, acting: Acting, input: 
     throw csvRefusal(error) ?? error;
   }
   return importer.result();
+}
+
+/**
+ * Reads rules in the export format as an import would, every row checked the same way,
+ * but writes none: the rules a replay tries (`whatif --rules-file`), each as its match and
+ * options, in file order.
+ */
+export async function readRulesCsv(rules: RuleBackend, acting: Acting, input: Readable, country: string, now = Date.now()): Promise<{ match: MatchSpec; options: RuleOptions }[]> {
+  await checkOverrides(rules, acting, {}, country);
+  const read: { match: MatchSpec; options: RuleOptions }[] = [];
+  const collect: RuleImportWriter = { write: (match, options) => void read.push({ match, options }), full: false, flush: async () => undefined };
+  try {
+    await streamInto(input, makeImporter(scopeGate(rules, acting, country), {}, country, 'callguard', now), collect);
+  } catch (error) {
+    throw csvRefusal(error) ?? error;
+  }
+  return read;
 }
 
 /** A writer that writes nothing: the checking pass of an import from memory. */

@@ -37,7 +37,7 @@ export async function addMatches(rules: RuleBackend, acting: Acting, specs: read
 }
 
 /** A rule by id that `acting` sees and may change: NotFound or Forbidden otherwise. */
-async function changeableRule(rules: RuleBackend, acting: Acting, id: number, country: string): Promise<RuleRow> {
+export async function changeableRule(rules: RuleBackend, acting: Acting, id: number, country: string): Promise<RuleRow> {
   const rule = await rules.byId(id);
   const tenant = rule && (await tenantOfScope(rules, rule.scope, country));
   if (!rule || tenant === undefined || !seesTenantOf(acting, tenant)) throw new NotFound(`no rule #${id}`);

@@ -6,7 +6,9 @@ import type { CallDecider } from '../screening/decide-with-reputation';
 import type { AuditReader } from '../store/audit-reader';
 import type { CallLogBackend } from '../store/call-log-backend';
 import type { CategoryBackend } from '../store/category-backend';
+import type { ReplayTables } from '../replay/replay';
 import { SqliteDecisionStore } from '../store/decision-view';
+import { PostgresDecisionReads } from '../store/postgres/decision-reads';
 import { PostgresAuditReader } from '../store/postgres/audit-reader';
 import { PostgresCallLogBackend } from '../store/postgres/call-log-backend';
 import { PostgresCategoryBackend } from '../store/postgres/category-backend';
@@ -49,6 +51,8 @@ export interface Backends {
   readonly order: WinningOrderBackend;
   /** What callguard would do with a call, decided from this store. */
   readonly decideCall: CallDecider;
+  /** The decision tables as they stand, for a replay of logged calls. */
+  readonly replayTables: () => Promise<ReplayTables>;
 }
 
 /** A store, opened: its backends for whoever acts. */
@@ -94,6 +98,7 @@ export function sqliteBackends(db: Database): StoreBackends {
     audit: () => new SqliteAuditReader(db),
     order: () => new SqliteWinningOrderBackend(db),
     decideCall: () => decideCall,
+    replayTables: () => async () => ({ view: new SqliteDecisionStore(db).view() }),
   });
 }
 
@@ -111,5 +116,9 @@ export function postgresBackends(pool: Pool): StoreBackends {
     audit: () => new PostgresAuditReader(pool),
     order: () => new PostgresWinningOrderBackend(pool),
     decideCall: () => decideCall,
+    replayTables: () => async () => {
+      const reads = await PostgresDecisionReads.open(pool);
+      return { view: reads.view(), readMissing: () => reads.readMissing() };
+    },
   });
 }

@@ -3,9 +3,9 @@ import { requireNumber } from '../engine/numbers';
 import { checkTenantName } from '../engine/scope';
 import type { E164 } from '../engine/types';
 import type { TenantBackend } from '../store/tenant-backend';
-import { unknownTenant } from '../store/tenants';
-import type { DidRow, TenantHoldings, TenantRow } from '../store/tenants';
-import { Forbidden } from './acting';
+import { TENANT_MODES, unknownTenant } from '../store/tenants';
+import type { DidRow, TenantHoldings, TenantMode, TenantRow } from '../store/tenants';
+import { Forbidden, requireChangeIn } from './acting';
 import type { Acting } from './acting';
 
 /** Tenants are made and removed by someone with every tenant who may change things (the CLI, an admin). */
@@ -17,6 +17,18 @@ export async function addTenant(tenants: TenantBackend, acting: Acting, name: st
   requireAdministrator(acting);
   inField('name', () => checkTenantName(name));
   if (!(await tenants.addTenant(name, now))) throw new BadInput(`tenant "${name}" already exists`, 'name');
+}
+
+/**
+ * Monitor mode (calls decided and logged, and let through) or enforce, for one tenant: by
+ * whoever may change that tenant's settings; audited.
+ */
+export async function setTenantMode(tenants: TenantBackend, acting: Acting, name: string, mode: string): Promise<TenantMode> {
+  inField('name', () => checkTenantName(name));
+  if (!(TENANT_MODES as readonly string[]).includes(mode)) throw new BadInput(`bad mode "${mode}": expected ${TENANT_MODES.join(' or ')}`, 'mode');
+  requireChangeIn(acting, name);
+  if (!(await tenants.setMode(name, mode as TenantMode))) throw unknownTenant(name, 'name');
+  return mode as TenantMode;
 }
 
 /** Removes a tenant; one that still has DIDs or rules only with `force`, which takes them with it. */

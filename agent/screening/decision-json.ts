@@ -17,6 +17,7 @@ export function decisionJson(decision: Decision): Record<string, unknown> {
     score: decision.score,
     signals: decision.signals,
     flagged: decision.flagged,
+    ...(decision.monitored && { monitored: true }),
     reasons: decision.reasons,
   };
 }

@@ -1,4 +1,6 @@
+import type { LoggedCall } from '../replay/logged-call';
 import type { CounterFilter, Counters, HourBucket, LogFilter, LogRow } from './call-log-queries';
+import type { ReplayRange } from './call-log-sql';
 
 /**
  * The call log as the CLI, the API and the operations over it (agent/operations/stats.ts,
@@ -15,6 +17,8 @@ export interface CallLogBackend {
   counters(filter: CounterFilter): Promise<Counters>;
   /** Calls per hour from `from` (a whole hour) for `hours` hours, oldest first, hours without calls included. */
   hourly(filter: Omit<CounterFilter, 'since'>, from: number, hours: number): Promise<HourBucket[]>;
+  /** A page of the calls a replay reads (see ReplayRange), oldest first, after the call `after`. */
+  replayPage(range: ReplayRange, after: { readonly at: number; readonly id: number } | null, limit: number): Promise<LoggedCall[]>;
   /** How long rows are kept (`90d` unless set). */
   retention(): Promise<string>;
   /** Sets it (a duration, checked), audited as the backend's actor in the same transaction. */

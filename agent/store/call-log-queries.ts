@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { parseDuration } from '../engine/duration';
-import { RETENTION_QUERY, byIdQuery, counterQueries, countersOf, hourBuckets, hourlyQuery, lastToQuery, listQuery, logRowOf, partialHourQuery, sqliteParameter } from './call-log-sql';
-import type { CounterSums, HourSums, LogQuery, StoredLogRow } from './call-log-sql';
+import { RETENTION_QUERY, replayPageQuery, loggedCallOf, byIdQuery, counterQueries, countersOf, hourBuckets, hourlyQuery, lastToQuery, listQuery, logRowOf, partialHourQuery, sqliteParameter } from './call-log-sql';
+import type { CounterSums, HourSums, LogQuery, ReplayRange, StoredLogRow, StoredReplayRow } from './call-log-sql';
+import type { LoggedCall } from '../replay/logged-call';
 import { SettingsStore } from './settings';
 
 export interface LogFilter {
@@ -58,6 +59,8 @@ export interface Counters {
   readonly forwarded: number;
   readonly forwardAnswered: number;
   readonly voicemail: number;
+  /** Calls of tenants in monitor mode let through that would have been stopped (block, busy, disconnected). */
+  readonly wouldBlock: number;
 }
 
 /** Calls of one hour, by outcome, for the protection page's chart. */
@@ -94,6 +97,11 @@ export class CallLogQueries {
 
   byId(id: number): LogRow | undefined {
     return this.all<StoredLogRow>(byIdQuery(id, sqliteParameter)).map(logRowOf)[0];
+  }
+
+  /** A page of a replay's calls, oldest first. */
+  replayPage(range: ReplayRange, after: { readonly at: number; readonly id: number } | null, limit: number): LoggedCall[] {
+    return this.all<StoredReplayRow>(replayPageQuery(range, after, limit, sqliteParameter)).map(loggedCallOf);
   }
 
   /** The newest call to a DID (by index). */

@@ -1,3 +1,4 @@
+import type { LoggedCall } from '../replay/logged-call';
 import type { Counters, CounterFilter, HourBucket, LogFilter, LogRow } from './call-log-queries';
 
 /**
@@ -81,13 +82,44 @@ export const byIdQuery = (id: number, mark: Placeholder): LogQuery => logQuery(m
 export const lastToQuery = (did: string, mark: Placeholder): LogQuery =>
   logQuery(mark, (params) => ` WHERE did = ${params.add(did)} ORDER BY at DESC, id DESC LIMIT 1`);
 
+/** What a replay reads of a call: its facts, what was decided and what happened (agent/replay/logged-call.ts). */
+const REPLAY_COLUMNS = `id, at, kind, tenant, did, caller, caller_raw AS "callerRaw", caller_name AS "callerName", ip, sip_from AS "sipFrom", facts,
+  action, rule_id AS "ruleId", score, flagged, outcome, ended_at AS "endedAt"`;
+
+/**
+ * Which logged calls a replay reads: from `from` until `until`; those before `velocitySince`
+ * only if they are challenge outcomes, the rest of history that far back.
+ */
+export interface ReplayRange {
+  readonly from: number;
+  readonly until: number;
+  readonly velocitySince: number;
+}
+
+/** One page of a replay's calls in time order (then id), after the call `after`. */
+export function replayPageQuery(range: ReplayRange, after: { readonly at: number; readonly id: number } | null, limit: number, mark: Placeholder): LogQuery {
+  const params = new Parameters(mark);
+  const clauses = [
+    `at >= ${params.add(range.from)}`,
+    `at < ${params.add(range.until)}`,
+    `(at >= ${params.add(range.velocitySince)} OR outcome IN ('passed', 'failed'))`,
+  ];
+  if (after) clauses.push(`(at, id) > (${params.add(after.at)}, ${params.add(after.id)})`);
+  return { sql: `SELECT ${REPLAY_COLUMNS} FROM calls WHERE ${clauses.join(' AND ')} ORDER BY at, id LIMIT ${params.add(limit)}`, params: params.values };
+}
+
+/** A replay's row as either database gives it: the flag as 0/1. */
+export type StoredReplayRow = Omit<LoggedCall, 'flagged'> & { flagged: number };
+
+export const loggedCallOf = (row: StoredReplayRow): LoggedCall => ({ ...row, flagged: row.flagged === 1 });
+
 /** A call-log row as either database gives it: the flag as 0/1, the reasons as JSON text. */
 export type StoredLogRow = Omit<LogRow, 'flagged' | 'reasons'> & { flagged: number; reasons: string };
 
 export const logRowOf = (row: StoredLogRow): LogRow => ({ ...row, flagged: row.flagged === 1, reasons: JSON.parse(row.reasons) as string[] });
 
 /** The counters' sums as a statement gives them: null where no row was summed. */
-export type CounterSums = Record<keyof Counters, number | null>;
+export type CounterSums = Partial<Record<keyof Counters, number | null>>;
 
 /** The first whole hour from `since` (an hour index), undefined over the whole log. */
 const firstWholeHourOf = (filter: CounterFilter) => (filter.since === undefined ? undefined : Math.ceil(filter.since / HOUR_MS));
@@ -111,13 +143,22 @@ export function counterQueries(filter: CounterFilter, mark: Placeholder): LogQue
   const hours = firstWholeHour === undefined ? '' : ` AND hour >= ${params.add(firstWholeHour)}`;
   const whole = { sql: `SELECT ${COUNTER_SUMS} FROM call_hours WHERE ${tenants}${hours}`, params: params.values };
   const partial = firstWholeHour !== undefined && filter.since! < firstWholeHour * HOUR_MS;
-  return partial ? [whole, partialHourQuery({ ...filter, since: filter.since! }, mark)] : [whole];
+  return [whole, ...(partial ? [partialHourQuery({ ...filter, since: filter.since! }, mark)] : []), wouldBlockQuery(filter, mark)];
+}
+
+/** Calls monitor mode let through that would have been stopped, from their own index (the calls_monitored migrations). */
+function wouldBlockQuery(filter: CounterFilter, mark: Placeholder): LogQuery {
+  const params = new Parameters(mark);
+  const since = filter.since === undefined ? '' : ` AND at >= ${params.add(filter.since)}`;
+  const tenants = tenantClause(filter, params);
+  return { sql: `SELECT COUNT(*) AS "wouldBlock" FROM calls WHERE outcome = 'monitored' AND ${tenants}${since} AND action IN ('block', 'busy', 'disconnected')`, params: params.values };
 }
 
 /** The sums of counterQueries' statements, added up. */
 export function countersOf(sums: readonly CounterSums[]): Counters {
-  const totals = { total: 0, scanned: 0, blocked: 0, flagged: 0, legitimate: 0, challenged: 0, challengePassed: 0, challengeFailed: 0, forwarded: 0, forwardAnswered: 0, voicemail: 0 };
-  for (const part of sums) for (const key of Object.keys(totals) as (keyof Counters)[]) totals[key] += part[key] ?? 0;
+  const totals = { total: 0, scanned: 0, blocked: 0, flagged: 0, legitimate: 0, challenged: 0, challengePassed: 0, challengeFailed: 0, forwarded: 0, forwardAnswered: 0, voicemail: 0, wouldBlock: 0 };
+  // Each statement sums some of the counters; the others it leaves out.
+  for (const part of sums) for (const key of Object.keys(totals) as (keyof Counters)[]) totals[key] += Number(part[key] ?? 0);
   return totals;
 }
 

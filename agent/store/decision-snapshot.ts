@@ -11,6 +11,8 @@ export interface SnapshotRows {
   /** `SELECT DISTINCT kind, span FROM rules WHERE kind <> 'number'`. */
   readonly shape: readonly { kind: string; span: number | null }[];
   readonly dids: readonly { number: string; tenant: string }[];
+  /** The tenants in monitor mode. */
+  readonly monitored: readonly string[];
   readonly policies: readonly { scope: string; category: string; action: PolicyAction; whenText: string | null; tz: string | null }[];
   /** The settings whose key starts with REMEMBER_PASSES. */
   readonly remember: readonly { key: string; value: string }[];
@@ -26,6 +28,7 @@ export interface SnapshotRows {
 export interface Snapshot {
   readonly shape: RuleShape;
   readonly didTenants: Map<string, string>;
+  readonly monitored: ReadonlySet<string>;
   readonly policies: Map<string, CategoryPolicy>;
   readonly disabledLists: Set<string>;
   readonly remember: Map<string, number>;
@@ -69,22 +72,28 @@ export function activeRules(rows: readonly StoredActiveRule[], scopes: readonly 
   return active;
 }
 
-export function snapshotOf(rows: SnapshotRows): Snapshot {
+/** Which lookup keys rules of these kinds and spans can match. */
+export function shapeOf(rules: readonly { kind: string; span: number | null }[]): RuleShape {
   const prefixLengths = new Set<number>();
   // Exact addresses (/32, /128) are always probed; the CIDR sizes rules use, besides.
   const networkBits = new Set<number>([32, 128]);
-  for (const { kind, span } of rows.shape) {
+  for (const { kind, span } of rules) {
     if (kind === 'prefix' && span !== null) prefixLengths.add(span + 1);
     if (kind === 'ip' && span !== null) networkBits.add(span);
   }
   return {
-    shape: {
-      prefixLengths: [...prefixLengths].sort((a, b) => a - b),
-      networkBits: [...networkBits].sort((a, b) => a - b),
-      hasSip: rows.shape.some((row) => row.kind === 'sip'),
-      hasAnonymous: rows.shape.some((row) => row.kind === 'anonymous'),
-    },
+    prefixLengths: [...prefixLengths].sort((a, b) => a - b),
+    networkBits: [...networkBits].sort((a, b) => a - b),
+    hasSip: rules.some((row) => row.kind === 'sip'),
+    hasAnonymous: rules.some((row) => row.kind === 'anonymous'),
+  };
+}
+
+export function snapshotOf(rows: SnapshotRows): Snapshot {
+  return {
+    shape: shapeOf(rows.shape),
     didTenants: new Map(rows.dids.map((row) => [row.number, row.tenant])),
+    monitored: new Set(rows.monitored),
     policies: new Map(rows.policies.map((row) => [`${row.scope}|${row.category}`, { action: row.action, scope: row.scope, schedule: scheduleOf(row.whenText, row.tz) }])),
     remember: new Map(rows.remember.map((row) => [row.key.slice(REMEMBER_PASSES.length), Number(row.value)])),
     disabledLists: new Set(rows.disabledLists),
@@ -118,9 +127,13 @@ export class SnapshotView implements DecisionView {
   }
 
   protection(tenant: string): ProtectionPolicy | null {
-    const { protection } = this.snapshot;
-    const own = protection.get(`tenant:${tenant}`);
-    return own !== undefined ? own : (protection.get('global') ?? null);
+    const own = this.protectionIn(`tenant:${tenant}`);
+    return own !== undefined ? own : (this.protectionIn('global') ?? null);
+  }
+
+  /** The setting stored for one scope (null: off); undefined when none is. */
+  protectionIn(scope: string): ProtectionPolicy | null | undefined {
+    return this.snapshot.protection.get(scope);
   }
 
   carrierRules(scopes: readonly string[]): readonly CarrierRule[] {
@@ -139,6 +152,10 @@ export class SnapshotView implements DecisionView {
     return this.snapshot.didTenants.get(did) ?? 'default';
   }
 
+  monitors(tenant: string): boolean {
+    return this.snapshot.monitored.has(tenant);
+  }
+
   categoryPolicies(tenant: string, category: Category): readonly CategoryPolicy[] {
     const { policies } = this.snapshot;
     const own = policies.get(`tenant:${tenant}|${category}`);
@@ -150,6 +167,11 @@ export class SnapshotView implements DecisionView {
     const { remember } = this.snapshot;
     const ms = remember.get(`tenant:${tenant}`) ?? remember.get('global');
     return ms === undefined || ms <= 0 ? null : ms;
+  }
+
+  /** Every remembered-pass period set (ms), of any scope. */
+  rememberedPeriods(): number[] {
+    return [...this.snapshot.remember.values()];
   }
 
   lastPass(number: E164, tenant: string, since: number): number | null {

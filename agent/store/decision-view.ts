@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { CallerHistory, DecisionStore, DecisionView } from '../engine/decision-store';
+import type { CallerHistory, DecisionStore } from '../engine/decision-store';
 import type { ActiveRule, E164 } from '../engine/types';
 import { RULE_COLUMNS, SnapshotView, activeRules, snapshotOf } from './decision-snapshot';
 import type { PerCallLookups, Snapshot, SnapshotRows, StoredActiveRule } from './decision-snapshot';
@@ -61,7 +61,7 @@ export class SqliteDecisionStore implements DecisionStore, PerCallLookups {
     return (statement.get(...keys) as string | undefined) ?? null;
   }
 
-  view(): DecisionView {
+  view(): SnapshotView {
     const now = this.probe();
     if (!this.snapshot || now !== this.seen) {
       this.snapshot = new SnapshotView(this.load(), this);
@@ -89,6 +89,7 @@ export class SqliteDecisionStore implements DecisionStore, PerCallLookups {
     return snapshotOf({
       shape: this.db.prepare("SELECT DISTINCT kind, span FROM rules WHERE kind <> 'number'").all() as SnapshotRows['shape'],
       dids: this.db.prepare('SELECT number, tenant FROM dids').all() as SnapshotRows['dids'],
+      monitored: this.db.prepare("SELECT name FROM tenants WHERE mode = 'monitor'").pluck().all() as string[],
       policies: this.db.prepare('SELECT scope, category, action, when_text AS whenText, tz FROM category_policies').all() as SnapshotRows['policies'],
       remember: this.db.prepare('SELECT key, value FROM settings WHERE key LIKE ?').all(`${REMEMBER_PASSES}%`) as SnapshotRows['remember'],
       disabledLists: this.db.prepare('SELECT name FROM lists WHERE enabled = 0').pluck().all() as string[],

@@ -2,6 +2,8 @@ import type { Database } from 'better-sqlite3';
 import type { CallLogBackend } from './call-log-backend';
 import { CallLogQueries } from './call-log-queries';
 import type { CounterFilter, Counters, HourBucket, LogFilter, LogRow } from './call-log-queries';
+import type { ReplayRange } from './call-log-sql';
+import type { LoggedCall } from '../replay/logged-call';
 
 /** CallLogBackend on the SQLite file; each method does its work without yielding. */
 export class SqliteCallLogBackend implements CallLogBackend {
@@ -24,6 +26,10 @@ export class SqliteCallLogBackend implements CallLogBackend {
 
   async lastTo(did: string): Promise<LogRow | undefined> {
     return this.queries.lastTo(did);
+  }
+
+  async replayPage(range: ReplayRange, after: { readonly at: number; readonly id: number } | null, limit: number): Promise<LoggedCall[]> {
+    return this.queries.replayPage(range, after, limit);
   }
 
   async counters(filter: CounterFilter): Promise<Counters> {

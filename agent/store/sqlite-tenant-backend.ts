@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { E164 } from '../engine/types';
 import type { TenantBackend } from './tenant-backend';
 import { TenantStore } from './tenants';
-import type { DidRegistration, DidRow, TenantHoldings, TenantRow } from './tenants';
+import type { DidRegistration, DidRow, TenantHoldings, TenantMode, TenantRow } from './tenants';
 
 /** TenantBackend on the SQLite file; each method does its work without yielding. */
 export class SqliteTenantBackend implements TenantBackend {
@@ -22,6 +22,10 @@ export class SqliteTenantBackend implements TenantBackend {
 
   async listDids(tenant?: string): Promise<DidRow[]> {
     return this.store.listDids(tenant);
+  }
+
+  async setMode(name: string, mode: TenantMode): Promise<boolean> {
+    return this.store.setMode(name, mode);
   }
 
   async addTenant(name: string, now: number): Promise<boolean> {

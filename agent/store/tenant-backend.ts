@@ -1,5 +1,5 @@
 import type { E164 } from '../engine/types';
-import type { DidRegistration, DidRow, TenantHoldings, TenantRow } from './tenants';
+import type { DidRegistration, DidRow, TenantHoldings, TenantMode, TenantRow } from './tenants';
 
 /**
  * Tenants and their DIDs as the tenant operations (agent/operations/tenants.ts) reach them,
@@ -13,6 +13,8 @@ export interface TenantBackend {
   listTenants(): Promise<TenantRow[]>;
   /** The DIDs of one tenant or of all, in number order. */
   listDids(tenant?: string): Promise<DidRow[]>;
+  /** Monitor or enforce; false when there is no such tenant. */
+  setMode(name: string, mode: TenantMode): Promise<boolean>;
   /** False (nothing written) when there is a tenant of that name. */
   addTenant(name: string, now: number): Promise<boolean>;
   /**

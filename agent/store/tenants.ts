@@ -5,8 +5,13 @@ import type { E164 } from '../engine/types';
 import { AuditTrail } from './audit';
 import { bumpGeneration } from './generation';
 
+/** Enforce: calls are screened. Monitor: calls are decided and logged, and let through. */
+export const TENANT_MODES = ['enforce', 'monitor'] as const;
+export type TenantMode = (typeof TENANT_MODES)[number];
+
 export interface TenantRow {
   readonly name: string;
+  readonly mode: TenantMode;
   readonly dids: number;
   readonly rules: number;
 }
@@ -61,6 +66,19 @@ export class TenantStore {
     }).immediate();
   }
 
+  /** False when there is no such tenant; audited, and decisions pick it up at once. */
+  setMode(name: string, mode: TenantMode): boolean {
+    return this.db.transaction(() => {
+      const before = this.db.prepare('SELECT mode FROM tenants WHERE name = ?').pluck().get(name) as TenantMode | undefined;
+      if (before === undefined) return false;
+      if (before === mode) return true;
+      this.db.prepare('UPDATE tenants SET mode = ? WHERE name = ?').run(mode, name);
+      this.audit.record('change', 'tenant', name, { mode: before }, { mode });
+      bumpGeneration(this.db);
+      return true;
+    }).immediate();
+  }
+
   /** Every tenant's name, in order: without the counts `list` gathers. */
   names(): string[] {
     return this.db.prepare('SELECT name FROM tenants ORDER BY name').pluck().all() as string[];
@@ -69,7 +87,7 @@ export class TenantStore {
   list(): TenantRow[] {
     return this.db
       .prepare(
-        `SELECT t.name,
+        `SELECT t.name, t.mode,
                 (SELECT COUNT(*) FROM dids d WHERE d.tenant = t.name) AS dids,
                 (SELECT COUNT(*) FROM rules r WHERE r.scope = 'tenant:' || t.name
                    OR r.scope IN (SELECT 'did:' || d.number FROM dids d WHERE d.tenant = t.name)) AS rules

@@ -20,6 +20,7 @@ const Counters = Type.Object({
   forwarded: Type.Integer(),
   forwardAnswered: Type.Integer(),
   voicemail: Type.Integer(),
+  wouldBlock: Type.Integer({ description: 'let through by monitor mode, which would have blocked, busied or disconnected them' }),
 });
 
 const Bucket = Type.Object({

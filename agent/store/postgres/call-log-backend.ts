@@ -3,8 +3,9 @@ import { parseDuration } from '../../engine/duration';
 import type { CallLogBackend } from '../call-log-backend';
 import { DEFAULT_RETENTION } from '../call-log-queries';
 import type { CounterFilter, Counters, HourBucket, LogFilter, LogRow } from '../call-log-queries';
-import { RETENTION_QUERY, byIdQuery, counterQueries, countersOf, hourBuckets, hourlyQuery, lastToQuery, listQuery, logRowOf, postgresParameter } from '../call-log-sql';
-import type { CounterSums, HourSums, LogQuery, StoredLogRow } from '../call-log-sql';
+import { RETENTION_QUERY, replayPageQuery, loggedCallOf, byIdQuery, counterQueries, countersOf, hourBuckets, hourlyQuery, lastToQuery, listQuery, logRowOf, postgresParameter } from '../call-log-sql';
+import type { CounterSums, HourSums, LogQuery, ReplayRange, StoredLogRow, StoredReplayRow } from '../call-log-sql';
+import type { LoggedCall } from '../../replay/logged-call';
 import { auditedTransaction } from './audited-transaction';
 import { pruneCalls } from './fleet-housekeeping';
 import { withPooledClient } from './pooled-client';
@@ -31,6 +32,10 @@ export class PostgresCallLogBackend implements CallLogBackend {
 
   async byId(id: number): Promise<LogRow | undefined> {
     return (await this.all<StoredLogRow>(byIdQuery(id, postgresParameter))).map(logRowOf)[0];
+  }
+
+  async replayPage(range: ReplayRange, after: { readonly at: number; readonly id: number } | null, limit: number): Promise<LoggedCall[]> {
+    return (await this.all<StoredReplayRow>(replayPageQuery(range, after, limit, postgresParameter))).map(loggedCallOf);
   }
 
   async lastTo(did: string): Promise<LogRow | undefined> {

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { CallerHistory, DecisionStore, DecisionView } from '../../engine/decision-store';
+import type { CallerHistory, DecisionStore } from '../../engine/decision-store';
 import type { ActiveRule, E164 } from '../../engine/types';
 import { RULE_COLUMNS, SnapshotView, activeRules, snapshotOf } from '../decision-snapshot';
 import type { PerCallLookups, SnapshotRows, StoredActiveRule } from '../decision-snapshot';
@@ -31,9 +31,10 @@ export class PostgresDecisionReads implements DecisionStore, PerCallLookups {
   /** Reads the small tables (DIDs, policies, lists, protection, carrier rules, settings) once. */
   static async open(pool: Pool): Promise<PostgresDecisionReads> {
     const all = async <T>(sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows as T[];
-    const [shape, dids, policies, remember, disabledLists, protection, carrierRules, carrierPrefixLengths, scoreSettings] = await Promise.all([
+    const [shape, dids, monitored, policies, remember, disabledLists, protection, carrierRules, carrierPrefixLengths, scoreSettings] = await Promise.all([
       all<{ kind: string; span: number | null }>("SELECT DISTINCT kind, span FROM rules WHERE kind <> 'number'"),
       all<{ number: string; tenant: string }>('SELECT number, tenant FROM dids'),
+      all<{ name: string }>("SELECT name FROM tenants WHERE mode = 'monitor'"),
       all<SnapshotRows['policies'][number]>('SELECT scope, category, action, when_text AS "whenText", tz FROM category_policies'),
       all<{ key: string; value: string }>('SELECT key, value FROM settings WHERE starts_with(key, $1)', [REMEMBER_PASSES]),
       all<{ name: string }>('SELECT name FROM lists WHERE enabled = 0'),
@@ -45,6 +46,7 @@ export class PostgresDecisionReads implements DecisionStore, PerCallLookups {
     return new PostgresDecisionReads(pool, {
       shape,
       dids,
+      monitored: monitored.map((row) => row.name),
       policies,
       remember,
       disabledLists: disabledLists.map((row) => row.name),
@@ -55,7 +57,7 @@ export class PostgresDecisionReads implements DecisionStore, PerCallLookups {
     });
   }
 
-  view(): DecisionView {
+  view(): SnapshotView {
     return this.snapshot;
   }
 

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { E164 } from '../../engine/types';
 import type { TenantBackend } from '../tenant-backend';
-import type { DidRegistration, DidRow, TenantHoldings, TenantRow } from '../tenants';
+import type { DidRegistration, DidRow, TenantHoldings, TenantMode, TenantRow } from '../tenants';
 import { auditedTransaction } from './audited-transaction';
 
 /** TenantBackend on a fleet's PostgreSQL: each write and its audit entry in one transaction. */
@@ -17,7 +17,7 @@ export class PostgresTenantBackend implements TenantBackend {
 
   async listTenants(): Promise<TenantRow[]> {
     const { rows } = await this.pool.query<TenantRow>(
-      `SELECT t.name,
+      `SELECT t.name, t.mode,
               (SELECT count(*)::int FROM dids d WHERE d.tenant = t.name) AS dids,
               (SELECT count(*)::int FROM rules r WHERE r.scope = 'tenant:' || t.name
                  OR r.scope IN (SELECT 'did:' || d.number FROM dids d WHERE d.tenant = t.name)) AS rules
@@ -32,6 +32,18 @@ export class PostgresTenantBackend implements TenantBackend {
       tenant === undefined ? [] : [tenant],
     );
     return rows;
+  }
+
+  setMode(name: string, mode: TenantMode): Promise<boolean> {
+    return auditedTransaction(this.pool, this.actor, async (client, audit) => {
+      const { rows } = await client.query<{ mode: TenantMode }>('SELECT mode FROM tenants WHERE name = $1 FOR UPDATE', [name]);
+      const before = rows[0]?.mode;
+      if (before === undefined) return false;
+      if (before === mode) return true;
+      await client.query('UPDATE tenants SET mode = $2 WHERE name = $1', [name, mode]);
+      await audit('change', 'tenant', name, { mode: before }, { mode });
+      return true;
+    });
   }
 
   addTenant(name: string, now: number): Promise<boolean> {
