@@ -2,7 +2,7 @@ import { describeNotVisible } from './attestation';
 import { candidateKeys } from './candidate-keys';
 import { describeCategory, inCategory } from './categories';
 import type { CategoryInput } from './categories';
-import type { DecisionStore, DecisionView } from './decision-store';
+import type { DecisionStore, DecisionView, RuleShape } from './decision-store';
 import { normalizeNumber } from './numbers';
 import { describeMatch, pickRule } from './pick-rule';
 import { protect } from './protection';
@@ -45,6 +45,13 @@ export function decide(facts: CallFacts, store: DecisionStore, settings: EngineS
   return { ...decision, monitored: true, reasons: [...decision.reasons, `Tenant ${decision.tenant} is in monitor mode: the ${what} goes through; ${decision.action} is what would have happened.`] };
 }
 
+/** The keys step 1 looks rules up by: a replay reads them for many calls at once, before deciding them. */
+export function ruleKeysOf(facts: CallFacts, shape: RuleShape, country: string): string[] {
+  const parsed = normalizeNumber(facts.from, country);
+  const anonymous = parsed.kind === 'anonymous' || !!facts.privacy;
+  return candidateKeys({ number: parsed.kind === 'number' ? parsed.e164 : null, anonymous, ip: facts.ip, sipFrom: facts.sipFrom }, shape);
+}
+
 function describeSchedule(schedule: Schedule): string {
   return `${schedule.text} (${schedule.tz})`;
 }
@@ -64,10 +71,7 @@ function decideSteps(facts: CallFacts, view: DecisionView, settings: EngineSetti
 
   const base = { kind: facts.kind, tenant, did, caller: number, callerKind: identity.kind, score: null, flagged: false, signals: [] };
   const scopes = scopesOfCall(did, tenant);
-  const keys = candidateKeys(
-    { number, anonymous: identity.kind === 'anonymous', ip: facts.ip, sipFrom: facts.sipFrom },
-    view.shape,
-  );
+  const keys = ruleKeysOf(facts, view.shape, settings.country);
   const rules = view
     .rulesFor(keys, scopes, settings.now)
     .filter((rule) => facts.kind === 'call' || rule.sms || rule.action === 'allow')

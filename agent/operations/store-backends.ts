@@ -98,7 +98,10 @@ export function sqliteBackends(db: Database): StoreBackends {
     audit: () => new SqliteAuditReader(db),
     order: () => new SqliteWinningOrderBackend(db),
     decideCall: () => decideCall,
-    replayTables: () => async () => ({ view: new SqliteDecisionStore(db).view() }),
+    replayTables: () => async () => {
+      const store = new SqliteDecisionStore(db);
+      return { view: store.view(), preloadRules: (keys) => store.preloadRules(keys) };
+    },
   });
 }
 
@@ -118,7 +121,7 @@ export function postgresBackends(pool: Pool): StoreBackends {
     decideCall: () => decideCall,
     replayTables: () => async () => {
       const reads = await PostgresDecisionReads.open(pool);
-      return { view: reads.view(), readMissing: () => reads.readMissing() };
+      return { view: reads.view(), readMissing: () => reads.readMissing(), preloadRules: (keys) => reads.preloadRules(keys) };
     },
   });
 }

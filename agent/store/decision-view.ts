@@ -25,10 +25,14 @@ export class SqliteDecisionStore implements DecisionStore, PerCallLookups {
   private readonly passes: Statement;
   private seen = '';
   private snapshot: SnapshotView | undefined;
+  /** Rules read ahead by key for a batch of decisions (a replay's page); null: none. */
+  private preloaded: Map<string, StoredActiveRule[]> | null = null;
+  private readonly byKeyList: Statement;
 
   /** `fleetHistory`: count the calls the other agents of a fleet logged too (followed-calls.ts), not only this agent's. */
   constructor(private readonly db: Database, options: { readonly fleetHistory?: boolean } = {}) {
     this.probe = changeProbe(db);
+    this.byKeyList = db.prepare(`SELECT ${RULE_COLUMNS} FROM rules WHERE key IN (SELECT value FROM json_each(?))`);
     const calls = options.fleetHistory ? FLEET_CALLS : OWN_CALLS;
     // Both read only index entries of one caller in a window: no scan, and bounded for a caller that calls a lot.
     this.velocity = db.prepare(`SELECT COUNT(*) AS calls, COUNT(DISTINCT did) AS dids FROM (SELECT did FROM ${calls} WHERE caller = ? AND at >= ? LIMIT 1000)`);
@@ -72,7 +76,20 @@ export class SqliteDecisionStore implements DecisionStore, PerCallLookups {
 
   rulesFor(keys: readonly string[], scopes: readonly string[], now: number, disabledLists: Set<string>): ActiveRule[] {
     if (keys.length === 0) return [];
+    const preloaded = this.preloaded;
+    if (preloaded && keys.every((key) => preloaded.has(key))) return activeRules(keys.flatMap((key) => preloaded.get(key)!), scopes, now, disabledLists);
     return activeRules(this.statementFor(keys.length).all(...keys) as StoredActiveRule[], scopes, now, disabledLists);
+  }
+
+  /**
+   * Reads the rules of all these keys in one statement, for the decisions that follow
+   * (replacing what an earlier call read ahead): one index search per key, without a
+   * statement per call.
+   */
+  preloadRules(keys: readonly string[]): void {
+    const preloaded = new Map<string, StoredActiveRule[]>(keys.map((key) => [key, []]));
+    for (const row of this.byKeyList.all(JSON.stringify([...preloaded.keys()])) as StoredActiveRule[]) preloaded.get(row.key)!.push(row);
+    this.preloaded = preloaded;
   }
 
   private statementFor(count: number): Statement {

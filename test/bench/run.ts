@@ -11,6 +11,7 @@ import { benchFreeSwitch } from './freeswitch';
 import { benchFreeSwitchInbound } from './freeswitch-inbound';
 import { benchHook } from './http-hook';
 import { benchSeveralSwitches } from './several-switches';
+import { benchWhatIf } from './whatif';
 import { printTable } from './measure';
 import type { Row } from './measure';
 
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
     // Before protection's million call-log rows: the copy the fleet starts from is the million rules.
     rows.push(...(await benchFleet(dbPath)));
     rows.push(...benchProtection(dbPath));
+    // On a copy with protection on: a week of a million calls replayed.
+    rows.push(...(await benchWhatIf(dbPath, dir)));
     rows.push(...(await benchApi(dbPath)));
     rows.push(...(await benchConsole(dbPath)));
     rows.push(...(await benchFailover(dbPath)));

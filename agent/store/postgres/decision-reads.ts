@@ -69,6 +69,14 @@ export class PostgresDecisionReads implements DecisionStore, PerCallLookups {
     return reads.length > 0;
   }
 
+  /** Reads the rules of all these keys in one query (keeping only those), for the decisions that follow. */
+  async preloadRules(keys: readonly string[]): Promise<void> {
+    const { rows } = await this.pool.query<StoredActiveRule>(`SELECT ${RULE_COLUMNS} FROM rules WHERE key = ANY($1)`, [[...new Set(keys)]]);
+    this.rules.clear();
+    for (const key of keys) this.rules.set(key, []);
+    for (const row of rows) this.rules.get(row.key)!.push(row);
+  }
+
   rulesFor(keys: readonly string[], scopes: readonly string[], now: number, disabledLists: Set<string>): readonly ActiveRule[] {
     const unread = keys.filter((key) => !this.rules.has(key));
     if (unread.length > 0) {

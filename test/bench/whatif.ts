@@ -1,0 +1,103 @@
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decide } from '../../agent/engine/decide';
+import { parseDuration } from '../../agent/engine/duration';
+import { openDatabase } from '../../agent/store/database';
+import { SqliteCallLogBackend } from '../../agent/store/sqlite-call-log-backend';
+import { SqliteDecisionStore } from '../../agent/store/decision-view';
+import { factsOfLoggedCall } from '../../agent/replay/logged-call';
+import { loggedCallPages } from '../../agent/replay/logged-call-pages';
+import { NO_CHANGE } from '../../agent/replay/proposal';
+import { ReplayHistory } from '../../agent/replay/replay-history';
+import { ReplayView } from '../../agent/replay/replay-view';
+import { runCli } from './core';
+import { EXACT_RULES, TENANTS, benchNumber, didOf } from './dataset';
+import { mb, ms } from './measure';
+import type { Row } from './measure';
+
+const CALLS = 1_000_000;
+const WEEK_MS = 7 * 86_400_000;
+const PROPOSAL_RULES = 1000;
+
+/**
+ * A week of a million logged calls on a copy of the million-rule database (protection on):
+ * a third from numbers with their own rule, a third from numbers only prefixes catch, a third
+ * from anyone, some calling again within minutes (velocity), a few challenged.
+ */
+function fillWeek(dbPath: string, now: number): void {
+  const db = openDatabase(dbPath);
+  db.exec('DELETE FROM calls');
+  const insert = db.prepare(`INSERT INTO calls (uid, at, kind, source, tenant, did, caller, caller_raw, facts, action, reasons, outcome, ended_at)
+    VALUES (?, ?, 'call', 'bench', ?, ?, ?, ?, '{}', 'allow', '[]', ?, ?)`);
+  db.transaction(() => {
+    for (let i = 0; i < CALLS; i++) {
+      const at = now - WEEK_MS + Math.floor((i * WEEK_MS) / CALLS);
+      const kind = i % 3;
+      const n = (i * 7919) % (kind === 0 ? EXACT_RULES : 400_000);
+      // Every 40th call is from the caller of the call before: repeat callers, for velocity to count.
+      const caller = i % 40 === 1 ? benchNumber(EXACT_RULES + ((i - 1) * 7919) % 400_000) : kind === 0 ? benchNumber(n) : kind === 1 ? benchNumber(EXACT_RULES + n) : `+1${901 + (i % 98)}${2000000 + ((i * 104729) % 7000000)}`;
+      const tenant = i % TENANTS;
+      const outcome = i % 50 === 0 ? 'failed' : i % 50 === 1 ? 'passed' : 'continued';
+      insert.run(`week-${i}`, at, `t${tenant}`, didOf(tenant), caller, caller, outcome, at + 5000);
+    }
+  })();
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+}
+
+/** The same rows, read the same way, each decided once as things are: what a replay costs at the least. */
+async function plainPassMs(dbPath: string, now: number): Promise<number> {
+  const db = openDatabase(dbPath);
+  try {
+    const start = process.hrtime.bigint();
+    const view = new SqliteDecisionStore(db).view();
+    const history = new ReplayHistory(parseDuration(view.score.history_window, 'history_window'));
+    const asThings = new ReplayView(view, history, NO_CHANGE);
+    let decided = 0;
+    for await (const page of loggedCallPages(new SqliteCallLogBackend(db, 'bench'))({ from: now - WEEK_MS, until: now, velocitySince: now - WEEK_MS })) {
+      for (const call of page) {
+        asThings.now = call.at;
+        decide(factsOfLoggedCall(call).facts, asThings, { country: 'US', now: call.at });
+        if (call.caller !== null) history.add(call.caller, { at: call.at, did: call.did, tenant: call.tenant, outcome: call.outcome, endedAt: call.endedAt });
+        decided++;
+      }
+    }
+    if (decided !== CALLS) throw new Error(`the plain pass decided ${decided} calls, not ${CALLS}`);
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  } finally {
+    db.close();
+  }
+}
+
+/** A proposal of a thousand rules in the export format: numbers that call this week, blocked. */
+function writeProposal(path: string): void {
+  const lines = ['pattern,action,scope'];
+  for (let i = 0; i < PROPOSAL_RULES; i++) lines.push(`${benchNumber(EXACT_RULES + ((i * 7919 * 3 + 1) % 400_000))},block,global`);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
+
+/** `callguard whatif` over a week of a million calls with a million rules in place, beside one plain pass of the same rows. */
+export async function benchWhatIf(dbPath: string, dir: string): Promise<Row[]> {
+  const copy = join(dir, 'whatif.db');
+  const bench = openDatabase(dbPath);
+  bench.pragma('wal_checkpoint(TRUNCATE)');
+  bench.close();
+  copyFileSync(dbPath, copy);
+  const now = Date.now();
+  fillWeek(copy, now);
+  const proposal = join(dir, 'proposal.csv');
+  writeProposal(proposal);
+  // The rows were just written: the page cache is warm for the plain pass as for the replays after it.
+  const plain = await plainPassMs(copy, now);
+  const report = (stdout: string) => JSON.parse(stdout) as { calls: number; changed: number };
+  const threshold = runCli(['--db', copy, 'whatif', '--since', '7d', '--threshold', '55', '--json'], dir);
+  const rules = runCli(['--db', copy, 'whatif', '--since', '7d', '--rules-file', proposal, '--json'], dir);
+  const [byThreshold, byRules] = [report(threshold.stdout), report(rules.stdout)];
+  console.log(`whatif: ${byThreshold.calls.toLocaleString('en-US')} calls replayed; threshold 55 changes ${byThreshold.changed.toLocaleString('en-US')}, ${PROPOSAL_RULES} rules change ${byRules.changed.toLocaleString('en-US')}`);
+  const rows = (label: string, run: { wallMs: number; rss: number }): Row[] => [
+    { metric: `whatif ${label}, 1M calls, 1M rules (wall)`, measured: ms(run.wallMs), target: '≤ 10000 ms', baseline: `one plain pass ${ms(plain)}`, ok: run.wallMs <= 10_000 },
+    { metric: `whatif ${label} ÷ plain pass`, measured: `${(run.wallMs / plain).toFixed(2)}×`, target: '< 2.5×', baseline: '', ok: run.wallMs / plain < 2.5 },
+    { metric: `whatif ${label} peak RSS`, measured: mb(run.rss), target: '', baseline: '', ok: true },
+  ];
+  return [...rows('--threshold 55', threshold), ...rows('--rules-file (1,000 rules)', rules)];
+}
