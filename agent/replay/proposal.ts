@@ -26,6 +26,10 @@ export interface Proposal {
 
 export const NO_CHANGE: Proposal = { protection: null, categories: [], addRules: [], removeIds: new Set(), changes: [] };
 
+export function isNoChange(proposal: Proposal): boolean {
+  return proposal.protection === null && proposal.categories.length === 0 && proposal.addRules.length === 0 && proposal.removeIds.size === 0;
+}
+
 /** The proposal's added rules by lookup key, and the keys they add to what a decision probes. */
 export class ProposedRules {
   private readonly byKey = new Map<string, ActiveRule[]>();

