@@ -53,8 +53,9 @@ export async function replay(tables: ReplayTables, pages: LoggedCallPages, perio
   const score = tables.view.score;
   const velocityMs = parseDuration(score.velocity_window, 'velocity_window');
   const historyMs = parseDuration(score.history_window, 'history_window');
-  const lookback = Math.max(velocityMs, historyMs, rememberedFor(tables.view));
-  const history = new ReplayHistory(lookback);
+  const challengesMs = Math.max(historyMs, rememberedFor(tables.view));
+  const lookback = Math.max(velocityMs, challengesMs);
+  const history = new ReplayHistory({ callsMs: velocityMs, challengesMs });
   const asThings = new ReplayView(tables.view, history, NO_CHANGE);
   const proposed = new ReplayView(tables.view, history, proposal);
   // No change decides each call once: both sides are that decision (a plain pass, and the check that a replay is faithful).
