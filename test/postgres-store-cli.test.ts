@@ -221,8 +221,8 @@ describe('the command line and the console alone on a PostgreSQL store', () => {
     refused(run('dids', 'add', '4045550001', '--tenant', 'nope'), `unknown tenant "nope": add it first with 'callguard tenants add nope'`);
     ok(run('rules', 'add', '212*', '--action', 'busy', '--scope', 'did:4045550000'), /^added #\d+ busy 212\* \(did:\+14045550000\)\n$/);
     expect(JSON.parse(run('tenants', 'list', '--json').stdout)).toEqual([
-      { name: 'acme', dids: 1, rules: 1 },
-      { name: 'default', dids: 0, rules: 0 },
+      { name: 'acme', mode: 'enforce', dids: 1, rules: 1 },
+      { name: 'default', mode: 'enforce', dids: 0, rules: 0 },
     ]);
     expect(JSON.parse(run('dids', 'list', '--json').stdout)).toEqual([{ number: '+14045550000', tenant: 'acme' }]);
     refused(run('tenants', 'remove', 'acme'), 'tenant "acme" still has 1 DID(s) and 1 rule(s): remove them first or pass --force');

@@ -25,6 +25,7 @@ import { ruleEditRoutes } from './routes/rule-edit';
 import { ruleRoutes } from './routes/rules';
 import { SESSION_COOKIE, sessionRoutes } from './routes/session';
 import { statsRoutes } from './routes/stats';
+import { whatIfRoutes } from './routes/whatif';
 import { tenantRoutes } from './routes/tenants';
 import { userRoutes } from './routes/users';
 
@@ -132,6 +133,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   await app.register(protectionRoutes(context));
   await app.register(carrierRoutes(context));
   await app.register(statsRoutes(context));
+  await app.register(whatIfRoutes(context));
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

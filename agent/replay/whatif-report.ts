@@ -36,24 +36,24 @@ export interface Transition {
   readonly after: Verdict;
   readonly calls: number;
   /** By tenant and DID, most calls first. */
-  readonly where: readonly { readonly tenant: string; readonly did: string | null; readonly calls: number }[];
+  readonly where: { readonly tenant: string; readonly did: string | null; readonly calls: number }[];
 }
 
 export interface WhatIfReport {
   readonly period: { readonly from: number; readonly until: number };
   readonly tenant: string | null;
-  readonly changes: readonly string[];
+  readonly changes: string[];
   readonly calls: number;
   /** Calls logged before their facts were kept, replayed with their columns only. */
   readonly withoutFacts: number;
   /** Calls that things as they are now decide otherwise than the log says (the rules changed since). */
   readonly decidedOtherwiseSince: number;
   readonly changed: number;
-  readonly transitions: readonly Transition[];
-  readonly topCallers: readonly { readonly caller: string; readonly calls: number }[];
-  readonly atRisk: { readonly calls: number; readonly answered: number; readonly passedChallenge: number; readonly allowedByRule: number; readonly list: readonly ChangedCall[] };
+  readonly transitions: Transition[];
+  readonly topCallers: { readonly caller: string; readonly calls: number }[];
+  readonly atRisk: { readonly calls: number; readonly answered: number; readonly passedChallenge: number; readonly allowedByRule: number; readonly list: ChangedCall[] };
   /** Every changed call (up to LIST_LIMIT), when asked for. */
-  readonly list: readonly ChangedCall[] | null;
+  readonly list: ChangedCall[] | null;
 }
 
 /** Why a call that would now be stopped had better not be; null when nothing says so. */
@@ -118,7 +118,7 @@ export class WhatIfTally {
     return {
       period,
       tenant,
-      changes,
+      changes: [...changes],
       calls: this.calls,
       withoutFacts: this.withoutFacts,
       decidedOtherwiseSince: this.otherwise,

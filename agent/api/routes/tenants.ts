@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { maySee } from '../../operations/acting';
+import { setTenantMode } from '../../operations/tenants';
 import type { Api, RouteContext } from '../server';
 import { actingOf } from '../server';
 
@@ -13,7 +14,11 @@ export function tenantRoutes({ store }: RouteContext): FastifyPluginAsync {
       {
         schema: {
           summary: 'Tenants the asker may see, with their DIDs and rule counts',
-          response: { 200: Type.Object({ tenants: Type.Array(Type.Object({ name: Type.String(), dids: Type.Array(Type.String()), rules: Type.Integer() })) }) },
+          response: {
+            200: Type.Object({
+              tenants: Type.Array(Type.Object({ name: Type.String(), mode: Type.String({ description: 'enforce, or monitor: calls decided and logged, and let through' }), dids: Type.Array(Type.String()), rules: Type.Integer() })),
+            }),
+          },
         },
       },
       async (request) => {
@@ -22,9 +27,21 @@ export function tenantRoutes({ store }: RouteContext): FastifyPluginAsync {
         const dids = await tenants.listDids();
         const visible = (await tenants.listTenants())
           .filter((tenant) => maySee(acting, tenant.name))
-          .map((tenant) => ({ name: tenant.name, dids: dids.filter((did) => did.tenant === tenant.name).map((did) => did.number), rules: tenant.rules }));
+          .map((tenant) => ({ name: tenant.name, mode: tenant.mode, dids: dids.filter((did) => did.tenant === tenant.name).map((did) => did.number), rules: tenant.rules }));
         return { tenants: visible };
       },
+    );
+    app.put(
+      '/v1/tenants/:name/mode',
+      {
+        schema: {
+          summary: "Monitor mode (every call decided and logged, and let through) or enforce, for one tenant (callguard tenants mode)",
+          params: Type.Object({ name: Type.String({ maxLength: 64 }) }),
+          body: Type.Object({ mode: Type.String({ maxLength: 16, description: 'enforce or monitor' }) }, { additionalProperties: false }),
+          response: { 200: Type.Object({ name: Type.String(), mode: Type.String() }) },
+        },
+      },
+      async (request) => ({ name: request.params.name, mode: await setTenantMode(store.as(actingOf(request).actor).tenants, actingOf(request), request.params.name, request.body.mode) }),
     );
   };
 }
