@@ -147,8 +147,9 @@ export function counterQueries(filter: CounterFilter, mark: Placeholder): LogQue
 /** Calls monitor mode let through that would have been stopped, from their own index (the calls_monitored migrations). */
 function wouldBlockQuery(filter: CounterFilter, mark: Placeholder): LogQuery {
   const params = new Parameters(mark);
-  const since = filter.since === undefined ? '' : ` AND at >= ${params.add(filter.since)}`;
+  // Parameters are added in the order they appear (SQLite's are positional).
   const tenants = tenantClause(filter, params);
+  const since = filter.since === undefined ? '' : ` AND at >= ${params.add(filter.since)}`;
   return { sql: `SELECT COUNT(*) AS "wouldBlock" FROM calls WHERE outcome = 'monitored' AND ${tenants}${since} AND action IN ('block', 'busy', 'disconnected')`, params: params.values };
 }
 

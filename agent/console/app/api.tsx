@@ -17,6 +17,8 @@ export interface Me {
 
 export interface Tenant {
   readonly name: string;
+  /** monitor: calls decided and logged, and let through; absent from an older agent (enforce). */
+  readonly mode?: 'enforce' | 'monitor';
   readonly dids: readonly string[];
   readonly rules: number;
 }

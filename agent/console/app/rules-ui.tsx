@@ -10,7 +10,9 @@ import { del, get, patch, post } from './api';
 import type { Rule } from './api';
 import type { Session } from './session';
 import { useSession } from './session';
-import { ACTION_LABELS, ActionChip, Done, Field, Problem, RowMenu, fieldError, formError, formatTime, mayChangeScope, scopeLabel } from './ui';
+import { ACTION_LABELS, ActionChip, Done, Field, Problem, RowMenu, fieldError, formError, formatCount, formatTime, mayChangeScope, scopeLabel } from './ui';
+import { WhatIfLine, atRiskWords, heldBack, useWhatIf } from './whatif-preview';
+import type { WhatIfReport } from './whatif-preview';
 
 /** How many rules each "Show more" brings. */
 const PAGE = 100;
@@ -175,6 +177,14 @@ export function AddRuleForm(props: AddRuleFormProps) {
     setScope(defaultScope(session));
   }, [session.tenant]);
 
+  // Before adding: how many of the last 7 days' calls the rule would have changed (a DID's rule is not previewed: whatif tries rules per tenant).
+  const tried = scope === 'global' || scope.startsWith('tenant:');
+  const preview = useWhatIf(
+    patterns.trim() && tried && !(action === 'forward' && !to)
+      ? { add: [`${patterns}=${to && (action === 'forward' || action === 'voicemail') ? `${action}:${to}` : action}`], ...(scope.startsWith('tenant:') ? { tenant: scope.slice('tenant:'.length) } : {}) }
+      : null,
+  );
+
   const submit = async (event: Event) => {
     event.preventDefault();
     setBusy(true);
@@ -242,6 +252,7 @@ export function AddRuleForm(props: AddRuleFormProps) {
           {(p) => <input {...p} name="expires" maxLength={64} value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />}
         </Field>
       </div>
+      <WhatIfLine preview={preview} describe={describeRule} />
       {formError(error, RULE_FIELDS) && <Problem error={error} />}
       <div class="buttons">
         <button type="submit" class="primary" disabled={busy}>
@@ -251,6 +262,13 @@ export function AddRuleForm(props: AddRuleFormProps) {
       </div>
     </form>
   );
+}
+
+/** A new rule's effect on the last 7 days, in a sentence. */
+function describeRule(report: WhatIfReport): string {
+  if (report.changed === 0) return `Over the last 7 days (${formatCount(report.calls)} calls) this rule would have changed no call.`;
+  const { more } = heldBack(report);
+  return `Over the last 7 days this rule would have changed ${formatCount(report.changed)} of ${formatCount(report.calls)} calls${more ? `, stopping or holding back ${formatCount(more)} that went through` : ''}; ${atRiskWords(report)}.`;
 }
 
 interface RulesTableProps {

@@ -121,10 +121,12 @@ export const ACTION_LABELS: Readonly<Record<string, string>> = {
 
 const ACTION_TONE: Readonly<Record<string, string>> = { allow: 'good', block: 'bad', busy: 'bad', disconnected: 'bad', challenge: 'warn', voicemail: 'info', forward: 'info' };
 
-export function ActionChip({ action, target }: { action: string; target?: string | null }) {
+/** An action; `monitored`: what monitor mode would have done, the call having gone through. */
+export function ActionChip({ action, target, monitored = false }: { action: string; target?: string | null; monitored?: boolean }) {
+  const label = ACTION_LABELS[action] ?? action;
   return (
-    <span class={`chip ${ACTION_TONE[action] ?? 'info'}`}>
-      {ACTION_LABELS[action] ?? action}
+    <span class={`chip ${monitored ? 'warn' : (ACTION_TONE[action] ?? 'info')}`} title={monitored ? 'monitor mode: the call went through' : undefined}>
+      {monitored ? `Would ${label.toLowerCase()}` : label}
       {target ? ` → ${target}` : ''}
     </span>
   );
@@ -139,6 +141,7 @@ export const OUTCOME_LABELS: Readonly<Record<string, string>> = {
   answered: 'Forward answered',
   forward_failed: 'Forward failed',
   hungup: 'Caller hung up',
+  monitored: 'Let through (monitor mode)',
   error: 'Error',
 };
 

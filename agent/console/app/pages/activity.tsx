@@ -224,7 +224,7 @@ export function CallTable({ calls, empty }: { calls: readonly Call[]; empty: str
                 <small class="muted block">{call.tenant}</small>
               </td>
               <td data-label="Decision">
-                <ActionChip action={call.action} target={call.target} />
+                <ActionChip action={call.action} target={call.target} monitored={call.outcome === 'monitored'} />
                 {call.flagged && <span class="chip warn">flagged</span>}
                 {call.score !== null && <small class="muted block">risk {call.score}</small>}
               </td>

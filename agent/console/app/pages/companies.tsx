@@ -1,7 +1,8 @@
 import { useLocation } from 'preact-iso';
 import { useState } from 'preact/hooks';
+import { put } from '../api';
 import { useSession } from '../session';
-import { PageHead, Problem, formatCount } from '../ui';
+import { Chip, PageHead, Problem, formatCount } from '../ui';
 
 /** The company picker: every tenant the person may see, with its DIDs; the pick is remembered for them. */
 export function CompaniesPage() {
@@ -48,11 +49,47 @@ export function CompaniesPage() {
                 {tenant.dids.length === 0 ? 'no DIDs' : tenant.dids.length <= 3 ? tenant.dids.join(', ') : `${tenant.dids.slice(0, 3).join(', ')} and ${tenant.dids.length - 3} more`}
               </span>
               <span>{formatCount(tenant.rules)} rules</span>
+              {tenant.mode === 'monitor' && <Chip tone="warn">Monitor mode</Chip>}
             </button>
+            {session.me.mayChange && tenant.mode !== undefined && <ModeSwitch tenant={tenant.name} mode={tenant.mode} onChanged={session.refreshTenants} />}
           </li>
         ))}
       </ul>
       {session.tenants.length === 0 && <p>You have no companies yet. An administrator adds them with <code>callguard tenants add</code>.</p>}
     </section>
+  );
+}
+
+/** Monitor mode for one company: its calls are decided and logged with what would have happened, and let through. */
+function ModeSwitch({ tenant, mode, onChanged }: { tenant: string; mode: 'enforce' | 'monitor'; onChanged: () => void }) {
+  const [monitoring, setMonitoring] = useState(mode === 'monitor');
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const change = async (on: boolean) => {
+    setMonitoring(on);
+    setBusy(true);
+    setError(undefined);
+    try {
+      await put(`/v1/tenants/${encodeURIComponent(tenant)}/mode`, { mode: on ? 'monitor' : 'enforce' });
+      onChanged();
+    } catch (caught) {
+      setMonitoring(!on);
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="mode-switch">
+      <label class="switch">
+        <input type="checkbox" role="switch" checked={monitoring} disabled={busy} aria-describedby={`mode-${tenant}`} onChange={(e) => void change(e.currentTarget.checked)} data-write="" />
+        <span class="slider" aria-hidden="true" />
+        <span>Monitor mode</span>
+      </label>
+      <small id={`mode-${tenant}`} class="hint">
+        {monitoring ? 'Calls are decided and logged, but let through: Activity shows what would have happened.' : 'Calls are screened.'}
+      </small>
+      <Problem error={error} what="Changing the mode" />
+    </div>
   );
 }

@@ -5,6 +5,8 @@ import { HourlyChart } from '../chart';
 import type { HourBucket } from '../chart';
 import { useSession } from '../session';
 import { Chip, Done, Field, Loading, PageHead, Problem, fieldError, formError, formatCount, scopeLabel, useLoad } from '../ui';
+import { WhatIfLine, atRiskWords, heldBack, useWhatIf } from '../whatif-preview';
+import type { WhatIfReport } from '../whatif-preview';
 
 interface Protection {
   readonly tenant: string | null;
@@ -71,6 +73,8 @@ function Settings({ setting, onSaved }: { setting: Protection; onSaved: () => vo
   const mayEdit = session.me.mayChange && (session.tenant !== null || session.me.tenants === null);
   const unsaved = threshold !== setting.threshold || flag !== setting.flagThreshold;
   const tenantPart = session.tenant !== null ? { tenant: session.tenant } : {};
+  // Before Save: what the new values would have done to the last 7 days' calls.
+  const preview = useWhatIf(unsaved && mayEdit && setting.enabled ? { ...tenantPart, threshold, flagThreshold: flag } : null);
 
   const save = async (body: Record<string, unknown>, message: string) => {
     setBusy(true);
@@ -156,6 +160,7 @@ function Settings({ setting, onSaved }: { setting: Protection; onSaved: () => vo
               </button>
             )}
           </div>
+          <WhatIfLine preview={preview} describe={describeThreshold} />
           <small id="threshold-hint" class="hint">
             Calls scoring {threshold} or more are stopped. Lower blocks more; very low values can stop real callers. Start around 60–70 (default {DEFAULT_THRESHOLD}).
           </small>
@@ -195,6 +200,15 @@ function Settings({ setting, onSaved }: { setting: Protection; onSaved: () => vo
       <Done>{done}</Done>
     </div>
   );
+}
+
+/** A new threshold's effect on the last 7 days, in a sentence. */
+function describeThreshold(report: WhatIfReport): string {
+  if (report.changed === 0) return `Over the last 7 days (${formatCount(report.calls)} calls) this would have changed nothing.`;
+  const { more, fewer } = heldBack(report);
+  const flagged = report.changed - more - fewer;
+  const parts = [more && `${formatCount(more)} more stopped or challenged`, fewer && `${formatCount(fewer)} fewer`, flagged && `${formatCount(flagged)} flagged differently`].filter(Boolean);
+  return `Over the last 7 days (${formatCount(report.calls)} calls): ${parts.join(', ')}; ${atRiskWords(report)}.`;
 }
 
 /** The allow list card: numbers that bypass scoring and blocking (allow rules). */
@@ -357,6 +371,8 @@ interface Counters {
   readonly blocked: number;
   readonly flagged: number;
   readonly legitimate: number;
+  /** Let through by monitor mode, which would have stopped them (absent from an older agent). */
+  readonly wouldBlock?: number;
 }
 
 const PERIODS = [
@@ -371,7 +387,7 @@ function Impact() {
   const hours = PERIODS.find(([key]) => key === period)![2];
   const counters = useLoad(() => get<Counters>('/v1/stats', { tenant: session.tenant, since: period }), [session.tenant, period]);
   const hourly = useLoad(() => get<{ buckets: HourBucket[] }>('/v1/stats/hourly', { tenant: session.tenant, hours }), [session.tenant, hours]);
-  const cards: [keyof Counters, string, string][] = [
+  const cards: [Exclude<keyof Counters, 'wouldBlock'>, string, string][] = [
     ['total', 'Total calls', 'every call and text screened'],
     ['scanned', 'Scanned', 'given a risk score'],
     ['blocked', 'Blocked', 'stopped by a rule, category, carrier or score'],
@@ -402,6 +418,15 @@ function Impact() {
             <small class="muted">{hint}</small>
           </li>
         ))}
+        {(counters.data?.wouldBlock ?? 0) > 0 && (
+          <li class="card impact-card would-block">
+            <span class="impact-label">Would block</span>
+            <strong class="impact-value" data-impact="wouldBlock">
+              {formatCount(counters.data!.wouldBlock!)}
+            </strong>
+            <small class="muted">let through by monitor mode, which would have stopped them</small>
+          </li>
+        )}
       </ul>
       <h3>Calls per hour by outcome</h3>
       <Problem error={hourly.error} what="The calls-per-hour chart" />

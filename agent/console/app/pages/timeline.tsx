@@ -60,7 +60,7 @@ export function TimelinePage({ caller: encoded }: { caller: string }) {
               </p>
             )}
             <div class="event-decision">
-              <ActionChip action={call.action} target={call.target} />
+              <ActionChip action={call.action} target={call.target} monitored={call.outcome === 'monitored'} />
               {call.flagged && <span class="chip warn">flagged as suspected spam</span>}
               {call.score !== null && <span class="muted">risk score {call.score}</span>}
               {call.category && <span class="muted">category {call.category}</span>}
