@@ -214,7 +214,7 @@ describe('explain, the call log and the audit trail', () => {
 
   it('tenants: the company picker lists only what the asker may see', async () => {
     const mine = (await api.inject({ method: 'GET', url: '/v1/tenants', headers: as('cg_acme') })).json() as { tenants: { name: string; dids: string[] }[] };
-    expect(mine.tenants).toEqual([{ name: 'acme', dids: ['+14045550100'], rules: 0 }]);
+    expect(mine.tenants).toEqual([{ name: 'acme', mode: 'enforce', dids: ['+14045550100'], rules: 0 }]);
     const all = (await api.inject({ method: 'GET', url: '/v1/tenants', headers: as('cg_admin') })).json() as { tenants: { name: string }[] };
     expect(all.tenants.map((tenant) => tenant.name)).toEqual(['acme', 'default', 'globex']);
   });

@@ -262,6 +262,43 @@ describe('a failover pair of agents on one Asterisk', () => {
     expect(await ended(sim, second, 'B to send on the second stranded call')).toMatchObject({ outcome: 'continued', enteredApps: ['callguard-a'] });
     expect(messages(b).filter((m) => /stopped without a clean stop/.test(m))).toHaveLength(2);
   });
+
+  it('A restarted while B still sends on what a dead A left: A says it is alive before it registers, B reads the heartbeat again after listing, so A keeps its new calls', async () => {
+    const sim = await startSim();
+    const b = await startAgent(sim, 'b');
+    await setGlobal(sim, 'CALLGUARD_ALIVE_UNTIL_A', String(Math.floor(Date.now() / 1000) - 1));
+    const stranded = await strandInA(sim);
+    expect(await ended(sim, stranded, 'B to send on the stranded call')).toMatchObject({ outcome: 'continued', enteredApps: ['callguard-a'] });
+
+    // B sent it on only after reading A's heartbeat again, past its listing of A's channels.
+    const requests = sim.requests;
+    const isHeartbeatRead = (r: (typeof requests)[number]) => r.method === 'GET' && r.route === '/asterisk/variable' && r.query.variable === 'CALLGUARD_ALIVE_UNTIL_A';
+    const sentOn = requests.findIndex((r) => r.nickname === 'continueInDialplan' && r.pathParams?.channelId === stranded.channelId);
+    const listings = requests.flatMap((r, i) => (i < sentOn && r.route === '/applications/{applicationName}' && r.pathParams?.applicationName === 'callguard-a' ? [i] : []));
+    const listed = listings.at(-1)!;
+    expect(listings.length).toBeGreaterThan(0);
+    expect(requests.slice(listed + 1, sentOn).filter(isHeartbeatRead)).toHaveLength(1);
+
+    // A comes back: its heartbeat is ahead before its application is registered, so B's second read sees it alive.
+    const a = await startAgent(sim, 'a');
+    const registered = sim.registrations.filter((registration) => registration.apps.includes('callguard-a')).at(-1)!;
+    const announced = requests
+      .slice(0, registered.afterRequests)
+      .filter((r) => r.method === 'POST' && r.route === '/asterisk/variable' && r.query.variable === 'CALLGUARD_ALIVE_UNTIL_A' && r.status === 204);
+    expect(announced.length).toBeGreaterThan(0);
+    expect(Number(announced.at(-1)!.query.value) * 1000).toBeGreaterThan(announced.at(-1)!.at);
+
+    // A call A holds (a challenge waiting for its key) outlasts several beats of B, and is A's alone.
+    const held = place(sim, CALLER.challenged);
+    await sim.waitForEvent('PlaybackFinished', playbackOf(held.channelId));
+    const readsBefore = requests.filter(isHeartbeatRead).length;
+    await sim.waitUntil(() => requests.filter(isHeartbeatRead).length >= readsBefore + 3, PATIENCE_MS, 'three more heartbeats of B');
+    expect(held.finished).toBeUndefined();
+    await held.sendDtmf('1');
+    expect(await ended(sim, held, 'the challenged call, passed')).toMatchObject({ outcome: 'continued', enteredApps: ['callguard-a'] });
+    await idle(sim, a, b);
+    expect(screenings(held, { a, b })).toEqual(['a challenge passed']);
+  });
 });
 
 /** A call left in Stasis(callguard-a) by a WebSocket that then closes (a stand-in for a dead agent A). */

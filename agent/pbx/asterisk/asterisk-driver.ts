@@ -229,6 +229,7 @@ class AriDriver implements AsteriskDriver {
     this.current = client;
     this.router.attach(client); // before the WebSocket opens: the first StasisStart may follow at once
     guardAriMessages(client, (error) => this.logger.warn({ err: error }, 'ignored an ARI event that could not be read'));
+    await this.heartbeat?.announce();
     try {
       await client.start(this.app);
     } catch (error) {

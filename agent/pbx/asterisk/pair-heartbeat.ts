@@ -92,30 +92,48 @@ export class PairHeartbeat {
     });
   }
 
-  private async beat(): Promise<void> {
-    if (!this.deps.serving()) return;
+  /**
+   * Says we are alive before our application is registered, so that a partner reading our
+   * heartbeat again after listing our application's channels (see watchPartner) never
+   * takes a call this run was given. A failure is only logged: the beats retry.
+   */
+  async announce(): Promise<void> {
     this.saidAlive = true;
     try {
-      await this.setOwn(Math.floor(Date.now() / 1000) + ALIVE_FOR_S);
+      await this.setOwn(this.aliveUntil());
     } catch (error) {
       this.deps.logger.debug({ reason: ariErrorMessage(error) }, 'could not set the pair heartbeat');
     }
+  }
+
+  private async beat(): Promise<void> {
+    if (!this.deps.serving()) return;
+    await this.announce();
     await this.watchPartner();
+  }
+
+  private aliveUntil(): number {
+    return Math.floor(Date.now() / 1000) + ALIVE_FOR_S;
   }
 
   private setOwn(value: number): Promise<unknown> {
     return this.deps.rest.send('pair heartbeat', (client) => client.asterisk.setGlobalVar({ variable: this.ownVariable, value: String(value) }));
   }
 
-  private async watchPartner(): Promise<void> {
-    let until: number;
+  /** The epoch second the partner said it is alive until (0: stopped cleanly or never started); null when it cannot be read (logged). */
+  private async partnerAliveUntil(): Promise<number | null> {
     try {
       const { value } = await this.deps.rest.send('reading the partner heartbeat', (client) => client.asterisk.getGlobalVar({ variable: this.partnerVariable }));
-      until = /^\d{1,12}$/.test(String(value)) ? Number(value) : 0;
+      return /^\d{1,12}$/.test(String(value)) ? Number(value) : 0;
     } catch (error) {
       this.deps.logger.debug({ reason: ariErrorMessage(error) }, 'could not read the partner heartbeat');
-      return;
+      return null;
     }
+  }
+
+  private async watchPartner(): Promise<void> {
+    const until = await this.partnerAliveUntil();
+    if (until === null) return;
     const now = Date.now();
     if (until === 0 || until * 1000 > now) {
       this.stale = null; // alive, stopped cleanly, or never started
@@ -126,8 +144,12 @@ export class PairHeartbeat {
       this.deps.logger.warn({ partner: this.partnerApp, aliveUntil: until }, `the other agent of the pair (${this.partnerApp}) stopped without a clean stop: sending on the calls it left in Stasis`);
     }
     if (now - this.stale.since > RESCUE_FOR_MS) return;
+    const channels = await this.partnerChannels();
+    if (channels.length === 0) return;
+    // A restarted partner announces itself before it registers: if it has meanwhile, these may be its new calls.
+    if ((await this.partnerAliveUntil()) !== until) return;
     const why = `left in Stasis by ${this.partnerApp}, whose heartbeat ran out`;
-    await Promise.all((await this.partnerChannels()).map((channelId) => this.deps.sendOn(channelId, why)));
+    await Promise.all(channels.map((channelId) => this.deps.sendOn(channelId, why)));
   }
 
   /**

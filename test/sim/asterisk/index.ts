@@ -146,6 +146,11 @@ export class AsteriskSim {
     return this.server.requests;
   }
 
+  /** Each WebSocket that registered applications, in order, with the count of REST requests that came before it. */
+  get registrations() {
+    return this.server.registrations;
+  }
+
   /** Handler exceptions the simulator turned into 500s; should stay empty. */
   get internalErrors(): unknown[] {
     return this.server.internalErrors;

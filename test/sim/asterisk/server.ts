@@ -22,6 +22,8 @@ const TRUE_VALUES = new Set(['yes', 'true', 'y', 't', '1', 'on']);
 
 export class SimServer {
   readonly requests: RequestLogEntry[] = [];
+  /** Each WebSocket that registered applications, and how many REST requests had arrived by then. */
+  readonly registrations: { readonly apps: readonly string[]; readonly afterRequests: number }[] = [];
   /** Exceptions a handler threw (answered 500); a test can assert there are none. */
   readonly internalErrors: unknown[] = [];
   authFailures = 0;
@@ -254,6 +256,7 @@ export class SimServer {
     const subscribeAll = TRUE_VALUES.has((pairs.find(([k]) => k === 'subscribeAll')?.[1] ?? '').toLowerCase());
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = this.hub.register(ws, apps, subscribeAll);
+      this.registrations.push({ apps, afterRequests: this.requests.length });
       ws.on('close', () => this.hub.unregister(session));
       ws.on('error', () => ws.terminate());
       // REST over the WebSocket (Asterisk 22) is not simulated; incoming frames are ignored.
