@@ -485,6 +485,25 @@ describe('connection faults', () => {
     await expectNothingLeft();
   });
 
+  it('a call entering Stasis as the app registers, its StasisStart still on the wire when the channels are listed, is screened once, not sent on', async () => {
+    const { sim, logs } = await setup({ noStart: true });
+    sim.delayEvents(100);
+    let placed: ReturnType<typeof place> | undefined;
+    sim.onRegistration((apps) => {
+      if (apps.includes('callguard') && !placed) placed = place({ callerNumber: CALLER.block });
+    });
+    await startDriver();
+    expect(placed).toBeDefined();
+    const { call } = placed!;
+    expect(await run(call)).toMatchObject({ outcome: 'hungup', hangupCause: 21 });
+    expect(shown(call.requests, call.channelId)).not.toContain('POST /ari/channels/{id}/continue');
+    expect(callRows()).toMatchObject([{ channel: call.channelId, action: 'block', outcome: 'rejected' }]);
+    // The listing did show it, before its StasisStart came.
+    expect(sim.requests.some((r) => r.route === '/applications/{applicationName}')).toBe(true);
+    expect(logs.filter((l) => /found in Stasis after a reconnect/.test(String(l.msg)))).toEqual([]);
+    await expectNothingLeft();
+  });
+
   it('wrong credentials: start() rejects with a clear message and nothing crashes', async () => {
     const { sim, driver, logs } = await setup({ password: 'wrong', noStart: true });
     const uncaught: unknown[] = [];

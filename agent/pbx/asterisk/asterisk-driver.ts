@@ -58,6 +58,9 @@ const DEFAULT_GRACE_MS = 10_000;
 const STOPPING_VARIABLE = 'CALLGUARD_STOPPING';
 
 /** `id` is one of `channelIds`, or the second half of a Local channel named after one (`<id>;2`). */
+/** Longer than a StasisStart takes to follow the channel into the application's listing. */
+const STASIS_START_IN_FLIGHT_MS = 1000;
+
 const isOneOf = (channelIds: readonly string[], id: string) => channelIds.some((own) => id === own || id.startsWith(`${own};`));
 
 /**
@@ -90,6 +93,10 @@ class AriDriver implements AsteriskDriver {
   private readonly heartbeat: PairHeartbeat | null;
   /** Hand-overs under way: stop() sees them through before it closes the connection. */
   private readonly handingOver = new Set<Promise<void>>();
+  /** For each look at the channels left in Stasis after a connection: the StasisStarts that came meanwhile. */
+  private readonly arrivalsWatched = new Set<Set<string>>();
+  /** Wakes the looks waiting out StasisStarts in flight, so that stop() need not. */
+  private readonly settleWaits = new Set<() => void>();
   private current: AriClient | null = null;
   private isConnected = false;
   private stopping = false;
@@ -157,6 +164,7 @@ class AriDriver implements AsteriskDriver {
   async stop(graceMs = DEFAULT_GRACE_MS): Promise<void> {
     this.stopping = true;
     this.cancelRetryWait?.();
+    for (const wake of this.settleWaits) wake();
     const heartbeatCleared = this.heartbeat?.stop();
     await this.callsOver(graceMs);
     // Calls still held, and their forward legs: a bridged call stays up in our application.
@@ -280,16 +288,31 @@ class AriDriver implements AsteriskDriver {
   /**
    * After every (re)connection: Asterisk replays no StasisStart, so channels waiting in our
    * application that nobody handles are sent on in the dialplan (fail open), and forward
-   * legs without their call are hung up.
+   * legs without their call are hung up. A channel that entered just after we registered
+   * is listed too, while its StasisStart may still be on its way (another socket): those
+   * are waited for a moment, and a channel whose StasisStart came is ours to screen.
    */
   private async sendOnUnhandledChannels(): Promise<void> {
     // Only calls held before the listing was asked for: one whose StasisStart came meanwhile may be missing from it.
     const heldBefore = [...this.calls.values()];
-    const present = await this.channelsInStasis();
-    if (!present) return;
-    for (const call of heldBefore) call.reconcile(present);
-    const ours = this.router.routedChannelIds();
-    for (const id of present) if (!isOneOf(ours, id)) void this.sendOn(id, 'found in Stasis after a reconnect');
+    const arrived = new Set<string>();
+    this.arrivalsWatched.add(arrived);
+    try {
+      const present = await this.channelsInStasis();
+      if (!present) return;
+      for (const call of heldBefore) call.reconcile(present);
+      const ours = this.router.routedChannelIds();
+      const unhandled = [...present].filter((id) => !isOneOf(ours, id) && !arrived.has(id));
+      if (unhandled.length === 0) return;
+      const settle = this.timers.sleep(STASIS_START_IN_FLIGHT_MS);
+      this.settleWaits.add(settle.cancel);
+      await settle.done;
+      this.settleWaits.delete(settle.cancel);
+      if (this.stopping) return; // stop() hands over what is left in our application
+      for (const id of unhandled) if (!arrived.has(id)) void this.sendOn(id, 'found in Stasis after a reconnect');
+    } finally {
+      this.arrivalsWatched.delete(arrived);
+    }
   }
 
   /**
@@ -327,6 +350,7 @@ class AriDriver implements AsteriskDriver {
   private onNewChannel(event: AriEvent): void {
     const channel = event.channel;
     if (typeof channel !== 'object' || channel === null || typeof channel.id !== 'string') return;
+    for (const arrived of this.arrivalsWatched) arrived.add(channel.id);
     if (isForwardLeg(channel.id)) void this.hangUpOrphanLeg(channel.id); // answered after its call gave up on it
     else if (this.stopping) this.handOver(channel.id);
     else void this.screen(channel);

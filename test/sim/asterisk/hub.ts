@@ -30,6 +30,8 @@ export class EventHub {
   private readonly owners = new Map<string, Session>();
   /** Applications that have ever been registered (they stay known, like in Asterisk). */
   readonly knownApps = new Set<string>();
+  /** How long each event takes to reach its WebSocket (in order): the network between Asterisk and the agent. */
+  eventDelayMs = 0;
 
   constructor(
     private readonly asteriskId: string,
@@ -80,7 +82,14 @@ export class EventHub {
     if (!DECLARED_EVENTS.has(body.type)) throw new Error(`simulator bug: undeclared event type ${body.type}`);
     const event = { ...body, asterisk_id: this.asteriskId, application: app } as AriEvent;
     if (session.ws.readyState !== session.ws.OPEN) return undefined;
-    session.ws.send(JSON.stringify(event));
+    const frame = JSON.stringify(event);
+    if (this.eventDelayMs > 0) {
+      setTimeout(() => {
+        if (session.ws.readyState === session.ws.OPEN) session.ws.send(frame);
+      }, this.eventDelayMs);
+    } else {
+      session.ws.send(frame);
+    }
     const sent = { application: app, event };
     this.onSent(sent);
     return sent;

@@ -151,6 +151,16 @@ export class AsteriskSim {
     return this.server.registrations;
   }
 
+  /** Runs `listener` as each WebSocket registers its applications (a call placed there enters Stasis before anything else happens). */
+  onRegistration(listener: (apps: readonly string[]) => void): void {
+    this.server.registrationListeners.push(listener);
+  }
+
+  /** Every event reaches its WebSocket `ms` late, in order (REST answers do not wait). */
+  delayEvents(ms: number): void {
+    this.hub.eventDelayMs = ms;
+  }
+
   /** Handler exceptions the simulator turned into 500s; should stay empty. */
   get internalErrors(): unknown[] {
     return this.server.internalErrors;

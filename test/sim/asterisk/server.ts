@@ -24,6 +24,8 @@ export class SimServer {
   readonly requests: RequestLogEntry[] = [];
   /** Each WebSocket that registered applications, and how many REST requests had arrived by then. */
   readonly registrations: { readonly apps: readonly string[]; readonly afterRequests: number }[] = [];
+  /** Called as each WebSocket registers its applications, before any request or event that follows. */
+  readonly registrationListeners: ((apps: readonly string[]) => void)[] = [];
   /** Exceptions a handler threw (answered 500); a test can assert there are none. */
   readonly internalErrors: unknown[] = [];
   authFailures = 0;
@@ -257,6 +259,7 @@ export class SimServer {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = this.hub.register(ws, apps, subscribeAll);
       this.registrations.push({ apps, afterRequests: this.requests.length });
+      for (const listener of this.registrationListeners) listener(apps);
       ws.on('close', () => this.hub.unregister(session));
       ws.on('error', () => ws.terminate());
       // REST over the WebSocket (Asterisk 22) is not simulated; incoming frames are ignored.
