@@ -9,6 +9,7 @@ import { buildApi } from '../agent/api/server';
 import type { Api } from '../agent/api/server';
 import type { CallFacts } from '../agent/engine/types';
 import { cliActing } from '../agent/operations/acting';
+import { setProtection } from '../agent/operations/protection';
 import { addRules } from '../agent/operations/rules';
 import { sqliteBackends } from '../agent/operations/store-backends';
 import type { Backends } from '../agent/operations/store-backends';
@@ -94,6 +95,49 @@ describe('POST /v1/whatif', () => {
     expect((await call('cg_acme', 'POST', '/v1/whatif', { add: ['+1617*=block'] })).status).toBe(403);
   });
 
+  it('a threshold change is reported as transitions, with the calls at risk; the asker needs only to see the calls, and nothing is written', async () => {
+    await setProtection(backends, ADMIN, { enabled: true, threshold: 70 });
+    const before = counts();
+    // Replayed, every call scores 15, and a caller's sixth call of the hour and on 35 (velocity): of the ten calls each of
+    // 617-555-0111 (to acme) and 404-555-0199 (to globex), five are flagged and five blocked; the anonymous ones (acme) are
+    // all flagged, and 212-555-0100 (globex) has its allow rule.
+    const everyone = await call('cg_admin', 'POST', '/v1/whatif', { threshold: 30, flagThreshold: 10 });
+    expect(everyone.status).toBe(200);
+    const transitions = (body: { transitions: { before: string; after: string; calls: number }[] }) => body.transitions.map((t) => `${t.before}>${t.after}:${t.calls}`).sort();
+    expect(transitions(everyone.body)).toEqual(['allow>block:10', 'allow>flag:20']);
+    expect(everyone.body).toMatchObject({ tenant: null, calls: 40, changed: 30, changes: ['protection for every tenant: on, threshold 30, flag from 10, block'] });
+    // The blocked calls had been put through and taken: now stopped, they are the calls at risk.
+    expect(everyone.body.atRisk).toMatchObject({ calls: 10, answered: 10, passedChallenge: 0, allowedByRule: 0 });
+    expect(everyone.body.atRisk.list.map((changed: { caller: string; after: string; risk: string }) => `${changed.caller} ${changed.after} ${changed.risk}`).sort()).toEqual([
+      ...Array(5).fill('+14045550199 block answered'),
+      ...Array(5).fill('+16175550111 block answered'),
+    ]);
+    expect(everyone.body).toEqual(JSON.parse(JSON.stringify({ ...(await whatIf(backends, ADMIN, { threshold: 30, flagThreshold: 10 }, 'US')), period: everyone.body.period })));
+    // A viewer of acme may ask about acme (the replay writes nothing), with acme's own setting tried; not about globex, nor every tenant.
+    const viewer = await call('cg_viewer', 'POST', '/v1/whatif', { tenant: 'acme', threshold: 30, flagThreshold: null });
+    expect(viewer.status).toBe(200);
+    expect(viewer.body).toMatchObject({ tenant: 'acme', calls: 20, changed: 5, changes: ['protection for tenant acme: on, threshold 30, no flagging, block'] });
+    expect(transitions(viewer.body)).toEqual(['allow>block:5']);
+    expect(transitions((await call('cg_viewer', 'POST', '/v1/whatif', { tenant: 'acme', threshold: 15 })).body)).toEqual(['allow>block:20']);
+    expect((await call('cg_viewer', 'POST', '/v1/whatif', { tenant: 'globex', threshold: 30 })).status).toBe(403);
+    expect((await call('cg_viewer', 'POST', '/v1/whatif', { threshold: 30 })).status).toBe(403);
+    expect(counts()).toBe(before);
+  });
+
+  it('while protection is off a threshold is tried only with protection on, as the console asks', async () => {
+    const off = await call('cg_acme', 'POST', '/v1/whatif', { tenant: 'acme', threshold: 30, flagThreshold: 10 });
+    expect([off.status, off.body.field]).toEqual([400, 'protection']);
+    const on = await call('cg_acme', 'POST', '/v1/whatif', { tenant: 'acme', protection: 'on', threshold: 30, flagThreshold: 10 });
+    expect(on.status).toBe(200);
+    expect(on.body.changes).toEqual(['protection for tenant acme: on, threshold 30, flag from 10, block']);
+    expect(on.body.transitions).toEqual([
+      { before: 'allow', after: 'flag', calls: 15, where: [{ tenant: 'acme', did: ACME_DID, calls: 15 }] },
+      { before: 'allow', after: 'block', calls: 5, where: [{ tenant: 'acme', did: ACME_DID, calls: 5 }] },
+    ]);
+    expect(on.body.atRisk).toMatchObject({ calls: 5, answered: 5 });
+    expect(db.prepare('SELECT count(*) FROM protection').pluck().get()).toBe(0);
+  });
+
   it('refuses bad input with a 400 naming the field', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ add: ['not a pattern=block'] }, 'add'],
@@ -103,6 +147,11 @@ describe('POST /v1/whatif', () => {
       [{ tenant: 'nobody', add: ['404*=block'] }, 'tenant'],
       [{ since: 'soon', add: ['404*=block'] }, 'since'],
       [{ add: ['404*=block'], bogus: 1 }, 'bogus'],
+      [{ protection: 'on', threshold: 70, flagThreshold: 12.5 }, 'flagThreshold'],
+      [{ protection: 'on', threshold: 60, flagThreshold: 65 }, 'flagThreshold'],
+      [{ protection: 'maybe', threshold: 60 }, 'protection'],
+      [{ remove: ['twelve'] }, 'remove'],
+      [{ add: ['x'.repeat(1025)] }, 'add.0'],
     ];
     for (const [payload, field] of cases) {
       const { status, body } = await call('cg_admin', 'POST', '/v1/whatif', payload);

@@ -1,8 +1,9 @@
 // The web console in a real headless Chromium (Debian's, driven by playwright-core), against
 // the console server on a loopback port: signing in with the keyboard, the call log and a
 // caller's timeline, blocking from the timeline and seeing the rule where it wins, caller
-// names full of HTML shown as text, the protection page's threshold with its Unsaved changes
-// banner, the allow list and carrier cards, CSV import that names the bad line and adds
+// names full of HTML shown as text, the add-rule form's and the threshold slider's previews of
+// what the change would have done to the last 7 days (the figures POST /v1/whatif answers), the
+// protection page's threshold with its Unsaved changes banner, the allow list and carrier cards, CSV import that names the bad line and adds
 // nothing, a viewer with no write controls whose forged writes are refused, and a phone-wide
 // screen. Every wait is on an event (an element, a value, a response), never on a clock.
 // Each page is photographed at 1280×800 into agent/console/screenshots/, and its first paint
@@ -181,6 +182,59 @@ async function shot(page: Page, name: string, from?: Locator): Promise<void> {
 const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name, exact: true });
 
 const ruleKeys = () => [...new RuleStore(server.db, 'test').iterate()].map((rule) => `${rule.scope} ${rule.key} ${rule.action}`);
+
+/** POST /v1/whatif's answer, as much of it as the previews show. */
+interface WhatIfReport {
+  readonly calls: number;
+  readonly changed: number;
+  readonly transitions: readonly { readonly before: string; readonly after: string; readonly calls: number }[];
+  readonly atRisk: { readonly calls: number; readonly answered: number; readonly passedChallenge: number; readonly allowedByRule: number };
+}
+
+/** Marks the test's own questions to POST /v1/whatif, which `whatIfAsked` leaves out. */
+const TEST_ASKS = 'x-test-asks';
+
+/** Every body the page's previews send POST /v1/whatif, in order. */
+function whatIfAsked(page: Page): Record<string, unknown>[] {
+  const asked: Record<string, unknown>[] = [];
+  page.on('request', (request) => {
+    if (request.method() !== 'POST' || new URL(request.url()).pathname !== '/v1/whatif' || request.headers()[TEST_ASKS]) return;
+    asked.push(request.postDataJSON() as Record<string, unknown>);
+  });
+  return asked;
+}
+
+/** What the API answers `body`, asked from the page's own session (CSRF token and all), as the console asks it. */
+async function askWhatIf(page: Page, body: Record<string, unknown>): Promise<WhatIfReport> {
+  const answer = await page.evaluate(
+    async ([sent, mark]) => {
+      const w = globalThis as unknown as InPage;
+      const me = (await (await w.fetch('/v1/me')).json()) as { csrfToken: string };
+      const response = await w.fetch('/v1/whatif', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrfToken, [mark]: '1' }, body: JSON.stringify(sent) });
+      return { status: response.status, body: (await response.json()) as unknown };
+    },
+    [body, TEST_ASKS] as const,
+  );
+  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+  return answer.body as WhatIfReport;
+}
+
+const THROUGH = new Set(['allow', 'flag']);
+/** Calls of the report's transitions that go from one kind of verdict to another. */
+const moved = (report: WhatIfReport, from: (verdict: string) => boolean, to: (verdict: string) => boolean) =>
+  report.transitions.filter((transition) => from(transition.before) && to(transition.after)).reduce((sum, transition) => sum + transition.calls, 0);
+const held = (verdict: string) => !THROUGH.has(verdict);
+const through = (verdict: string) => THROUGH.has(verdict);
+const flagged = (verdict: string) => verdict === 'flag';
+const unflagged = (verdict: string) => verdict !== 'flag';
+
+/** The previews' last words: the calls the change would newly stop that had been let through, and why that matters. */
+function atRiskSentence(report: WhatIfReport): string {
+  const { calls, answered, passedChallenge, allowedByRule } = report.atRisk;
+  if (calls === 0) return 'none of them had been answered or passed a challenge';
+  const parts = [answered && `${answered} answered`, passedChallenge && `${passedChallenge} passed a challenge`, allowedByRule && `${allowedByRule} allowed by a rule`].filter(Boolean);
+  return `${calls} of the calls it would stop had been let through before (${parts.join(', ')})`;
+}
 const not = (what: string) => `${what} is not available on this agent yet`;
 
 describe('the web console in a real browser', () => {
@@ -456,16 +510,102 @@ describe('the web console in a real browser', () => {
     expect(ruleKeys().filter((key) => / (ip4:|sip:)/.test(key))).toEqual([]);
   });
 
+  it('the add-rule form says, as a pattern is typed and an action picked, what the rule would have done to the last 7 days', async () => {
+    const page = await signIn(MANAGER);
+    const asked = whatIfAsked(page);
+    await open(page, '/blocked', 'Blocked numbers');
+    const form = page.getByRole('form', { name: 'Block a number' });
+    const pattern = form.getByLabel('Number, area code or wildcard', { exact: true });
+    const line = form.locator('[data-whatif="done"]');
+    const rulesBefore = ruleKeys();
+    const sentence = (report: WhatIfReport) => {
+      const more = moved(report, through, held);
+      return `Over the last 7 days this rule would have changed ${report.changed} of ${report.calls} calls${more ? `, stopping or holding back ${more} that went through` : ''}; ${atRiskSentence(report)}.`;
+    };
+
+    // acme's logged callers are 678-555-1000 to 678-555-1059 and 678-555-0999: a block of 678-555-10* stops those of them let through.
+    await pattern.fill('678-555-10*');
+    await expect.poll(() => asked.at(-1), { timeout: PATIENCE_MS }).toEqual({ since: '7d', tenant: 'acme', add: ['678-555-10*=block'] });
+    const block = await askWhatIf(page, { since: '7d', tenant: 'acme', add: ['678-555-10*=block'] });
+    expect(block.changed).toBeGreaterThan(0);
+    expect(block.atRisk.calls).toBeGreaterThan(0);
+    await expect.poll(() => line.textContent(), { timeout: PATIENCE_MS }).toBe(sentence(block));
+
+    // Another action: the figures follow it. A challenge stops no one outright, so no call is at risk.
+    await form.getByLabel('Action', { exact: true }).selectOption('challenge');
+    await expect.poll(() => asked.at(-1), { timeout: PATIENCE_MS }).toEqual({ since: '7d', tenant: 'acme', add: ['678-555-10*=challenge'] });
+    const challenge = await askWhatIf(page, { since: '7d', tenant: 'acme', add: ['678-555-10*=challenge'] });
+    expect(challenge.changed).toBeGreaterThan(0);
+    expect(challenge.atRisk.calls).toBe(0);
+    await expect.poll(() => line.textContent(), { timeout: PATIENCE_MS }).toBe(sentence(challenge));
+
+    // A bad pattern: no figures and no error banner, and the Block button still there to say what is wrong.
+    await pattern.fill('678-555, not a number!');
+    await expect.poll(() => asked.at(-1), { timeout: PATIENCE_MS }).toEqual({ since: '7d', tenant: 'acme', add: ['678-555, not a number!=challenge'] });
+    await form.locator('[data-whatif]').waitFor({ state: 'detached' });
+    expect(await form.getByRole('alert').count()).toBe(0);
+    expect(await form.getByRole('button', { name: 'Block' }).isEnabled()).toBe(true);
+    // Asking added nothing.
+    expect(ruleKeys()).toEqual(rulesBefore);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('the threshold slider says, before Save, what the new value would have done to the last 7 days; with protection off, as if turned on', async () => {
+    const page = await signIn(MANAGER);
+    const asked = whatIfAsked(page);
+    await open(page, '/protection', 'Robocall protection');
+    const settings = page.locator('.card.protection');
+    await settings.getByText('Disabled', { exact: true }).waitFor();
+    await settings.getByText(/Protection is off: the threshold is kept for when it is turned on/).waitFor();
+    const slider = page.getByRole('slider', { name: 'Risk threshold' });
+    expect(await slider.inputValue()).toBe('70');
+    expect(await settings.locator('[data-whatif]').count()).toBe(0);
+    // Dragged down from 70 to 15 (the flag threshold follows, 20 below: 0): asked once it settles, about the value it
+    // settled on. Replayed, acme's logged calls score 15: all would now be stopped, those answered or passed at risk.
+    await slider.focus();
+    for (let i = 0; i < 55; i++) await page.keyboard.press('ArrowLeft');
+    await settings.locator('output').getByText('15', { exact: true }).waitFor();
+    const line = settings.locator('[data-whatif="done"]');
+    const input = { since: '7d', tenant: 'acme', protection: 'on', threshold: 15, flagThreshold: 0 };
+    await expect.poll(() => asked.at(-1), { timeout: PATIENCE_MS }).toEqual(input);
+    // Debounced: fifty-five steps, not fifty-five questions.
+    expect(asked.length).toBeLessThan(55);
+    const report = await askWhatIf(page, input);
+    const parts = [
+      [moved(report, through, held), 'more stopped or challenged'],
+      [moved(report, held, through), 'fewer stopped or challenged'],
+      [moved(report, unflagged, flagged), 'more flagged'],
+      [moved(report, flagged, unflagged), 'fewer flagged'],
+    ] as const;
+    expect(parts[0][0]).toBeGreaterThan(0);
+    expect(report.atRisk.answered).toBeGreaterThan(0);
+    expect(report.atRisk.passedChallenge).toBeGreaterThan(0);
+    const words = parts.filter(([calls]) => calls > 0).map(([calls, what]) => `${calls} ${what}`).join(', ');
+    await expect.poll(() => line.textContent(), { timeout: PATIENCE_MS }).toBe(`With protection turned on (it is off now), over the last 7 days (${report.calls} calls): ${words}; ${atRiskSentence(report)}.`);
+    // Save is not held back by the preview; nothing was saved by asking.
+    expect(await settings.getByRole('button', { name: 'Save' }).isEnabled()).toBe(true);
+    expect(await (await page.request.get('/v1/protection?tenant=acme')).json()).toMatchObject({ enabled: false, threshold: 70, flagThreshold: 50 });
+    expect(server.db.prepare('SELECT count(*) FROM protection').pluck().get()).toBe(0);
+    // Back where it was saved: nothing to preview.
+    for (let i = 0; i < 55; i++) await page.keyboard.press('ArrowRight');
+    await settings.locator('output').getByText('70', { exact: true }).waitFor();
+    await settings.locator('[data-whatif]').waitFor({ state: 'detached' });
+    await page.getByText('Unsaved changes').waitFor({ state: 'detached' });
+    expect(pageErrors).toEqual([]);
+  });
+
   it('robocall protection: the toggle, the threshold slider with its Unsaved changes banner kept after a reload, carriers, allow list, impact and chart', async () => {
     const page = await signIn(MANAGER);
     await open(page, '/protection', 'Robocall protection');
     const settings = page.locator('.card.protection');
     await settings.getByText('Disabled', { exact: true }).waitFor();
-    expect(await page.getByLabel('Risk threshold', { exact: true }).count()).toBe(0);
+    // Off, the threshold is shown for trying (its preview is the test above), and kept for when protection is on.
+    await settings.getByText(/Protection is off: the threshold is kept for when it is turned on/).waitFor();
     await settings.getByRole('switch', { name: 'Protection' }).check();
     await page.getByText('Protection is on.').waitFor();
     await page.locator('.page-head').getByText('Active', { exact: true }).waitFor();
     await settings.getByText('Active', { exact: true }).waitFor();
+    await settings.getByText(/Protection is off/).waitFor({ state: 'detached' });
     const slider = page.getByRole('slider', { name: 'Risk threshold' });
     expect(await slider.inputValue()).toBe('70');
     expect(await page.getByText('Unsaved changes').count()).toBe(0);

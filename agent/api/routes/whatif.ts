@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import type { Acting } from '../../operations/acting';
 import { whatIf } from '../../operations/whatif';
 import type { Api, RouteContext } from '../server';
 import { actingOf, backendsOf } from '../server';
@@ -33,6 +34,16 @@ const Report = Type.Object({
   list: Type.Union([Type.Array(ChangedCall), Type.Null()]),
 });
 
+/**
+ * Whoever may see calls may ask what a change would have done to them: the replay writes
+ * nothing. The operation checks each part of the proposal as the command making it would
+ * (may this asker change this tenant's protection, add this rule?), so a read-only asker is
+ * asked about as if they could change what they see: the tenants they may see stay exactly
+ * theirs, a tenant they may not see is still refused, and only an administrator (every
+ * tenant) may try a global change.
+ */
+const asReader = (acting: Acting): Acting => ({ ...acting, mayChange: true });
+
 /** What a proposed change would have done to the calls logged lately (callguard whatif): nothing is changed. */
 export function whatIfRoutes({ store, country }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
@@ -46,9 +57,10 @@ export function whatIfRoutes({ store, country }: RouteContext): FastifyPluginAsy
             {
               since: Type.Optional(Type.String({ maxLength: 16, description: 'how far back: 7d unless given' })),
               tenant: Type.Optional(Type.String({ maxLength: 64, description: "only this tenant's calls; the settings tried are its own" })),
-              protection: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
-              threshold: Type.Optional(Type.Number({ description: 'protection threshold to try, 10-100' })),
-              flagThreshold: Type.Optional(Type.Unsafe<number | null>({ type: 'number', nullable: true, description: '0-100; null: never flag' })),
+              protection: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')], { description: 'on: try the thresholds with protection on (needed while it is off); off: try it off' })),
+              threshold: Type.Optional(Type.Integer({ description: 'protection threshold to try, a whole number 10-100' })),
+              // `nullable`, not a union: the validator's type coercion would turn a null into 0 for the number branch.
+              flagThreshold: Type.Optional(Type.Unsafe<number | null>({ type: 'integer', nullable: true, description: 'flag threshold to try, a whole number 0-100 at or below the threshold; null: never flag' })),
               categories: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 20, description: 'category=action, e.g. anonymous=block' })),
               add: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 100, description: "pattern=action, as 'rules add' takes them" })),
               remove: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 100, description: 'rule ids, e.g. #12' })),
@@ -59,7 +71,7 @@ export function whatIfRoutes({ store, country }: RouteContext): FastifyPluginAsy
           response: { 200: Report },
         },
       },
-      async (request) => whatIf(backendsOf(store, request), actingOf(request), { ...request.body, flagThreshold: request.body.flagThreshold as number | null | undefined }, country),
+      async (request) => whatIf(backendsOf(store, request), asReader(actingOf(request)), { ...request.body, flagThreshold: request.body.flagThreshold as number | null | undefined }, country),
     );
   };
 }

@@ -51,12 +51,18 @@ export function CallerCell({ call }: { call: Call }) {
   );
 }
 
+/**
+ * What became of a call. A monitored call (its tenant in monitor mode) went through: its
+ * decision shows as "Would block" and the outcome says it was let through; the detail
+ * ("monitor mode: would have been block") would only repeat that, so it is kept to the tooltip.
+ */
 export function OutcomeText({ call }: { call: Call }) {
   if (!call.outcome) return <span class="muted">—</span>;
+  const repeats = call.outcome === 'monitored';
   return (
     <span title={call.outcomeDetail ?? undefined}>
       {OUTCOME_LABELS[call.outcome] ?? call.outcome}
-      {call.outcomeDetail ? <small class="muted"> ({call.outcomeDetail})</small> : null}
+      {call.outcomeDetail && !repeats ? <small class="muted"> ({call.outcomeDetail})</small> : null}
     </span>
   );
 }
@@ -210,7 +216,7 @@ export function CallTable({ calls, empty }: { calls: readonly Call[]; empty: str
         </thead>
         <tbody>
           {calls.map((call) => (
-            <tr key={call.id} data-call={call.id}>
+            <tr key={call.id} data-call={call.id} data-monitored={call.outcome === 'monitored' ? '' : undefined}>
               <td data-label="When">
                 <time dateTime={new Date(call.at).toISOString()}>{formatTime(call.at)}</time>
                 {call.kind === 'sms' && <span class="chip muted">text</span>}

@@ -1,5 +1,5 @@
 import { useLocation } from 'preact-iso';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { put } from '../api';
 import { useSession } from '../session';
 import { Chip, PageHead, Problem, formatCount } from '../ui';
@@ -51,7 +51,8 @@ export function CompaniesPage() {
               <span>{formatCount(tenant.rules)} rules</span>
               {tenant.mode === 'monitor' && <Chip tone="warn">Monitor mode</Chip>}
             </button>
-            {session.me.mayChange && tenant.mode !== undefined && <ModeSwitch tenant={tenant.name} mode={tenant.mode} onChanged={session.refreshTenants} />}
+            {tenant.mode !== undefined &&
+              (session.me.mayChange ? <ModeSwitch tenant={tenant.name} mode={tenant.mode} onChanged={session.refreshTenants} /> : <ModeBadge tenant={tenant.name} mode={tenant.mode} />)}
           </li>
         ))}
       </ul>
@@ -60,11 +61,34 @@ export function CompaniesPage() {
   );
 }
 
-/** Monitor mode for one company: its calls are decided and logged with what would have happened, and let through. */
+/** What monitor mode does, as the switch and the badge say it. */
+const MONITOR_MEANS = 'Calls are decided and logged, but let through: Activity shows what would have happened.';
+
+/** Where a company stands, for those who may not change it (viewers): a badge, nothing to press. */
+function ModeBadge({ tenant, mode }: { tenant: string; mode: 'enforce' | 'monitor' }) {
+  return (
+    <p class="mode-switch" data-mode={mode}>
+      <Chip tone={mode === 'monitor' ? 'warn' : 'good'}>{mode === 'monitor' ? 'Monitor mode is on' : 'Enforced'}</Chip>{' '}
+      <small id={`mode-${tenant}`} class="hint">
+        {mode === 'monitor' ? `${MONITOR_MEANS} ` : 'Calls are screened: what is blocked is stopped. '}
+        Only someone who may change {tenant} can switch monitor mode.
+      </small>
+    </p>
+  );
+}
+
+/**
+ * Monitor mode for one company: its calls are decided and logged with what would have
+ * happened, and let through. A switch (checked: monitor, unchecked: enforce) named for the
+ * company, described by what monitor mode does; it follows the listing when that changes.
+ */
 function ModeSwitch({ tenant, mode, onChanged }: { tenant: string; mode: 'enforce' | 'monitor'; onChanged: () => void }) {
   const [monitoring, setMonitoring] = useState(mode === 'monitor');
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    if (!busy) setMonitoring(mode === 'monitor');
+  }, [mode]);
   const change = async (on: boolean) => {
     setMonitoring(on);
     setBusy(true);
@@ -80,15 +104,26 @@ function ModeSwitch({ tenant, mode, onChanged }: { tenant: string; mode: 'enforc
     }
   };
   return (
-    <div class="mode-switch">
-      <label class="switch">
-        <input type="checkbox" role="switch" checked={monitoring} disabled={busy} aria-describedby={`mode-${tenant}`} onChange={(e) => void change(e.currentTarget.checked)} data-write="" />
-        <span class="slider" aria-hidden="true" />
-        <span>Monitor mode</span>
-      </label>
-      <small id={`mode-${tenant}`} class="hint">
-        {monitoring ? 'Calls are decided and logged, but let through: Activity shows what would have happened.' : 'Calls are screened.'}
-      </small>
+    <div class="mode-switch" data-mode={monitoring ? 'monitor' : 'enforce'}>
+      <p>
+        <label class="switch">
+          <input
+            type="checkbox"
+            role="switch"
+            checked={monitoring}
+            disabled={busy}
+            aria-label={`Monitor mode for ${tenant}`}
+            aria-describedby={`mode-${tenant}`}
+            onChange={(e) => void change(e.currentTarget.checked)}
+            data-write=""
+          />
+          <span class="slider" aria-hidden="true" />
+          <span aria-hidden="true">Monitor mode</span>
+        </label>
+        <small id={`mode-${tenant}`} class="hint block">
+          {MONITOR_MEANS} <strong>{monitoring ? `On: ${tenant}'s calls are not stopped.` : 'Off: calls are screened and enforced.'}</strong>
+        </small>
+      </p>
       <Problem error={error} what="Changing the mode" />
     </div>
   );

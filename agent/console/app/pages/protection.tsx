@@ -5,7 +5,7 @@ import { HourlyChart } from '../chart';
 import type { HourBucket } from '../chart';
 import { useSession } from '../session';
 import { Chip, Done, Field, Loading, PageHead, Problem, fieldError, formError, formatCount, scopeLabel, useLoad } from '../ui';
-import { WhatIfLine, atRiskWords, heldBack, useWhatIf } from '../whatif-preview';
+import { WhatIfLine, atRiskWords, useWhatIf } from '../whatif-preview';
 import type { WhatIfReport } from '../whatif-preview';
 
 interface Protection {
@@ -73,8 +73,12 @@ function Settings({ setting, onSaved }: { setting: Protection; onSaved: () => vo
   const mayEdit = session.me.mayChange && (session.tenant !== null || session.me.tenants === null);
   const unsaved = threshold !== setting.threshold || flag !== setting.flagThreshold;
   const tenantPart = session.tenant !== null ? { tenant: session.tenant } : {};
-  // Before Save: what the new values would have done to the last 7 days' calls.
-  const preview = useWhatIf(unsaved && mayEdit && setting.enabled ? { ...tenantPart, threshold, flagThreshold: flag } : null);
+  // Before Save: what the new values would have done to the last 7 days' calls; while
+  // protection is off, what they would have done with it on. A value the agent would refuse
+  // (a flag threshold above the threshold) is not asked about: Save says what is wrong.
+  const off = !setting.enabled;
+  const askable = flag === null || (Number.isInteger(flag) && flag >= 0 && flag <= threshold);
+  const preview = useWhatIf(unsaved && mayEdit && askable ? { ...tenantPart, ...(off ? { protection: 'on' } : {}), threshold, flagThreshold: flag } : null);
 
   const save = async (body: Record<string, unknown>, message: string) => {
     setBusy(true);
@@ -117,7 +121,7 @@ function Settings({ setting, onSaved }: { setting: Protection; onSaved: () => vo
         </small>
       </div>
       {!mayEdit && session.me.mayChange && <p class="hint">Pick a company to change its protection.</p>}
-      {setting.enabled && enabled && (
+      {enabled === setting.enabled && (
         <form
           class="threshold"
           onSubmit={(event) => {
@@ -129,6 +133,11 @@ function Settings({ setting, onSaved }: { setting: Protection; onSaved: () => vo
           {unsaved && (
             <p class="banner amber" role="status">
               Unsaved changes
+            </p>
+          )}
+          {off && (
+            <p class="hint off-note">
+              Protection is off: the threshold is kept for when it is turned on.{mayEdit && ' Move it to see what it would have done to the last 7 days’ calls.'}
             </p>
           )}
           <div class="threshold-row">
@@ -160,7 +169,7 @@ function Settings({ setting, onSaved }: { setting: Protection; onSaved: () => vo
               </button>
             )}
           </div>
-          <WhatIfLine preview={preview} describe={describeThreshold} />
+          <WhatIfLine preview={preview} describe={(report) => describeThreshold(report, off)} />
           <small id="threshold-hint" class="hint">
             Calls scoring {threshold} or more are stopped. Lower blocks more; very low values can stop real callers. Start around 60–70 (default {DEFAULT_THRESHOLD}).
           </small>
@@ -202,13 +211,38 @@ function Settings({ setting, onSaved }: { setting: Protection; onSaved: () => vo
   );
 }
 
-/** A new threshold's effect on the last 7 days, in a sentence. */
-function describeThreshold(report: WhatIfReport): string {
-  if (report.changed === 0) return `Over the last 7 days (${formatCount(report.calls)} calls) this would have changed nothing.`;
-  const { more, fewer } = heldBack(report);
-  const flagged = report.changed - more - fewer;
-  const parts = [more && `${formatCount(more)} more stopped or challenged`, fewer && `${formatCount(fewer)} fewer`, flagged && `${formatCount(flagged)} flagged differently`].filter(Boolean);
-  return `Over the last 7 days (${formatCount(report.calls)} calls): ${parts.join(', ')}; ${atRiskWords(report)}.`;
+/** Verdicts that let a call through (flag: marked as suspected spam). */
+const THROUGH = new Set(['allow', 'flag']);
+
+/**
+ * What new thresholds change, call by call: how many more and fewer calls would have been
+ * stopped (or challenged, or sent to voicemail: the protection action) and flagged. A call
+ * once flagged and now stopped counts in both: one more stopped, one fewer flagged.
+ */
+function thresholdEffect(report: WhatIfReport): { stoppedMore: number; stoppedFewer: number; flaggedMore: number; flaggedFewer: number } {
+  const effect = { stoppedMore: 0, stoppedFewer: 0, flaggedMore: 0, flaggedFewer: 0 };
+  for (const { before, after, calls } of report.transitions) {
+    if (THROUGH.has(before) && !THROUGH.has(after)) effect.stoppedMore += calls;
+    if (!THROUGH.has(before) && THROUGH.has(after)) effect.stoppedFewer += calls;
+    if (before !== 'flag' && after === 'flag') effect.flaggedMore += calls;
+    if (before === 'flag' && after !== 'flag') effect.flaggedFewer += calls;
+  }
+  return effect;
+}
+
+/** New thresholds' effect on the last 7 days, in a sentence; `off`: protection is off, and the replay tried it on. */
+function describeThreshold(report: WhatIfReport, off: boolean): string {
+  const lead = off ? 'With protection turned on (it is off now), over the last 7 days' : 'Over the last 7 days';
+  if (report.changed === 0) return `${lead} (${formatCount(report.calls)} calls) this would have changed nothing.`;
+  const { stoppedMore, stoppedFewer, flaggedMore, flaggedFewer } = thresholdEffect(report);
+  const parts = [
+    stoppedMore && `${formatCount(stoppedMore)} more stopped or challenged`,
+    stoppedFewer && `${formatCount(stoppedFewer)} fewer stopped or challenged`,
+    flaggedMore && `${formatCount(flaggedMore)} more flagged`,
+    flaggedFewer && `${formatCount(flaggedFewer)} fewer flagged`,
+  ].filter(Boolean);
+  if (parts.length === 0) parts.push(`${formatCount(report.changed)} handled otherwise`);
+  return `${lead} (${formatCount(report.calls)} calls): ${parts.join(', ')}; ${atRiskWords(report)}.`;
 }
 
 /** The allow list card: numbers that bypass scoring and blocking (allow rules). */
