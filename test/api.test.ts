@@ -58,8 +58,8 @@ describe('the OpenAPI document', () => {
     expect(document.openapi).toMatch(/^3\./);
     expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/session', '/v1/me', '/v1/tenants', '/v1/rules', '/v1/rules/{id}', '/v1/rules/bulk-delete', '/v1/explain', '/v1/calls', '/v1/audit']));
     const body = document.paths['/v1/rules']!.post!.requestBody!.content['application/json']!.schema;
-    expect(Object.keys(body.properties)).toEqual(['patterns', 'action', 'to', 'scope', 'sms', 'note', 'list', 'expires', 'when', 'tz']);
-    expect(body.required).toEqual(['patterns', 'action']);
+    expect(Object.keys(body.properties)).toEqual(['patterns', 'name', 'nameWord', 'action', 'to', 'scope', 'sms', 'note', 'list', 'expires', 'when', 'tz']);
+    expect(body.required).toEqual(['action']);
   });
 });
 
@@ -124,6 +124,10 @@ describe('rules', () => {
       [{ patterns: '404-555-1234' }, 'action'],
       [{ patterns: '404-555-1234', action: 'block', sms: 'yes' }, 'sms'],
       [{ patterns: '404-555-1234', action: 'block', colour: 'red' }, 'colour'],
+      [{ name: '', action: 'block' }, 'name'],
+      [{ name: '*', action: 'block' }, 'name'],
+      [{ nameWord: ' ', action: 'block' }, 'nameWord'],
+      [{ name: 'V9*', patterns: '404*', action: 'block' }, 'name'],
     ];
     for (const [payload, field] of cases) {
       const response = await api.inject({ method: 'POST', url: '/v1/rules', headers: as('cg_admin'), payload });
@@ -131,6 +135,15 @@ describe('rules', () => {
       expect((response.json() as { field?: string }).field, JSON.stringify(payload)).toBe(field);
     }
     expect(rulePatterns()).toEqual([]);
+  });
+
+  it('adds a caller-name rule (glob or whole words) with the same operation as the CLI', async () => {
+    const glob = await api.inject({ method: 'POST', url: '/v1/rules', headers: as('cg_admin'), payload: { name: 'V9*', action: 'block', list: 'spoof', expires: '30d' } });
+    expect(glob.statusCode).toBe(201);
+    expect((glob.json() as { rules: unknown[] }).rules).toEqual([expect.objectContaining({ kind: 'name', key: 'v9*', pattern: 'V9*', list: 'spoof' })]);
+    const words = await api.inject({ method: 'POST', url: '/v1/rules', headers: as('cg_acme'), payload: { nameWord: 'Car Warranty', action: 'challenge', scope: 'tenant:acme' } });
+    expect(words.statusCode).toBe(201);
+    expect(rulePatterns()).toEqual(['global v9* block', 'tenant:acme car warranty challenge']);
   });
 
   it('a manager changes their own tenant only, sees global rules and theirs, and gets 404 for another tenant\'s', async () => {
@@ -214,7 +227,7 @@ describe('explain, the call log and the audit trail', () => {
 
   it('tenants: the company picker lists only what the asker may see', async () => {
     const mine = (await api.inject({ method: 'GET', url: '/v1/tenants', headers: as('cg_acme') })).json() as { tenants: { name: string; dids: string[] }[] };
-    expect(mine.tenants).toEqual([{ name: 'acme', mode: 'enforce', dids: ['+14045550100'], rules: 0 }]);
+    expect(mine.tenants).toEqual([{ name: 'acme', mode: 'enforce', allowOnly: null, dids: ['+14045550100'], didAllowOnly: {}, rules: 0 }]);
     const all = (await api.inject({ method: 'GET', url: '/v1/tenants', headers: as('cg_admin') })).json() as { tenants: { name: string }[] };
     expect(all.tenants.map((tenant) => tenant.name)).toEqual(['acme', 'default', 'globex']);
   });

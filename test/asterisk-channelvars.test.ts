@@ -13,6 +13,7 @@ import { parsePattern } from '../agent/engine/patterns';
 import type { ActionName, CallFacts } from '../agent/engine/types';
 import type { Logger } from '../agent/log/logger';
 import { createAsteriskDriver, type AsteriskDriver } from '../agent/pbx/asterisk/asterisk-driver';
+import { variablesRead } from '../agent/pbx/asterisk/channel-facts';
 import { DEFAULT_ASTERISK, type AsteriskSettings } from '../agent/pbx/settings';
 import { Screener } from '../agent/screening/screener';
 import { CallLog } from '../agent/store/call-log';
@@ -197,9 +198,17 @@ const EVERY_OUTCOME = [
 
 describe('the shipped ari.conf channelvars and [callguard-inbound]', () => {
   it('lists plain variables and CALLERID(pres) only: no dialplan function that fails on some channel type', () => {
-    expect(SHIPPED_CHANNELVARS).toEqual(['CALLGUARD_SOURCE_IP', 'CALLGUARD_SIP_FROM', 'CALLGUARD_PAI', 'CALLERID(pres)']);
+    expect(SHIPPED_CHANNELVARS).toEqual([
+      'CALLGUARD_SOURCE_IP',
+      'CALLGUARD_SIP_FROM',
+      'CALLGUARD_STIR_SHAKEN',
+      'CALLGUARD_P_ATTESTATION',
+      'CALLGUARD_X_ATTESTATION',
+      'CALLGUARD_PAI',
+      'CALLERID(pres)',
+    ]);
     // The agent reads exactly these by default.
-    expect([DEFAULT_ASTERISK.sourceIpVariable, DEFAULT_ASTERISK.sipFromVariable, DEFAULT_ASTERISK.attestationVariable, 'CALLERID(pres)']).toEqual(SHIPPED_CHANNELVARS);
+    expect(variablesRead(DEFAULT_ASTERISK)).toEqual(SHIPPED_CHANNELVARS);
   });
 
   it.each<[string, string | undefined, Partial<AsteriskSettings>]>([
@@ -236,7 +245,15 @@ describe('the shipped ari.conf channelvars and [callguard-inbound]', () => {
     const call = place({ callerNumber: CALLER.allowed, callerName: 'Doe, John', remoteAddr: '198.51.100.7:5060', sipHeaders: { From: from, 'P-Asserted-Identity': pai } });
     await finished(call);
     const start = sim.sentEvents.find((e) => e.event.type === 'StasisStart' && e.event.channel.id === call.channelId)?.event as { channel: { channelvars?: Record<string, string> } };
-    expect(start.channel.channelvars).toEqual({ CALLGUARD_SOURCE_IP: '198.51.100.7:5060', CALLGUARD_SIP_FROM: from, CALLGUARD_PAI: pai, 'CALLERID(pres)': 'allowed_not_screened' });
+    expect(start.channel.channelvars).toEqual({
+      CALLGUARD_SOURCE_IP: '198.51.100.7:5060',
+      CALLGUARD_SIP_FROM: from,
+      CALLGUARD_STIR_SHAKEN: '',
+      CALLGUARD_P_ATTESTATION: '',
+      CALLGUARD_X_ATTESTATION: '',
+      CALLGUARD_PAI: pai,
+      'CALLERID(pres)': 'allowed_not_screened',
+    });
     expect(facts.at(-1)).toMatchObject({ from: CALLER.allowed, callerName: 'Doe, John', ip: '198.51.100.7', sipFrom: from, attestation: 'A', privacy: false });
 
     // The facts decide: an address rule and a SIP From rule.
@@ -303,8 +320,11 @@ describe('the former channelvars line (PJSIP functions)', () => {
     // The inbound PJSIP channel has no P-Asserted-Identity: that function fails there too.
     const onInbound = problems(sim.asteriskLog).filter((line) => /^PJSIP\/trunk/.test(line.channel ?? ''));
     expect(onInbound.map((line) => line.message)).toContain('Error invoking function PJSIP_HEADER(read,P-Asserted-Identity)');
-    // The agent says so once, and what to do.
-    expect(logs.filter((l) => /channelvars/.test(String(l.msg))).map((l) => l.msg)).toEqual([expect.stringMatching(/lists CHANNEL\(pjsip,remote_addr\), PJSIP_HEADER\(read,From\), PJSIP_HEADER\(read,P-Asserted-Identity\): Asterisk logs an ERROR/)]);
+    // The agent says so once, and what to do (and that the attestation variables added since are not listed).
+    expect(logs.filter((l) => /channelvars/.test(String(l.msg))).map((l) => l.msg)).toEqual([
+      expect.stringMatching(/does not list CALLGUARD_STIR_SHAKEN, CALLGUARD_P_ATTESTATION, CALLGUARD_X_ATTESTATION:/),
+      expect.stringMatching(/lists CHANNEL\(pjsip,remote_addr\), PJSIP_HEADER\(read,From\), PJSIP_HEADER\(read,P-Asserted-Identity\): Asterisk logs an ERROR/),
+    ]);
   });
 
   it('still gives the agent the SIP facts under the default settings (an ari.conf not yet updated)', async () => {

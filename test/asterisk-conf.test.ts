@@ -106,9 +106,15 @@ describe('every shipped dialplan/asterisk/*.conf', () => {
       [3, '', 'Set(CALLGUARD_SOURCE_IP=${CHANNEL(pjsip,remote_addr)})'],
       [4, '', 'Set(CALLGUARD_SIP_FROM=${PJSIP_HEADER(read,From)})'],
       [5, '', 'Set(CALLGUARD_PAI=${PJSIP_HEADER(read,P-Asserted-Identity)})'],
-      [6, 'screen', 'Stasis(callguard)'],
-      [7, '', 'ExecIf($["${STASISSTATUS}" = "FAILED"]?Log(WARNING,callguard is not connected: the call to ${FILTER(+0-9,${EXTEN})} goes through unscreened))'],
-      [8, '', 'Goto(callguard-normal,${FILTER(+0-9,${EXTEN})},1)'],
+      // A carrier's attestation headers, then Asterisk's own verification only where res_stir_shaken is loaded and verified something.
+      [6, '', 'Set(CALLGUARD_P_ATTESTATION=${PJSIP_HEADER(read,P-Attestation-Indicator)})'],
+      [7, '', 'Set(CALLGUARD_X_ATTESTATION=${PJSIP_HEADER(read,X-Attestation-Info)})'],
+      [8, '', 'GotoIf($["${IFMODULE(res_stir_shaken.so)}" != "1"]?screen)'],
+      [9, '', 'GotoIf($["${STIR_SHAKEN(count)}" = "0"]?screen)'],
+      [10, '', 'Set(CALLGUARD_STIR_SHAKEN=verify_result=${STIR_SHAKEN(0,verify_result)},attestation=${STIR_SHAKEN(0,attestation)})'],
+      [11, 'screen', 'Stasis(callguard)'],
+      [12, '', 'ExecIf($["${STASISSTATUS}" = "FAILED"]?Log(WARNING,callguard is not connected: the call to ${FILTER(+0-9,${EXTEN})} goes through unscreened))'],
+      [13, '', 'Goto(callguard-normal,${FILTER(+0-9,${EXTEN})},1)'],
     ]);
   });
 
@@ -118,14 +124,14 @@ describe('every shipped dialplan/asterisk/*.conf', () => {
     const steps = (context: string) => dialplan.get(context)![0]!.priorities.map((p) => [p.priority, p.label ?? '', `${p.app}(${p.data})`]);
     expect(pair.map((e) => e.pattern)).toEqual(['_[+0-9].']);
     // Up to Stasis(): the SIP facts exactly as for a single agent.
-    expect(steps('callguard-inbound-pair').slice(0, 5)).toEqual(steps('callguard-inbound').slice(0, 5));
-    expect(steps('callguard-inbound-pair').slice(5)).toEqual([
-      [6, 'screen', 'Stasis(callguard-a)'],
-      [7, '', 'GotoIf($["${STASISSTATUS}" = "FAILED"]?agent_b)'],
-      [8, '', 'GotoIf($["${CALLGUARD_STOPPING}" != "yes"]?through)'],
-      [9, 'agent_b', 'Stasis(callguard-b)'],
-      [10, 'through', 'ExecIf($["${STASISSTATUS}" = "FAILED"]?Log(WARNING,callguard is not connected: the call to ${FILTER(+0-9,${EXTEN})} goes through unscreened))'],
-      [11, '', 'Goto(callguard-normal,${FILTER(+0-9,${EXTEN})},1)'],
+    expect(steps('callguard-inbound-pair').slice(0, 10)).toEqual(steps('callguard-inbound').slice(0, 10));
+    expect(steps('callguard-inbound-pair').slice(10)).toEqual([
+      [11, 'screen', 'Stasis(callguard-a)'],
+      [12, '', 'GotoIf($["${STASISSTATUS}" = "FAILED"]?agent_b)'],
+      [13, '', 'GotoIf($["${CALLGUARD_STOPPING}" != "yes"]?through)'],
+      [14, 'agent_b', 'Stasis(callguard-b)'],
+      [15, 'through', 'ExecIf($["${STASISSTATUS}" = "FAILED"]?Log(WARNING,callguard is not connected: the call to ${FILTER(+0-9,${EXTEN})} goes through unscreened))'],
+      [16, '', 'Goto(callguard-normal,${FILTER(+0-9,${EXTEN})},1)'],
     ]);
     // Only applications the simulator runs, so the pair tests run this very context.
     expect(new Set(pair[0]!.priorities.map((p) => p.app))).toEqual(new Set(['NoOp', 'GotoIf', 'Set', 'Stasis', 'ExecIf', 'Goto']));

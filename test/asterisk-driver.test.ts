@@ -728,14 +728,23 @@ describe('channel facts and dialplan values (pure)', () => {
   });
 
   it('says what is wrong with the channelvars Asterisk sends', () => {
-    const shipped = { CALLGUARD_SOURCE_IP: '', CALLGUARD_SIP_FROM: '', CALLGUARD_PAI: '', 'CALLERID(pres)': '' };
+    const shipped = {
+      CALLGUARD_SOURCE_IP: '',
+      CALLGUARD_SIP_FROM: '',
+      CALLGUARD_STIR_SHAKEN: '',
+      CALLGUARD_P_ATTESTATION: '',
+      CALLGUARD_X_ATTESTATION: '',
+      CALLGUARD_PAI: '',
+      'CALLERID(pres)': '',
+    };
     expect(channelvarsAdvice(shipped, DEFAULT_ASTERISK)).toEqual([]);
     expect(channelvarsAdvice(undefined, DEFAULT_ASTERISK)).toEqual([expect.stringMatching(/^Asterisk sends no channelvars/)]);
     expect(channelvarsAdvice({ CALLGUARD_SOURCE_IP: '', 'CALLERID(pres)': '' }, { ...DEFAULT_ASTERISK, carrierVariable: 'CALLGUARD_CARRIER' })).toEqual([
-      'ari.conf [general] channelvars does not list CALLGUARD_SIP_FROM, CALLGUARD_CARRIER, CALLGUARD_PAI: callguard does not see what they carry',
+      'ari.conf [general] channelvars does not list CALLGUARD_SIP_FROM, CALLGUARD_CARRIER, CALLGUARD_STIR_SHAKEN, CALLGUARD_P_ATTESTATION, CALLGUARD_X_ATTESTATION, CALLGUARD_PAI: callguard does not see what they carry',
     ]);
     const former = { 'CHANNEL(pjsip,remote_addr)': '', 'PJSIP_HEADER(read,From)': '', 'PJSIP_HEADER(read,P-Asserted-Identity)': '', 'CALLERID(pres)': '' };
     expect(channelvarsAdvice(former, DEFAULT_ASTERISK)).toEqual([
+      'ari.conf [general] channelvars does not list CALLGUARD_STIR_SHAKEN, CALLGUARD_P_ATTESTATION, CALLGUARD_X_ATTESTATION: callguard does not see what they carry',
       expect.stringMatching(/^ari\.conf \[general\] channelvars lists CHANNEL\(pjsip,remote_addr\), PJSIP_HEADER\(read,From\), PJSIP_HEADER\(read,P-Asserted-Identity\): Asterisk logs an ERROR/),
     ]);
   });

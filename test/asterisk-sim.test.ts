@@ -596,7 +596,7 @@ describe('a failover pair: Stasis() failing over, global variables, one applicat
     const call = placePair(sim);
     const start = await started;
     expect(start.application).toBe('callguard-b');
-    expect(start.channel.dialplan).toMatchObject({ context: 'callguard-inbound-pair', exten: DID, priority: 9, app_name: 'Stasis', app_data: 'callguard-b' });
+    expect(start.channel.dialplan).toMatchObject({ context: 'callguard-inbound-pair', exten: DID, priority: 14, app_name: 'Stasis', app_data: 'callguard-b' });
     expect(call.variable('STASISSTATUS')).toBe('FAILED');
     await b.channels.continueInDialplan({ channelId: call.channelId });
     expect(await call.done).toMatchObject({
@@ -624,7 +624,7 @@ describe('a failover pair: Stasis() failing over, global variables, one applicat
     const inB = nextEvent(b, 'StasisStart');
     await a.channels.setChannelVar({ channelId: handedOver.channelId, variable: 'CALLGUARD_STOPPING', value: 'yes' });
     await a.channels.continueInDialplan({ channelId: handedOver.channelId });
-    expect((await inB).channel.dialplan).toMatchObject({ priority: 9, app_data: 'callguard-b' });
+    expect((await inB).channel.dialplan).toMatchObject({ priority: 14, app_data: 'callguard-b' });
     expect(handedOver.finished).toBeUndefined();
     await b.channels.hangup({ channelId: handedOver.channelId, reason: 'busy' });
     const result = await handedOver.done;

@@ -130,7 +130,7 @@ describe('tenants', () => {
   const tenants = () => jsonOf<{ name: string; mode: string; dids: number; rules: number }[]>(cli('tenants', 'list', '--json'));
 
   it('starts with tenant default only, and adds tenants', () => {
-    expect(tenants()).toEqual([{ name: 'default', mode: 'enforce', dids: 0, rules: 0 }]);
+    expect(tenants()).toEqual([{ name: 'default', mode: 'enforce', allowOnly: null, didAllowOnly: [], dids: 0, rules: 0 }]);
     expectOk(cli('tenants', 'add', 'acme'), 'added tenant acme\n');
     expectOk(cli('tenants', 'add', 'beta.co_2'), 'added tenant beta.co_2\n');
     expectBadInput(cli('tenants', 'add', 'acme'), 'tenant "acme" already exists');
@@ -151,9 +151,9 @@ describe('tenants', () => {
     expectOk(cli('rules', 'add', '312*', '--action', 'block', '--scope', 'tenant:acme'));
     expectOk(cli('rules', 'add', '212*', '--action', 'busy', '--scope', 'did:4045550000'));
     expect(tenants()).toEqual([
-      { name: 'acme', mode: 'enforce', dids: 1, rules: 2 }, // its tenant rule and the rule of its DID
-      { name: 'beta.co_2', mode: 'enforce', dids: 0, rules: 0 },
-      { name: 'default', mode: 'enforce', dids: 0, rules: 0 },
+      { name: 'acme', mode: 'enforce', allowOnly: null, didAllowOnly: [], dids: 1, rules: 2 }, // its tenant rule and the rule of its DID
+      { name: 'beta.co_2', mode: 'enforce', allowOnly: null, didAllowOnly: [], dids: 0, rules: 0 },
+      { name: 'default', mode: 'enforce', allowOnly: null, didAllowOnly: [], dids: 0, rules: 0 },
     ]);
     expectBadInput(
       cli('tenants', 'remove', 'acme'),
@@ -161,7 +161,7 @@ describe('tenants', () => {
     );
     expectOk(cli('tenants', 'remove', 'acme', '--force'), 'removed tenant acme (1 DID(s), 2 rule(s))\n');
     expectOk(cli('tenants', 'remove', 'beta.co_2'), 'removed tenant beta.co_2 (0 DID(s), 0 rule(s))\n');
-    expect(tenants()).toEqual([{ name: 'default', mode: 'enforce', dids: 0, rules: 0 }]);
+    expect(tenants()).toEqual([{ name: 'default', mode: 'enforce', allowOnly: null, didAllowOnly: [], dids: 0, rules: 0 }]);
     withDatabase(db.path, (sql) => {
       expect(sql.prepare('SELECT COUNT(*) FROM dids').pluck().get()).toBe(0);
       expect(sql.prepare('SELECT COUNT(*) FROM rules').pluck().get()).toBe(0);
@@ -194,7 +194,7 @@ describe('dids', () => {
       cli('dids', 'add', '+1 404 555 1234', '--tenant', 'default'),
       'DID +14045551234 already belongs to tenant "acme": remove it first',
     );
-    expect(jsonOf(cli('dids', 'list', '--tenant', 'acme', '--json'))).toEqual([{ number: '+14045551234', tenant: 'acme' }]);
+    expect(jsonOf(cli('dids', 'list', '--tenant', 'acme', '--json'))).toEqual([{ number: '+14045551234', tenant: 'acme', allowOnly: null }]);
   });
 });
 
@@ -670,8 +670,8 @@ describe('global options and the database file', () => {
   it('applies each migration once, however often it runs', () => {
     const flagDb = tmp.file('flag.db');
     expect(jsonOf(runCli(['tenants', 'list', '--json'], { db: flagDb }))).toEqual([
-      { name: 'default', mode: 'enforce', dids: 0, rules: 0 },
-      { name: 'viaflag', mode: 'enforce', dids: 0, rules: 0 },
+      { name: 'default', mode: 'enforce', allowOnly: null, didAllowOnly: [], dids: 0, rules: 0 },
+      { name: 'viaflag', mode: 'enforce', allowOnly: null, didAllowOnly: [], dids: 0, rules: 0 },
     ]);
     const files = readdirSync(join(repoRoot, 'migrations'))
       .map((file) => /^(\d{3})_([a-z0-9_]+)\.sql$/.exec(file))

@@ -74,8 +74,8 @@ describe('attestation from the channel variables', () => {
   const from = (variables: Record<string, string>, names: readonly string[] = NAMES): AttestationFact =>
     attestationFromChannel((name) => variables[name], names);
 
-  it('reads FreeSWITCH verification, then P-Asserted-Identity, then From, by default', () => {
-    expect(NAMES).toEqual(['sip_verstat_detailed', 'sip_verstat', 'sip_P-Asserted-Identity', 'sip_full_from']);
+  it('reads FreeSWITCH verification, then the carrier headers, then P-Asserted-Identity, then From, by default', () => {
+    expect(NAMES).toEqual(['sip_verstat_detailed', 'sip_verstat', 'sip_h_P-Attestation-Indicator', 'sip_h_X-Attestation-Info', 'sip_P-Asserted-Identity', 'sip_full_from']);
   });
 
   it('a stock profile (user part) or user-domain hides the attestation; verbatim shows it', () => {

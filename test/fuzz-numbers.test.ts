@@ -109,6 +109,9 @@ function canonical(spec: MatchSpec): string {
       return spec.key.replace(/^ip[46]:/, '');
     case 'sip':
       return spec.key.startsWith('sipdomain:') ? `*@${spec.key.slice('sipdomain:'.length)}` : spec.key.replace(/^sip:/, '');
+    case 'name':
+    case 'name_word':
+      throw new Error('parsePattern never makes a caller-name rule');
   }
 }
 

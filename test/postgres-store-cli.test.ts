@@ -221,10 +221,10 @@ describe('the command line and the console alone on a PostgreSQL store', () => {
     refused(run('dids', 'add', '4045550001', '--tenant', 'nope'), `unknown tenant "nope": add it first with 'callguard tenants add nope'`);
     ok(run('rules', 'add', '212*', '--action', 'busy', '--scope', 'did:4045550000'), /^added #\d+ busy 212\* \(did:\+14045550000\)\n$/);
     expect(JSON.parse(run('tenants', 'list', '--json').stdout)).toEqual([
-      { name: 'acme', mode: 'enforce', dids: 1, rules: 1 },
-      { name: 'default', mode: 'enforce', dids: 0, rules: 0 },
+      { name: 'acme', mode: 'enforce', allowOnly: null, didAllowOnly: [], dids: 1, rules: 1 },
+      { name: 'default', mode: 'enforce', allowOnly: null, didAllowOnly: [], dids: 0, rules: 0 },
     ]);
-    expect(JSON.parse(run('dids', 'list', '--json').stdout)).toEqual([{ number: '+14045550000', tenant: 'acme' }]);
+    expect(JSON.parse(run('dids', 'list', '--json').stdout)).toEqual([{ number: '+14045550000', tenant: 'acme', allowOnly: null }]);
     refused(run('tenants', 'remove', 'acme'), 'tenant "acme" still has 1 DID(s) and 1 rule(s): remove them first or pass --force');
     ok(run('tenants', 'remove', 'acme', '--force'), 'removed tenant acme (1 DID(s), 1 rule(s))\n');
     refused(run('dids', 'remove', '4045550000'), 'DID +14045550000 is not registered');

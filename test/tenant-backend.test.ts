@@ -39,12 +39,12 @@ describe.each(BACKENDS)('tenant operations on %s', (_name, open) => {
     await addRules(backend.rules, admin, { patterns: '312*', action: 'block', scope: 'tenant:acme' }, COUNTRY);
     await addRules(backend.rules, admin, { patterns: '212*', action: 'busy', scope: 'did:4045551234' }, COUNTRY);
     expect(await listTenants(backend.tenants)).toEqual([
-      { name: 'acme', mode: 'enforce', dids: 1, rules: 2 },
-      { name: 'beta.co_2', mode: 'enforce', dids: 0, rules: 0 },
-      { name: 'default', mode: 'enforce', dids: 0, rules: 0 },
+      { name: 'acme', mode: 'enforce', allowOnly: null, dids: 1, rules: 2 },
+      { name: 'beta.co_2', mode: 'enforce', allowOnly: null, dids: 0, rules: 0 },
+      { name: 'default', mode: 'enforce', allowOnly: null, dids: 0, rules: 0 },
     ]);
-    expect(await listDids(backend.tenants, 'acme')).toEqual([{ number: '+14045551234', tenant: 'acme' }]);
-    expect(await listDids(backend.tenants)).toEqual([{ number: '+14045551234', tenant: 'acme' }]);
+    expect(await listDids(backend.tenants, 'acme')).toEqual([{ number: '+14045551234', tenant: 'acme', allowOnly: null }]);
+    expect(await listDids(backend.tenants)).toEqual([{ number: '+14045551234', tenant: 'acme', allowOnly: null }]);
     expect((await backend.audit('tenant')).map(({ verb, key, actor }) => `${actor} ${verb} ${key}`)).toEqual([`${ACTOR} add acme`, `${ACTOR} add beta.co_2`]);
     expect((await backend.audit('did')).map(({ verb, key }) => `${verb} ${key}`)).toEqual(['add +14045551234']);
   });
@@ -81,7 +81,7 @@ describe.each(BACKENDS)('tenant operations on %s', (_name, open) => {
     });
     expect(await backend.count('dids')).toBe(1);
     expect(await removeTenant(backend.tenants, admin, 'acme', true)).toEqual({ dids: 1, rules: 2 });
-    expect(await listTenants(backend.tenants)).toEqual([{ name: 'default', mode: 'enforce', dids: 0, rules: 0 }]); // a global rule is no tenant's
+    expect(await listTenants(backend.tenants)).toEqual([{ name: 'default', mode: 'enforce', allowOnly: null, dids: 0, rules: 0 }]); // a global rule is no tenant's
     expect({ dids: await backend.count('dids'), rules: await backend.count('rules'), policies: await backend.count('category_policies') }).toEqual({ dids: 0, rules: 1, policies: 0 });
     expect((await backend.audit('tenant')).map((entry) => entry.verb)).toEqual(['add', 'remove']);
     expect(await removeDid(backend.tenants, admin, '4045550000', COUNTRY).catch((error: Error) => error.message)).toBe('DID +14045550000 is not registered');

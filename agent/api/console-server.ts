@@ -1,3 +1,4 @@
+import type { CallerIdSettings } from '../config/caller-ids';
 import { readFileSync } from 'node:fs';
 import { BadInput } from '../engine/bad-input';
 import { isLoopbackHost } from '../http/loopback';
@@ -32,7 +33,10 @@ function hostPort(text: string): { host: string; port: number } {
  * never cross a network in clear, so an address other than loopback needs TLS here or a
  * reverse proxy in front that terminates it.
  */
-export async function startConsole(settings: ConsoleSettings, deps: { readonly store: StoreBackends; readonly country: string; readonly logger: Logger }): Promise<RunningConsole> {
+export async function startConsole(
+  settings: ConsoleSettings,
+  deps: { readonly store: StoreBackends; readonly country: string; readonly logger: Logger; readonly callerIds?: CallerIdSettings | undefined },
+): Promise<RunningConsole> {
   const { host, port } = hostPort(settings.listen);
   if ((settings.tlsCert === null) !== (settings.tlsKey === null)) throw new BadInput('console TLS needs both files: console.tlsCert and console.tlsKey');
   const tls = settings.tlsCert && settings.tlsKey ? { cert: readFileSync(settings.tlsCert), key: readFileSync(settings.tlsKey) } : undefined;
@@ -42,6 +46,7 @@ export async function startConsole(settings: ConsoleSettings, deps: { readonly s
   const app = await buildApi({
     store: deps.store,
     country: deps.country,
+    callerIds: deps.callerIds,
     authenticator: new StoreAuthenticator(deps.store.as('console').users),
     reputation: new ReputationClient(),
     logger: deps.logger,

@@ -1,3 +1,4 @@
+import type { CallerIdSettings } from '../config/caller-ids';
 import cookie from '@fastify/cookie';
 import { Tokens } from '@fastify/csrf';
 import type { TokensSimple } from '@fastify/csrf';
@@ -33,6 +34,8 @@ export interface ApiDeps {
   /** The store the operations work on: the SQLite file, or a fleet's PostgreSQL. */
   readonly store: StoreBackends;
   readonly country: string;
+  /** What "no caller ID" and each attestation word mean (the config's `anonymous` and `attestation`): explain decides as the agent does. */
+  readonly callerIds?: CallerIdSettings | undefined;
   readonly authenticator: Authenticator;
   readonly reputation: ReputationClient;
   readonly logger: Logger;

@@ -24,7 +24,7 @@ async function runConsole(ctx: CliContext, flags: ConsoleFlags): Promise<void> {
     'console.tlsKey': flags.tlsKey,
   });
   const logger = createLogger(config.logLevel);
-  const running = await startConsole(config.console, { store: await ctx.storeBackends(), country: ctx.country, logger });
+  const running = await startConsole(config.console, { store: await ctx.storeBackends(), country: ctx.country, logger, callerIds: ctx.callerIds });
   const signal = await untilSignal();
   logger.info({ signal }, 'stopping the console');
   await running.stop();

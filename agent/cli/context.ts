@@ -1,5 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Command } from 'commander';
+import { callerIdSettings } from '../config/caller-ids';
+import type { CallerIdSections, CallerIdSettings } from '../config/caller-ids';
 import { readConfigFile } from '../config/load';
 import { chooseStore } from '../config/store-choice';
 import type { StoreChoice } from '../config/store-choice';
@@ -29,6 +31,8 @@ export class CliContext {
   readonly configFile: string | undefined;
   /** The SQLite file, or the PostgreSQL store of a fleet (--store, CALLGUARD_STORE, store.url). */
   readonly store: StoreChoice;
+  /** What "no caller ID" and each attestation word mean: the config file's `anonymous` and `attestation`, as `serve` reads them. */
+  readonly callerIds: CallerIdSettings;
 
   /** `command` names the command being run (`rules add`), for the refusal of a PostgreSQL store. */
   constructor(options: GlobalOptions, private readonly command = 'this command') {
@@ -37,6 +41,7 @@ export class CliContext {
     const fromFile = (key: 'db' | 'country') => (typeof file[key] === 'string' ? (file[key] as string) : undefined);
     this.country = checkCountry(options.country || process.env.CALLGUARD_COUNTRY || fromFile('country') || 'US');
     this.dbPath = databasePath(options.db || process.env.CALLGUARD_DB || fromFile('db'));
+    this.callerIds = callerIdSettings(file as CallerIdSections, this.country);
     const storeSection = file.store as { url?: string | null } | undefined;
     this.store = chooseStore({
       flag: options.store,

@@ -28,14 +28,14 @@ export function registerExplain(program: Command): void {
     .option('--ip <address>', 'signalling source address')
     .option('--sip-from <uri>', 'SIP From URI')
     .option('--name <caller name>', 'caller name')
-    .option('--attestation <level>', 'STIR/SHAKEN attestation: A, B, C or failed')
+    .option('--attestation <level>', 'STIR/SHAKEN attestation: A, B, C, failed or a verstat or carrier word (attestation.words)')
     .option('--carrier <name>', 'the carrier name, instead of the prefix table')
     .option('--sms', 'a text rather than a call')
     .option('--at <time>', 'decide as of this ISO time (time windows, expiry, remembered passes)')
     .option('--json', 'print JSON')
     .action(
       withContext(async (ctx, flags: ExplainFlags) => {
-        const decision = await explain((await ctx.backends()).decideCall, cliActing(ctx.actor), flags, ctx.country, new ReputationClient());
+        const decision = await explain((await ctx.backends()).decideCall, cliActing(ctx.actor), flags, ctx.country, new ReputationClient(), ctx.callerIds);
         if (flags.json) return printJson(decisionJson(decision));
         const target = decision.target ? ` ${decision.target}` : '';
         console.log(`${decision.action}${target}${decision.flagged ? ' (flagged as suspected spam)' : ''}`);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { BadInput } from '../engine/bad-input';
 import { parsePattern } from '../engine/patterns';
+import { isNameKind, prefixedNamePattern, writtenNamePattern } from '../engine/names';
 import { formatScope, parseScope } from '../engine/scope';
 import type { RuleRow } from '../store/rules';
 import { withContext } from './action';
@@ -22,7 +23,8 @@ interface ListFlags {
 function describeRule(rule: RuleRow): string {
   const action = rule.target ? `${rule.action} ${rule.target}` : rule.action;
   const window = rule.when ? `, ${rule.when} ${rule.tz}` : '';
-  return `#${rule.id} ${action} ${rule.pattern} (${rule.scope}${rule.sms ? ', texts too' : ''}${rule.list ? `, list ${rule.list}` : ''}${window})`;
+  const pattern = isNameKind(rule.kind) ? writtenNamePattern(rule.kind, rule.pattern) : rule.pattern;
+  return `#${rule.id} ${action} ${pattern} (${rule.scope}${rule.sms ? ', texts too' : ''}${rule.list ? `, list ${rule.list}` : ''}${window})`;
 }
 
 function parseLimit(text: string | undefined): number | undefined {
@@ -69,7 +71,7 @@ async function rulesToRemove(rules: RuleBackend, country: string, selector: stri
   if (explicitId) return byId(rules, Number(explicitId[1]), scope);
   let byPattern: RuleRow[] = [];
   try {
-    const spec = parsePattern(selector, country);
+    const spec = prefixedNamePattern(selector) ?? parsePattern(selector, country);
     byPattern = await rules.byMatch(spec.key, spec.kind, scope);
   } catch (error) {
     if (bareId === undefined) throw error;
@@ -94,8 +96,10 @@ async function byId(rules: RuleBackend, id: number, scope: string | undefined): 
 export function registerRules(program: Command): void {
   const rules = program.command('rules').description('number and address rules: block, allow, challenge, forward…');
   rules
-    .command('add <patterns>')
-    .description('add rules; several comma-separated patterns make one rule each (all or none)')
+    .command('add [patterns]')
+    .description('add rules; several comma-separated patterns make one rule each (all or none); or one caller-name rule with --name or --name-word')
+    .option('--name <glob>', "a caller-name rule instead of patterns: the caller ID name, * for any run of characters ('V9*'), case and spacing ignored")
+    .option('--name-word <words>', "a caller-name rule: these whole words anywhere in the caller ID name ('SPAM')")
     .requiredOption('--action <action>', 'allow, block, challenge, busy, disconnected, voicemail[:box] or forward[:number]')
     .option('--to <target>', 'forward number, or voicemail box')
     .option('--scope <scope>', 'global, tenant:<name> or did:<number>', 'global')
@@ -106,7 +110,9 @@ export function registerRules(program: Command): void {
     .option('--when <windows>', 'only within these weekly windows: "mon-fri 09:00-17:00, sat 10:00-14:00", overnight "22:00-07:00"')
     .option('--tz <zone>', 'IANA time zone of --when (default: this machine\'s)')
     .action(
-      withContext(async (ctx, patterns: string, flags: RuleFlags) => {
+      withContext(async (ctx, patterns: string | undefined, flags: RuleFlags & { name?: string; nameWord?: string }) => {
+        if (patterns === undefined && flags.name === undefined && flags.nameWord === undefined) throw new BadInput('give the patterns to add, or --name or --name-word for a caller-name rule');
+        if (patterns !== undefined && (flags.name !== undefined || flags.nameWord !== undefined)) throw new BadInput(`give either patterns or --name/--name-word, not both ("${patterns}")`);
         for (const rule of await addRules((await ctx.backends()).rules, cliActing(ctx.actor), { ...flags, patterns }, ctx.country)) console.log(`added ${describeRule(rule)}`);
       }),
     );
@@ -120,7 +126,7 @@ export function registerRules(program: Command): void {
     .action(withContext((ctx, flags: ListFlags) => listRules(ctx, flags)));
   rules
     .command('remove <rule>')
-    .description('remove a rule by id (12, #12) or by pattern (unblock); without --scope a pattern is removed from every scope')
+    .description("remove a rule by id (12, #12) or by pattern (unblock; a name rule as 'name:V9*' or 'name-word:SPAM'); without --scope a pattern is removed from every scope")
     .option('--scope <scope>', 'only in this scope')
     .action(
       withContext(async (ctx, selector: string, flags: { scope?: string }) => {

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { ActionSettings } from '../actions/settings';
+import { callerIdSettings } from '../config/caller-ids';
+import type { CallerIdSettings } from '../config/caller-ids';
 import { loadConfig } from '../config/load';
 import type { AgentConfig } from '../config/schema';
 import { parseHostPort } from '../config/host-port';
@@ -36,7 +38,10 @@ import type { CliContext } from './context';
 const PRUNE_EVERY_MS = 60 * 60_000;
 
 /** The HTTP hook beside the driver: verdicts, stats, health, metrics and block-last. */
-function createHook(config: AgentConfig, parts: { ctx: CliContext; store: AgentStore; backends: StoreBackends; screener: Screener; metrics: Metrics; driver: PbxGroup; logger: Logger }): HookServer {
+function createHook(
+  config: AgentConfig,
+  parts: { ctx: CliContext; store: AgentStore; backends: StoreBackends; screener: Screener; metrics: Metrics; driver: PbxGroup; logger: Logger; callerIds: CallerIdSettings },
+): HookServer {
   const { ctx, store, backends, screener, metrics, driver, logger } = parts;
   const db = store.db;
   // With PostgreSQL the counters are this agent's own calls (its local log): the fleet's are in PostgreSQL.
@@ -56,6 +61,7 @@ function createHook(config: AgentConfig, parts: { ctx: CliContext; store: AgentS
       logger,
       health: () => ({ pbxConnected: driver.connected, pbxes: driver.states(), databaseWritable: isDatabaseWritable(db), store: store.status() }),
       blockLast: (did) => blockLastCaller(blockLast, cliActing(actor), did, ctx.country),
+      attestationWords: parts.callerIds.attestationWords,
     },
   );
 }
@@ -128,15 +134,17 @@ function flagOverrides(flags: ServeFlags): Record<string, unknown> {
 }
 
 /** The driver of one PBX connection; its calls are logged with the connection's name. */
-function createDriver(connection: PbxConnection, screener: Screener, logger: Logger): PbxDriver {
+function createDriver(connection: PbxConnection, screener: Screener, logger: Logger, callerIds: CallerIdSettings): PbxDriver {
   const actions = { screener: screener.forPbx(connection.name), logger: logger.child({ pbxName: connection.name }) };
+  const { attestationWords } = callerIds;
   if (connection.kind === 'asterisk') {
-    const { url, user, password, app, pairAs, ...settings } = connection.asterisk;
+    const { url, user, password, app, pairAs, ...fromConfig } = connection.asterisk;
+    const settings = { ...fromConfig, attestationWords };
     if (!password) throw new BadInput('Asterisk needs a password: --ari-password, CALLGUARD_ARI_PASSWORD or asterisk.password');
     return createAsteriskDriver({ url, user, password, app, pairAs, settings }, actions);
   }
   const { mode, listen, esl, eslPassword, pairAs, ...settings } = connection.freeswitch;
-  const deps = { ...actions, settings };
+  const deps = { ...actions, settings: { ...settings, attestationWords } };
   if (mode === 'outbound') return new FreeSwitchOutboundServer(parseHostPort(listen), deps);
   if (mode === 'inbound') {
     if (!eslPassword) throw new BadInput('inbound mode needs the event-socket password: --esl-password, CALLGUARD_ESL_PASSWORD or freeswitch.eslPassword');
@@ -162,10 +170,12 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const store = await openAgentStore(ctx.store, ctx.dbPath, () => ctx.db, logger);
   const backends = backendsOf(store);
   const metrics = new Metrics();
+  // From the same file the command line reads them from (ctx.callerIds), so explain decides as the agent does.
+  const callerIds = callerIdSettings(config, ctx.country);
   const screener = new Screener(
     store.decisions,
     store.log,
-    { country: ctx.country, failMode: config.failMode, decisionLimitMs: config.decisionLimitMs, actions },
+    { country: ctx.country, anonymous: callerIds.anonymous, failMode: config.failMode, decisionLimitMs: config.decisionLimitMs, actions },
     logger,
     metrics,
   );
@@ -174,13 +184,13 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   let web: RunningConsole | null = null;
   try {
     // The group makes every driver at once, so a bad setting of any connection stops serve before one is started.
-    const members = pbxConnections(config, process.env).map((connection) => ({ name: connection.name, kind: connection.kind, make: () => createDriver(connection, screener, logger) }));
+    const members = pbxConnections(config, process.env).map((connection) => ({ name: connection.name, kind: connection.kind, make: () => createDriver(connection, screener, logger, callerIds) }));
     driver = new PbxGroup(members, logger);
-    hook = config.http.enabled ? createHook(config, { ctx, store, backends, screener, metrics, driver, logger }) : null;
+    hook = config.http.enabled ? createHook(config, { ctx, store, backends, screener, metrics, driver, logger, callerIds }) : null;
     logger.info({ config }, 'starting');
     await driver.start();
     await hook?.start();
-    web = config.console.enabled ? await startConsole(config.console, { store: backends, country: ctx.country, logger }) : null;
+    web = config.console.enabled ? await startConsole(config.console, { store: backends, country: ctx.country, logger, callerIds }) : null;
   } catch (error) {
     // Bad settings, a wrong password or a port in use: the operator must fix it; exit rather than loop.
     if (!(error instanceof BadInput)) logger.fatal({ err: error }, 'cannot start');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { cliActing } from '../operations/acting';
-import { addDid, addTenant, listDids, listTenants, removeDid, removeTenant, setTenantMode } from '../operations/tenants';
+import { ALLOW_ONLY_ACTIONS } from '../engine/allow-only';
+import { addDid, addTenant, listDids, listTenants, removeDid, removeTenant, setAllowOnly, setTenantMode } from '../operations/tenants';
 import { withContext } from './action';
 import { printJson, printTable } from './print';
 
@@ -21,9 +22,14 @@ export function registerTenants(program: Command): void {
     .description('list tenants with their DID and rule counts')
     .action(
       withContext(async (ctx, options: { json?: boolean }) => {
-        const rows = await listTenants((await ctx.backends()).tenants);
-        if (options.json) return printJson(rows);
-        printTable(['TENANT', 'MODE', 'DIDS', 'RULES'], rows.map((row) => [row.name, row.mode, row.dids, row.rules]));
+        const backend = (await ctx.backends()).tenants;
+        const rows = await listTenants(backend);
+        const own = (await listDids(backend)).filter((did) => did.allowOnly !== null);
+        const didsOf = (name: string) => own.filter((did) => did.tenant === name).map((did) => ({ did: did.number, allowOnly: did.allowOnly! }));
+        if (options.json) return printJson(rows.map((row) => ({ ...row, didAllowOnly: didsOf(row.name) })));
+        // The tenant's setting, then each DID's own: `challenge; +14045550100 off`.
+        const allowOnly = (row: (typeof rows)[number]) => [row.allowOnly ?? 'off', ...didsOf(row.name).map((did) => `${did.did} ${did.allowOnly}`)].join('; ');
+        printTable(['TENANT', 'MODE', 'ALLOW-ONLY', 'DIDS', 'RULES'], rows.map((row) => [row.name, row.mode, allowOnly(row), row.dids, row.rules]));
       }),
     );
   tenants
@@ -33,6 +39,19 @@ export function registerTenants(program: Command): void {
       withContext(async (ctx, name: string, mode: string) => {
         const set = await setTenantMode((await ctx.backends()).tenants, cliActing(ctx.actor), name, mode);
         console.log(set === 'monitor' ? `tenant ${name} is in monitor mode: its calls are decided and logged, and let through` : `tenant ${name} enforces: its calls are screened`);
+      }),
+    );
+  tenants
+    .command('allow-only <name> <action>')
+    .option('--did <number>', "only this DID of the tenant (overrides the tenant's setting; inherit: follow the tenant again)")
+    .description(`only callers an allow rule lets through ring; everyone else gets <action>: ${ALLOW_ONLY_ACTIONS.join(', ')}; off to stop`)
+    .action(
+      withContext(async (ctx, name: string, action: string, options: { did?: string }) => {
+        const set = await setAllowOnly((await ctx.backends()).tenants, cliActing(ctx.actor), name, action, options.did, ctx.country);
+        const who = set.did === null ? `tenant ${name}` : `DID ${set.did} (tenant ${name})`;
+        if (set.action === 'inherit') console.log(`${who} follows the tenant's allow-only setting`);
+        else if (set.action === 'off') console.log(`${who} is not allow-only${set.did === null ? '' : ", whatever the tenant's setting"}`);
+        else console.log(`${who} is allow-only: callers not on its allow list get ${set.action}`);
       }),
     );
   tenants

@@ -59,6 +59,8 @@ export function registerWhatIf(program: Command): void {
             list: flags.list,
           },
           ctx.country,
+          Date.now(),
+          ctx.callerIds.anonymous,
         );
         if (flags.json) return printJson(report);
         printReport(report);

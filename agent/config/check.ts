@@ -1,4 +1,6 @@
 import { isSupportedCountry } from 'libphonenumber-js/min';
+import { ATTESTATION_MEANINGS, ATTESTATION_WORD } from '../engine/attestation';
+import { ANONYMOUS_NUMBER, ANONYMOUS_WORD } from '../engine/numbers';
 import { pbxListErrors } from './pbx-list';
 import { CONFIG_DEFAULTS } from './schema';
 
@@ -17,6 +19,26 @@ const integer = (min: number, max: number): Check => (value) =>
 const template = (placeholder: string): Check => (value) => text(value) ?? (String(value).includes(placeholder) ? null : `expected a template containing ${placeholder}`);
 const variableName: Check = (value) => (value === null || (typeof value === 'string' && /^[A-Za-z0-9_()",.-]{1,64}$/.test(value)) ? null : 'expected a channel variable name');
 const textList: Check = (value) => (Array.isArray(value) && value.every((item) => variableName(item) === null) ? null : 'expected a list of channel variable names');
+const shownWord = (value: unknown) => JSON.stringify(value)?.slice(0, 60);
+/** A list of up to `max` entries, each matching `entry`; the first bad one named. */
+const listOf = (entry: RegExp, what: string, max: number): Check => (value) => {
+  if (!Array.isArray(value) || value.length > max) return `expected a list of up to ${max} ${what}s`;
+  const bad = value.find((item) => typeof item !== 'string' || !entry.test(item));
+  return bad === undefined ? null : `${shownWord(bad)} is not a ${what}`;
+};
+/** `{"word": "A"}`: each word one header word, each meaning a level, failed or none. */
+const attestationWordMap: Check = (value) => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'expected an object of words and what each means, such as {"TN-Verified": "A"}';
+  const entries = Object.entries(value);
+  if (entries.length > 200) return 'expected at most 200 words';
+  for (const [word, meaning] of entries) {
+    if (!ATTESTATION_WORD.test(word)) return `${shownWord(word)} is not a word (letters, digits, - _ and ., up to 64)`;
+    if (typeof meaning !== 'string' || !(ATTESTATION_MEANINGS as readonly string[]).includes(meaning)) {
+      return `${shownWord(word)} means ${shownWord(meaning)}, an unknown attestation: expected one of ${ATTESTATION_MEANINGS.map((m) => JSON.stringify(m)).join(', ')}`;
+    }
+  }
+  return null;
+};
 
 /** One check per key of the config file; a key not here is not a setting. */
 const CHECKS: Record<string, Check> = {
@@ -50,6 +72,10 @@ const CHECKS: Record<string, Check> = {
   'asterisk.sipFromVariable': variableName,
   'asterisk.carrierVariable': variableName,
   'asterisk.attestationVariable': variableName,
+  'asterisk.attestationVariables': textList,
+  'anonymous.words': listOf(ANONYMOUS_WORD, 'word (letters, digits, spaces, - _ and ., up to 40)', 100),
+  'anonymous.numbers': listOf(ANONYMOUS_NUMBER, 'number (digits and separators, up to 24)', 1000),
+  'attestation.words': attestationWordMap,
   'challenge.digit': (value) => (typeof value === 'string' && /^[0-9*#]$/.test(value) ? null : 'expected one key: 0-9, * or #'),
   'challenge.timeoutMs': integer(500, 60_000),
   'challenge.tries': integer(1, 5),

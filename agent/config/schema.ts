@@ -1,4 +1,5 @@
 import { DEFAULT_ACTION_SETTINGS } from '../actions/settings';
+import { DEFAULT_ANONYMOUS } from '../engine/numbers';
 import { DEFAULT_ASTERISK, DEFAULT_FREESWITCH } from '../pbx/settings';
 import type { PbxEntry } from './pbx-list';
 
@@ -35,6 +36,13 @@ export const CONFIG_DEFAULTS = {
     pairAs: null as 'a' | 'b' | null,
     ...DEFAULT_ASTERISK,
   },
+  /**
+   * What means "no caller ID": `words` (the whole list; README: Anonymous callers) and
+   * `numbers` a carrier sends for withheld callers. All-zero numbers always count.
+   */
+  anonymous: { words: [...DEFAULT_ANONYMOUS.words] as string[], numbers: [] as string[] },
+  /** Attestation words beyond the built-in ones (verstat values, A/B/C, failed), each → A, B, C, failed or none. */
+  attestation: { words: {} as Record<string, string> },
   challenge: { ...DEFAULT_ACTION_SETTINGS.challenge },
   flag: { ...DEFAULT_ACTION_SETTINGS.flag },
   /** The HTTP hook; `tokenName` is who the audit trail names for changes made through it. */

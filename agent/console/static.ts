@@ -8,7 +8,7 @@ import { packageRoot } from '../store/package-root';
 export const CONSOLE_DIR = 'dist/console';
 
 /** The console's page addresses: each answers index.html, and the front end's router draws the page. */
-export const CONSOLE_PAGES = ['/', '/signin', '/companies', '/activity', '/timeline/:caller', '/blocked', '/addresses', '/protection', '/lists', '/audit'] as const;
+export const CONSOLE_PAGES = ['/', '/signin', '/companies', '/activity', '/timeline/:caller', '/blocked', '/addresses', '/names', '/protection', '/lists', '/audit'] as const;
 
 /**
  * What a console page may do: its own script and style only (no inline script, so a caller

@@ -1,10 +1,13 @@
+import { allowOnlyStep } from './allow-only';
 import { describeNotVisible } from './attestation';
 import { candidateKeys } from './candidate-keys';
 import { describeCategory, inCategory } from './categories';
 import type { CategoryInput } from './categories';
 import type { DecisionStore, DecisionView, RuleShape } from './decision-store';
 import { normalizeNumber } from './numbers';
+import type { AnonymousCallerIds } from './numbers';
 import { describeMatch, pickRule } from './pick-rule';
+import { nameStep } from './name-step';
 import { protect } from './protection';
 import { rememberedPass } from './remembered-pass';
 import { isOpen } from './time-window';
@@ -19,6 +22,8 @@ export interface EngineSettings {
   readonly country: string;
   /** Wall-clock time of the decision, ms since the epoch. */
   readonly now: number;
+  /** What counts as "no caller ID" (config `anonymous`); the built-in words when absent. */
+  readonly anonymous?: AnonymousCallerIds | undefined;
 }
 
 function callerSummary(facts: CallFacts, identity: CallerIdentity): string {
@@ -46,8 +51,8 @@ export function decide(facts: CallFacts, store: DecisionStore, settings: EngineS
 }
 
 /** The keys step 1 looks rules up by: a replay reads them for many calls at once, before deciding them. */
-export function ruleKeysOf(facts: CallFacts, shape: RuleShape, country: string): string[] {
-  const parsed = normalizeNumber(facts.from, country);
+export function ruleKeysOf(facts: CallFacts, shape: RuleShape, country: string, anonymousIds?: AnonymousCallerIds): string[] {
+  const parsed = normalizeNumber(facts.from, country, anonymousIds);
   const anonymous = parsed.kind === 'anonymous' || !!facts.privacy;
   return candidateKeys({ number: parsed.kind === 'number' ? parsed.e164 : null, anonymous, ip: facts.ip, sipFrom: facts.sipFrom }, shape);
 }
@@ -58,7 +63,7 @@ function describeSchedule(schedule: Schedule): string {
 
 function decideSteps(facts: CallFacts, view: DecisionView, settings: EngineSettings): Decision {
   const reasons: string[] = [];
-  const parsed = normalizeNumber(facts.from, settings.country);
+  const parsed = normalizeNumber(facts.from, settings.country, settings.anonymous);
   const identity: CallerIdentity =
     facts.privacy && parsed.kind !== 'anonymous' ? { kind: 'anonymous', why: 'the PBX marks the caller ID as private' } : parsed;
   const number = parsed.kind === 'number' ? parsed.e164 : null;
@@ -71,7 +76,7 @@ function decideSteps(facts: CallFacts, view: DecisionView, settings: EngineSetti
 
   const base = { kind: facts.kind, tenant, did, caller: number, callerKind: identity.kind, score: null, flagged: false, signals: [] };
   const scopes = scopesOfCall(did, tenant);
-  const keys = ruleKeysOf(facts, view.shape, settings.country);
+  const keys = ruleKeysOf(facts, view.shape, settings.country, settings.anonymous);
   const rules = view
     .rulesFor(keys, scopes, settings.now)
     .filter((rule) => facts.kind === 'call' || rule.sms || rule.action === 'allow')
@@ -102,6 +107,17 @@ function decideSteps(facts: CallFacts, view: DecisionView, settings: EngineSetti
     };
   }
   reasons.push(`Step 1: no number or address rule matches${facts.kind === 'sms' ? ' this text (only --sms rules block texts)' : ''}.`);
+  // Allow-only mode: no number or address rule let the caller through (nor stopped it). Before the
+  // name rules: a caller chooses its name freely, so a name never lets it past allow-only mode.
+  const allowOnly = allowOnlyStep(view.allowOnly(tenant, did), tenant, facts.kind, reasons);
+  if (allowOnly) return { ...base, action: allowOnly.action, target: null, scope: allowOnly.scope, ruleId: null, category: null, categories: [], reasons };
+  const named = nameStep(facts, view, scopes, settings.now, reasons);
+  if (named) {
+    const action: ActionName = facts.kind === 'sms' && named.action !== 'allow' ? 'block' : named.action;
+    if (action === 'allow') reasons.push('An allow rule ends screening: the call goes through.');
+    if (action !== named.action) reasons.push('Texts cannot be busied or redirected: the text is blocked.');
+    return { ...base, action, target: named.target, scope: named.scope, ruleId: named.id, category: null, categories: [], reasons };
+  }
 
   const input: CategoryInput = { caller: identity, did, attestation: facts.attestation ?? 'none', country: settings.country };
   const categories: Category[] = [];

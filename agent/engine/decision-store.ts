@@ -1,3 +1,4 @@
+import type { AllowOnlySetting } from './allow-only';
 import type { ScoreSettings } from './score-settings';
 import type { Schedule } from './time-window';
 import type { ActiveRule, Category, E164, PolicyAction } from './types';
@@ -30,10 +31,14 @@ export interface DecisionView {
   tenantOfDid(did: E164): string;
   /** Rules with one of `keys` in one of `scopes`, not expired at `now`, and not in a disabled list. */
   rulesFor(keys: readonly string[], scopes: readonly string[], now: number): readonly ActiveRule[];
+  /** Caller-name rules (names.ts) of one of `scopes` matching the caller ID name, not expired at `now`, not in a disabled list. */
+  nameRulesFor(callerName: string | undefined, scopes: readonly string[], now: number): readonly ActiveRule[];
   /** The tenant's policy for a category, then the global one (the first whose window is open counts). */
   categoryPolicies(tenant: string, category: Category): readonly CategoryPolicy[];
   /** The tenant is in monitor mode: its calls are decided and logged, and let through. */
   monitors(tenant: string): boolean;
+  /** Allow-only mode for a call to this DID of this tenant: the DID's own setting, else the tenant's; null when neither is set. */
+  allowOnly(tenant: string, did: E164 | null): AllowOnlySetting | null;
   /** How long a passed challenge is remembered for this tenant; null: not at all. */
   rememberPassesFor(tenant: string): number | null;
   /** When this caller last passed a challenge of this tenant, since `since`. */

@@ -1,3 +1,4 @@
+import { describeNameMatch } from './names';
 import type { ActiveRule } from './types';
 
 function isExact(rule: ActiveRule): boolean {
@@ -61,5 +62,8 @@ export function describeMatch(rule: ActiveRule): string {
       return isExact(rule) ? `address ${rule.pattern}` : `network ${rule.pattern}`;
     case 'sip':
       return isExact(rule) ? `SIP URI ${rule.pattern}` : `SIP domain ${rule.pattern}`;
+    case 'name':
+    case 'name_word':
+      return describeNameMatch(rule);
   }
 }

@@ -27,7 +27,8 @@ export type Category = (typeof CATEGORIES)[number];
 export const POLICY_ACTIONS = ['allow', 'challenge', 'voicemail', 'busy', 'disconnected', 'block'] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
-export const MATCH_KINDS = ['number', 'prefix', 'anonymous', 'ip', 'sip'] as const;
+/** `name` and `name_word` match the caller ID name (agent/engine/names.ts), not looked up by key. */
+export const MATCH_KINDS = ['number', 'prefix', 'anonymous', 'ip', 'sip', 'name', 'name_word'] as const;
 export type MatchKind = (typeof MATCH_KINDS)[number];
 
 export type MessageKind = 'call' | 'sms';

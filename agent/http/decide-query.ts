@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { parseAttestation } from '../engine/attestation';
+import type { AttestationWords } from '../engine/attestation';
 import { BadInput } from '../engine/bad-input';
 import type { CallFacts } from '../engine/types';
 import { shownInMessage } from './shown-in-message';
@@ -20,7 +21,7 @@ export interface DecideQuery {
  * when its variable is unset. Caller-controlled values (from, name, sip_from, carrier)
  * are taken as they are: they are only ever data.
  */
-export function parseDecideQuery(raw: string): DecideQuery {
+export function parseDecideQuery(raw: string, attestationWords?: AttestationWords): DecideQuery {
   const params = parseStrictQuery(raw, DECIDE_PARAMETERS);
   const given = (name: (typeof DECIDE_PARAMETERS)[number]) => params.get(name) || undefined;
 
@@ -35,7 +36,8 @@ export function parseDecideQuery(raw: string): DecideQuery {
   const ip = given('ip');
   if (ip !== undefined && isIP(ip) === 0) throw new BadInput(`bad ip "${shownInMessage(ip)}": expected an IPv4 or IPv6 address such as 203.0.113.7`);
   const attestationText = given('attestation');
-  const attestation = parseAttestation(attestationText);
+  // The agent's words (config attestation.words), as its drivers read them.
+  const attestation = parseAttestation(attestationText, attestationWords);
   if (attestationText !== undefined && attestation === 'none') {
     throw new BadInput(`bad attestation "${shownInMessage(attestationText)}": expected A, B, C or failed (or a verstat value such as TN-Validation-Passed-A)`);
   }

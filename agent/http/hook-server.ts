@@ -11,6 +11,7 @@ import type { BlockedCaller } from '../operations/block-caller';
 import type { CallLogQueries } from '../store/call-log-queries';
 import type { StoreStatus } from '../store/agent-store';
 import { bearerTokenCheck } from './bearer-token';
+import type { AttestationWords } from '../engine/attestation';
 import { parseDecideQuery } from './decide-query';
 import { decisionText, errorText } from './dialplan-text';
 import { isLoopbackHost } from './loopback';
@@ -41,6 +42,8 @@ export interface HookDeps {
   readonly logger: Logger;
   /** Blocks the newest caller to a DID (the *32 feature code); BadInput when there is none. */
   readonly blockLast: (did: string) => Promise<BlockedCaller>;
+  /** What each `attestation=` word means (config attestation.words); the built-in words when absent. */
+  readonly attestationWords?: AttestationWords | undefined;
 }
 
 export interface HookServer {
@@ -90,7 +93,7 @@ export function createHookServer(options: HookServerOptions, deps: HookDeps): Ho
     [
       '/v1/decide',
       get(async (req, res, query) => {
-        const { facts, format } = parseDecideQuery(query);
+        const { facts, format } = parseDecideQuery(query, deps.attestationWords);
         const { uid, decision } = await deps.screener.verdict(facts, 'hook');
         deps.logger.debug({ callId: uid, kind: decision.kind, action: decision.action }, 'hook verdict');
         // Monitor mode: the dialplan is told to let the call through; what would have happened comes beside it.

@@ -1,3 +1,4 @@
+import type { CallerIdSettings } from '../config/caller-ids';
 import { parseAttestation } from '../engine/attestation';
 import { BadInput } from '../engine/bad-input';
 import type { Decision } from '../engine/types';
@@ -28,13 +29,23 @@ function parseMoment(text: string | undefined): number {
 }
 
 /** What callguard would do with that call or text, and why (decided by `decideCall` from the chosen store); only for a DID of a tenant `acting` may see. */
-export async function explain(decideCall: CallDecider, acting: Acting, input: ExplainInput, country: string, reputation: ReputationClient): Promise<Decision> {
-  const attestation = parseAttestation(input.attestation);
-  if (input.attestation !== undefined && attestation === 'none') throw new BadInput(`bad attestation "${input.attestation}": expected A, B, C or failed`, 'attestation');
+export async function explain(
+  decideCall: CallDecider,
+  acting: Acting,
+  input: ExplainInput,
+  country: string,
+  reputation: ReputationClient,
+  callerIds?: CallerIdSettings,
+): Promise<Decision> {
+  // The agent's own words (config `attestation.words`) and anonymous list, when given: decided as the agent would.
+  const attestation = parseAttestation(input.attestation, callerIds?.attestationWords);
+  if (input.attestation !== undefined && attestation === 'none') {
+    throw new BadInput(`bad attestation "${input.attestation}": expected A, B, C or failed`, 'attestation');
+  }
   const now = parseMoment(input.at);
   const decision = await decideCall(
     { kind: input.sms ? 'sms' : 'call', from: input.from, to: input.to, callerName: input.name, ip: input.ip, sipFrom: input.sipFrom, attestation, carrier: input.carrier },
-    { country, now },
+    { country, now, anonymous: callerIds?.anonymous },
     reputation,
   );
   if (!maySee(acting, decision.tenant)) throw new Forbidden(`${acting.actor} may not see tenant ${decision.tenant}`);

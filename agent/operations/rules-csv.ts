@@ -7,6 +7,7 @@
 import { Readable } from 'node:stream';
 import { BadInput, inField } from '../engine/bad-input';
 import { parsePattern } from '../engine/patterns';
+import { isNameKind, prefixedNamePattern, writtenNamePattern } from '../engine/names';
 import type { MatchSpec } from '../engine/patterns';
 import { checkName, formatScope, parseScope } from '../engine/scope';
 import type { RuleBackend } from '../store/rule-backend';
@@ -219,7 +220,8 @@ function makeImporter(gate: ScopeGate, overrides: ImportOverrides, country: stri
       tz: value('tz'),
     });
     return writeChecked(options, () => {
-      writer.write(parsePattern(value('pattern') ?? '', country), options);
+      const pattern = value('pattern') ?? '';
+      writer.write(prefixedNamePattern(pattern) ?? parsePattern(pattern, country), options);
       rows++;
     });
   };
@@ -394,7 +396,8 @@ const EXPORT_PAGE = 1_000;
 
 function csvRow(rule: RuleRow): Record<Column, string> {
   return {
-    pattern: rule.pattern,
+    // A caller-name rule is written with its kind in front (`name:V9*`), as import reads it.
+    pattern: isNameKind(rule.kind) ? writtenNamePattern(rule.kind, rule.pattern) : rule.pattern,
     action: rule.action,
     target: rule.target ?? '',
     scope: rule.scope,

@@ -1,5 +1,6 @@
 import { inField } from '../engine/bad-input';
 import { parsePatternList } from '../engine/patterns';
+import { parseNameGlob, parseNameWords } from '../engine/names';
 import { BadInput } from '../engine/bad-input';
 import { checkName, formatScope, parseScope } from '../engine/scope';
 import type { RuleRow } from '../store/rules';
@@ -16,13 +17,26 @@ import type { ListScope, RuleBackend } from '../store/rule-backend';
 /** A request to add rules, as the CLI's flags or the API's JSON body give it. */
 export interface RuleInput extends RuleFlags {
   /** One pattern or several, comma-separated: each becomes its own rule. */
-  readonly patterns: string;
+  readonly patterns?: string | undefined;
+  /** Or one caller-name glob (`V9*`; names.ts). */
+  readonly name?: string | undefined;
+  /** Or whole words anywhere in the caller name (`SPAM`). */
+  readonly nameWord?: string | undefined;
+}
+
+/** What a request to add rules matches: its patterns, or one caller name glob, or name words; exactly one of them. */
+export function matchesOfInput(input: RuleInput, country: string): MatchSpec[] {
+  const given = (['patterns', 'name', 'nameWord'] as const).filter((field) => input[field] !== undefined);
+  if (given.length > 1) throw new BadInput(`give one of patterns, name or nameWord, not ${given.join(' and ')}`, given[1]);
+  if (input.name !== undefined) return [inField('name', () => parseNameGlob(input.name!))];
+  if (input.nameWord !== undefined) return [inField('nameWord', () => parseNameWords(input.nameWord!))];
+  return inField('patterns', () => parsePatternList(input.patterns ?? '', country));
 }
 
 /** Adds one rule per pattern, all or none, audited as `acting`. */
 export async function addRules(rules: RuleBackend, acting: Acting, input: RuleInput, country: string, now = Date.now()): Promise<RuleRow[]> {
   const options = parseRuleOptions(input, country, now);
-  const specs = inField('patterns', () => parsePatternList(input.patterns, country));
+  const specs = matchesOfInput(input, country);
   return addMatches(rules, acting, specs, options, country, now);
 }
 

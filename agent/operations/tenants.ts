@@ -1,3 +1,5 @@
+import { ALLOW_ONLY_ACTIONS, isAllowOnlyAction } from '../engine/allow-only';
+import type { AllowOnlyAction, DidAllowOnly } from '../engine/allow-only';
 import { BadInput, inField } from '../engine/bad-input';
 import { requireNumber } from '../engine/numbers';
 import { checkTenantName } from '../engine/scope';
@@ -29,6 +31,44 @@ export async function setTenantMode(tenants: TenantBackend, acting: Acting, name
   requireChangeIn(acting, name);
   if (!(await tenants.setMode(name, mode as TenantMode))) throw unknownTenant(name, 'name');
   return mode as TenantMode;
+}
+
+/** What allow-only mode was set to: for a tenant (`did` null) an action or `off`; for a DID also `inherit` (it follows its tenant). */
+export interface AllowOnlyChange {
+  readonly name: string;
+  readonly did: E164 | null;
+  readonly action: AllowOnlyAction | 'off' | 'inherit';
+}
+
+/** The words that refuse a bad allow-only action, naming what may be given. */
+function badAllowOnly(action: string, forDid: boolean): BadInput {
+  const accepted = `${ALLOW_ONLY_ACTIONS.join(', ')}, or off${forDid ? ' (or inherit: follow the tenant)' : ''}`;
+  if (action === 'identify') return new BadInput(`allow-only action identify is not available yet: expected ${accepted}`, 'action');
+  if (action === 'inherit') return new BadInput(`inherit applies to a DID only (its own setting is dropped and it follows the tenant): expected ${accepted}`, 'action');
+  return new BadInput(`bad allow-only action "${action}": expected ${accepted}`, 'action');
+}
+
+/**
+ * Allow-only mode (only callers an allow rule lets through ring; every other caller gets
+ * `action`) for a tenant, or for one of its DIDs (`did`, which then overrides the tenant's:
+ * `off` exempts it, `inherit` makes it follow the tenant again). By whoever may change that
+ * tenant's settings; audited.
+ */
+export async function setAllowOnly(tenants: TenantBackend, acting: Acting, name: string, action: string, did: string | undefined, country: string): Promise<AllowOnlyChange> {
+  inField('name', () => checkTenantName(name));
+  const forDid = did !== undefined;
+  if (!(isAllowOnlyAction(action) || action === 'off' || (forDid && action === 'inherit'))) throw badAllowOnly(action, forDid);
+  const number = forDid ? inField('did', () => requireNumber(did, country, 'DID')) : null;
+  requireChangeIn(acting, name);
+  if (number === null) {
+    if (!(await tenants.setAllowOnly(name, action === 'off' ? null : (action as AllowOnlyAction)))) throw unknownTenant(name, 'name');
+    return { name, did: null, action: action as AllowOnlyAction | 'off' };
+  }
+  const changed = await tenants.setDidAllowOnly(name, number, action === 'inherit' ? null : (action as DidAllowOnly));
+  if (changed === 'unknown tenant') throw unknownTenant(name, 'name');
+  if (changed === 'not registered') throw new BadInput(`DID ${number} is not registered: add it first with 'callguard dids add ${number} --tenant ${name}'`, 'did');
+  if (changed !== 'set') throw new BadInput(`DID ${number} belongs to tenant "${changed.elsewhere}", not "${name}"`, 'did');
+  return { name, did: number, action: action as AllowOnlyChange['action'] };
 }
 
 /** Removes a tenant; one that still has DIDs or rules only with `force`, which takes them with it. */

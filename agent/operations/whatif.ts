@@ -20,6 +20,7 @@ import { changeableRule } from './rules';
 import { readRulesCsv } from './rules-csv';
 import type { Backends } from './store-backends';
 import { changeableSettingScope, readableTenant } from './tenant-access';
+import type { AnonymousCallerIds } from '../engine/numbers';
 
 export const DEFAULT_WHATIF_PERIOD = '7d';
 
@@ -51,7 +52,15 @@ type WhatIfStores = Pick<Backends, 'rules' | 'tenants' | 'protection' | 'calls' 
  * replayed as things are and as they would be (agent/replay/replay.ts). Each part of the
  * proposal is checked as the command that makes it checks it; nothing is written.
  */
-export async function whatIf(stores: WhatIfStores, acting: Acting, input: WhatIfInput, country: string, now = Date.now()): Promise<WhatIfReport> {
+export async function whatIf(
+  stores: WhatIfStores,
+  acting: Acting,
+  input: WhatIfInput,
+  country: string,
+  now = Date.now(),
+  /** What "no caller ID" means (config `anonymous`), as the agent decides. */
+  anonymous?: AnonymousCallerIds,
+): Promise<WhatIfReport> {
   const period = { from: now - inField('since', () => parseDuration(input.since ?? DEFAULT_WHATIF_PERIOD, 'period')), until: now };
   const tenant = (await readableTenant(stores.tenants, acting, input.tenant)) ?? null;
   const proposal = await proposalOf(stores, acting, input, tenant, country, now);
@@ -60,7 +69,7 @@ export async function whatIf(stores: WhatIfStores, acting: Acting, input: WhatIf
   }
   const tally = new WhatIfTally(input.list ?? false);
   const counts = (call: { tenant: string }) => (tenant === null ? maySee(acting, call.tenant) : call.tenant === tenant);
-  await replay(await stores.replayTables(), loggedCallPages(stores.calls), period, proposal, (replayed) => counts(replayed.call) && tally.add(replayed), country);
+  await replay(await stores.replayTables(), loggedCallPages(stores.calls), period, proposal, (replayed) => counts(replayed.call) && tally.add(replayed), country, anonymous);
   const report = tally.report(period, tenant, proposal.changes);
   if (report.calls === 0) {
     throw new BadInput(`no calls were logged in the last ${input.since ?? DEFAULT_WHATIF_PERIOD}${tenant ? ` for tenant ${tenant}` : ''}: nothing to replay`, 'since');

@@ -1,3 +1,5 @@
+import type { AttestationWords } from '../engine/attestation';
+
 /** PBX-side settings: where prompts live and how voicemail, forward and caller data are reached. */
 export interface FreeSwitchSettings {
   /** Folder holding callguard-*.wav, as FreeSWITCH sees it. */
@@ -17,6 +19,8 @@ export interface FreeSwitchSettings {
    * profile's `p-asserted-id-parse` set to `verbatim`), then the whole From header.
    */
   readonly attestationVariables: readonly string[];
+  /** What each attestation word means (config `attestation.words` with the built-in ones); the built-in ones when absent. */
+  readonly attestationWords?: AttestationWords | undefined;
 }
 
 export const DEFAULT_FREESWITCH: FreeSwitchSettings = {
@@ -25,7 +29,15 @@ export const DEFAULT_FREESWITCH: FreeSwitchSettings = {
   voicemailApp: 'voicemail',
   voicemailArg: 'default ${domain_name} {box}',
   carrierVariable: null,
-  attestationVariables: ['sip_verstat_detailed', 'sip_verstat', 'sip_P-Asserted-Identity', 'sip_full_from'],
+  // Carrier headers: mod_sofia keeps every X- and P- header of the INVITE as sip_h_<name>.
+  attestationVariables: [
+    'sip_verstat_detailed',
+    'sip_verstat',
+    'sip_h_P-Attestation-Indicator',
+    'sip_h_X-Attestation-Info',
+    'sip_P-Asserted-Identity',
+    'sip_full_from',
+  ],
 };
 
 export interface AsteriskSettings {
@@ -47,6 +59,14 @@ export interface AsteriskSettings {
   readonly sipFromVariable: string | null;
   readonly carrierVariable: string | null;
   readonly attestationVariable: string | null;
+  /**
+   * Channel variables holding a carrier's attestation header or Asterisk's own STIR_SHAKEN()
+   * result, tried in turn before attestationVariable (P-Asserted-Identity) and the SIP From
+   * header: the first stating a level wins. The defaults are what the shipped dialplan sets.
+   */
+  readonly attestationVariables: readonly string[];
+  /** What each attestation word means (config `attestation.words` with the built-in ones); the built-in ones when absent. */
+  readonly attestationWords?: AttestationWords | undefined;
 }
 
 export const DEFAULT_ASTERISK: AsteriskSettings = {
@@ -58,4 +78,5 @@ export const DEFAULT_ASTERISK: AsteriskSettings = {
   sipFromVariable: 'CALLGUARD_SIP_FROM',
   carrierVariable: null,
   attestationVariable: 'CALLGUARD_PAI',
+  attestationVariables: ['CALLGUARD_STIR_SHAKEN', 'CALLGUARD_P_ATTESTATION', 'CALLGUARD_X_ATTESTATION'],
 };

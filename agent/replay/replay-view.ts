@@ -1,3 +1,4 @@
+import type { AllowOnlySetting } from '../engine/allow-only';
 import type { CallerHistory, CarrierRule, CategoryPolicy, DecisionStore, DecisionView, ProtectionPolicy, RuleShape } from '../engine/decision-store';
 import type { ScoreSettings } from '../engine/score-settings';
 import type { ActiveRule, Category, E164 } from '../engine/types';
@@ -46,6 +47,11 @@ export class ReplayView implements DecisionView, DecisionStore {
     return added.length === 0 ? kept : [...kept, ...added];
   }
 
+  nameRulesFor(callerName: string | undefined, scopes: readonly string[], now: number): readonly ActiveRule[] {
+    const stored = this.base.nameRulesFor(callerName, scopes, now);
+    return this.proposal.removeIds.size === 0 ? stored : stored.filter((rule) => !this.proposal.removeIds.has(rule.id));
+  }
+
   categoryPolicies(tenant: string, category: Category): readonly CategoryPolicy[] {
     const stored = this.base.categoryPolicies(tenant, category);
     if (this.policies.size === 0) return stored;
@@ -55,6 +61,10 @@ export class ReplayView implements DecisionView, DecisionStore {
 
   monitors(tenant: string): boolean {
     return this.base.monitors(tenant);
+  }
+
+  allowOnly(tenant: string, did: E164 | null): AllowOnlySetting | null {
+    return this.base.allowOnly(tenant, did);
   }
 
   rememberPassesFor(tenant: string): number | null {

@@ -9,6 +9,7 @@ import { NO_CHANGE, isNoChange } from './proposal';
 import type { Proposal } from './proposal';
 import { ReplayHistory } from './replay-history';
 import { ReplayView } from './replay-view';
+import type { AnonymousCallerIds } from '../engine/numbers';
 
 /** The store's decision tables, read once for a whole replay. */
 export interface ReplayTables {
@@ -49,7 +50,15 @@ const DAY_MS = 86_400_000;
  * from the log: earlier calls, and challenges that had ended). Reads only; `each` is handed
  * every call replayed, in time order.
  */
-export async function replay(tables: ReplayTables, pages: LoggedCallPages, period: ReplayPeriod, proposal: Proposal, each: (replayed: Replayed) => void, country: string): Promise<void> {
+export async function replay(
+  tables: ReplayTables,
+  pages: LoggedCallPages,
+  period: ReplayPeriod,
+  proposal: Proposal,
+  each: (replayed: Replayed) => void,
+  country: string,
+  anonymous?: AnonymousCallerIds,
+): Promise<void> {
   const score = tables.view.score;
   const velocityMs = parseDuration(score.velocity_window, 'velocity_window');
   const historyMs = parseDuration(score.history_window, 'history_window');
@@ -62,13 +71,13 @@ export async function replay(tables: ReplayTables, pages: LoggedCallPages, perio
   const twice = !isNoChange(proposal);
   const decideAt = (view: ReplayView, call: LoggedCall, facts: ReturnType<typeof factsOfLoggedCall>['facts']) => {
     view.now = call.at;
-    return decide(facts, view, { country, now: call.at });
+    return decide(facts, view, { country, now: call.at, anonymous });
   };
   for await (const page of pages({ from: period.from - lookback, until: period.until, velocitySince: period.from - velocityMs })) {
     const replayed = page.filter((call) => call.at >= period.from);
     const facts = replayed.map((call) => factsOfLoggedCall(call));
     const keys = new Set<string>();
-    for (const { facts: callFacts } of facts) for (const shape of [asThings.shape, proposed.shape]) for (const key of ruleKeysOf(callFacts, shape, country)) keys.add(key);
+    for (const { facts: callFacts } of facts) for (const shape of [asThings.shape, proposed.shape]) for (const key of ruleKeysOf(callFacts, shape, country, anonymous)) keys.add(key);
     await tables.preloadRules([...keys]);
     if (tables.readMissing) {
       // Asked once over the page, then read together: the decisions that count come after.

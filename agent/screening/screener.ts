@@ -3,6 +3,7 @@ import { carryOut } from '../actions/carry-out';
 import type { Outcome } from '../actions/outcome';
 import type { ActionSettings } from '../actions/settings';
 import type { DecisionStore } from '../engine/decision-store';
+import type { AnonymousCallerIds } from '../engine/numbers';
 import type { CallFacts, Decision } from '../engine/types';
 import type { Logger } from '../log/logger';
 import type { CallSink } from '../store/call-log';
@@ -15,6 +16,8 @@ export type FailMode = 'open' | 'closed';
 
 export interface ScreenerSettings {
   readonly country: string;
+  /** What counts as "no caller ID" (config `anonymous`); the built-in words when absent. */
+  readonly anonymous?: AnonymousCallerIds | undefined;
   readonly failMode: FailMode;
   readonly actions: ActionSettings;
   /** How long a decision may take before the fail mode applies instead (default 250 ms). */
@@ -100,7 +103,7 @@ export class Screener {
     const tooSlow = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DecisionTooSlow(limitMs)), limitMs)));
     let decision: Decision;
     try {
-      ({ decision, facts: decidedOn } = await Promise.race([decideWithReputationFacts(facts, this.store, { country: this.settings.country, now: at }, this.reputation), tooSlow]));
+      ({ decision, facts: decidedOn } = await Promise.race([decideWithReputationFacts(facts, this.store, { country: this.settings.country, now: at, anonymous: this.settings.anonymous }, this.reputation), tooSlow]));
     } catch (error) {
       this.logger.warn({ err: error, limitMs }, 'no decision (failed or too slow); applying the fail mode');
       this.observer?.failedOver();

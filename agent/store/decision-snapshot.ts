@@ -1,9 +1,11 @@
+import type { AllowOnlySetting, DidAllowOnly } from '../engine/allow-only';
 import type { CallerHistory, CarrierRule, CategoryPolicy, DecisionView, ProtectionPolicy, RuleShape } from '../engine/decision-store';
 import { scoreSettings } from '../engine/score-settings';
 import type { ScoreSettings } from '../engine/score-settings';
 import { parseSchedule } from '../engine/time-window';
 import type { Schedule } from '../engine/time-window';
 import type { ActiveRule, Category, E164, PolicyAction } from '../engine/types';
+import { NameIndex, isNameKind } from '../engine/names';
 import { REMEMBER_PASSES } from './settings';
 
 /** The small tables a decision reads, as rows from either backend (0/1 flags as stored). */
@@ -13,6 +15,8 @@ export interface SnapshotRows {
   readonly dids: readonly { number: string; tenant: string }[];
   /** The tenants in monitor mode. */
   readonly monitored: readonly string[];
+  /** Allow-only settings (ALLOW_ONLY_SETTINGS), by scope (`tenant:acme`, `did:+1…`). */
+  readonly allowOnly: readonly { scope: string; action: string }[];
   readonly policies: readonly { scope: string; category: string; action: PolicyAction; whenText: string | null; tz: string | null }[];
   /** The settings whose key starts with REMEMBER_PASSES. */
   readonly remember: readonly { key: string; value: string }[];
@@ -22,6 +26,8 @@ export interface SnapshotRows {
   readonly carrierRules: readonly CarrierRule[];
   readonly carrierPrefixLengths: readonly number[];
   readonly scoreSettings: readonly { key: string; value: string }[];
+  /** The caller-name rules (NAME_RULES), every scope: compiled into the snapshot's NameIndex. */
+  readonly nameRules: readonly StoredActiveRule[];
 }
 
 /** The small tables, shaped for lookups. */
@@ -29,6 +35,8 @@ export interface Snapshot {
   readonly shape: RuleShape;
   readonly didTenants: Map<string, string>;
   readonly monitored: ReadonlySet<string>;
+  /** Allow-only settings by scope. */
+  readonly allowOnly: ReadonlyMap<string, DidAllowOnly>;
   readonly policies: Map<string, CategoryPolicy>;
   readonly disabledLists: Set<string>;
   readonly remember: Map<string, number>;
@@ -37,13 +45,22 @@ export interface Snapshot {
   /** Longest first. */
   readonly carrierPrefixLengths: readonly number[];
   readonly score: ScoreSettings;
+  /** Caller-name rules by scope, compiled (their windows parsed once, here). */
+  readonly names: NameIndex<ActiveRule>;
 }
+
+/** Every allow-only setting, of tenants and of DIDs, by scope: as both backends select it. */
+export const ALLOW_ONLY_SETTINGS = `SELECT 'tenant:' || name AS scope, allow_only AS action FROM tenants WHERE allow_only IS NOT NULL
+  UNION ALL SELECT 'did:' || number AS scope, allow_only AS action FROM dids WHERE allow_only IS NOT NULL`;
 
 /** A rule as both backends select it (RULE_COLUMNS): its window still text, sms 0/1. */
 export type StoredActiveRule = Omit<ActiveRule, 'sms' | 'schedule'> & { sms: number; whenText: string | null; tz: string | null };
 
 /** The columns of a StoredActiveRule; aliases quoted, as PostgreSQL folds bare ones to lower case. */
 export const RULE_COLUMNS = 'id, scope, kind, key, pattern, action, target, sms, span, list, expires_at AS "expiresAt", updated_at AS "updatedAt", when_text AS "whenText", tz';
+
+/** Every caller-name rule, as both backends select it (from the partial index of rules other than numbers). */
+export const NAME_RULES = `SELECT ${RULE_COLUMNS} FROM rules WHERE kind IN ('name', 'name_word') AND kind <> 'number'`;
 
 const schedules = new Map<string, Schedule>();
 
@@ -94,6 +111,7 @@ export function snapshotOf(rows: SnapshotRows): Snapshot {
     shape: shapeOf(rows.shape),
     didTenants: new Map(rows.dids.map((row) => [row.number, row.tenant])),
     monitored: new Set(rows.monitored),
+    allowOnly: new Map(rows.allowOnly.map((row) => [row.scope, row.action as DidAllowOnly])),
     policies: new Map(rows.policies.map((row) => [`${row.scope}|${row.category}`, { action: row.action, scope: row.scope, schedule: scheduleOf(row.whenText, row.tz) }])),
     remember: new Map(rows.remember.map((row) => [row.key.slice(REMEMBER_PASSES.length), Number(row.value)])),
     disabledLists: new Set(rows.disabledLists),
@@ -101,6 +119,7 @@ export function snapshotOf(rows: SnapshotRows): Snapshot {
     carrierRules: rows.carrierRules,
     carrierPrefixLengths: [...rows.carrierPrefixLengths].sort((a, b) => b - a),
     score: scoreSettings(new Map(rows.scoreSettings.map((row) => [row.key, row.value]))),
+    names: new NameIndex(rows.nameRules.map(({ whenText, tz, ...row }) => ({ ...row, sms: row.sms === 1, schedule: scheduleOf(whenText, tz) }))),
   };
 }
 
@@ -156,6 +175,16 @@ export class SnapshotView implements DecisionView {
     return this.snapshot.monitored.has(tenant);
   }
 
+  allowOnly(tenant: string, did: E164 | null): AllowOnlySetting | null {
+    const { allowOnly } = this.snapshot;
+    if (allowOnly.size === 0) return null;
+    // A DID's own setting counts only while the DID is the tenant's (as the snapshot says).
+    const own = did !== null && this.snapshot.didTenants.get(did) === tenant ? allowOnly.get(`did:${did}`) : undefined;
+    if (own !== undefined) return { action: own, scope: `did:${did}` };
+    const tenants = allowOnly.get(`tenant:${tenant}`);
+    return tenants === undefined ? null : { action: tenants, scope: `tenant:${tenant}` };
+  }
+
   categoryPolicies(tenant: string, category: Category): readonly CategoryPolicy[] {
     const { policies } = this.snapshot;
     const own = policies.get(`tenant:${tenant}|${category}`);
@@ -179,6 +208,15 @@ export class SnapshotView implements DecisionView {
   }
 
   rulesFor(keys: readonly string[], scopes: readonly string[], now: number): readonly ActiveRule[] {
-    return this.lookups.rulesFor(keys, scopes, now, this.snapshot.disabledLists);
+    const rules = this.lookups.rulesFor(keys, scopes, now, this.snapshot.disabledLists);
+    // A name rule's key ("anonymous", "example.com") can equal a number or address key: it is not one.
+    return rules.some((rule) => isNameKind(rule.kind)) ? rules.filter((rule) => !isNameKind(rule.kind)) : rules;
+  }
+
+  nameRulesFor(callerName: string | undefined, scopes: readonly string[], now: number): readonly ActiveRule[] {
+    const { names, disabledLists } = this.snapshot;
+    if (names.size === 0) return [];
+    // Matched within `scopes` only; what is left is expiry and lists switched off.
+    return names.matching(callerName, scopes).filter((rule) => (rule.expiresAt === null || rule.expiresAt > now) && (rule.list === null || !disabledLists.has(rule.list)));
   }
 }

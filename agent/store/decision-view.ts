@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { CallerHistory, DecisionStore } from '../engine/decision-store';
 import type { ActiveRule, E164 } from '../engine/types';
-import { RULE_COLUMNS, SnapshotView, activeRules, snapshotOf } from './decision-snapshot';
+import { ALLOW_ONLY_SETTINGS, NAME_RULES, RULE_COLUMNS, SnapshotView, activeRules, snapshotOf } from './decision-snapshot';
 import type { PerCallLookups, Snapshot, SnapshotRows, StoredActiveRule } from './decision-snapshot';
 import { changeProbe } from './generation';
 import { REMEMBER_PASSES } from './settings';
@@ -107,6 +107,7 @@ export class SqliteDecisionStore implements DecisionStore, PerCallLookups {
       shape: this.db.prepare("SELECT DISTINCT kind, span FROM rules WHERE kind <> 'number'").all() as SnapshotRows['shape'],
       dids: this.db.prepare('SELECT number, tenant FROM dids').all() as SnapshotRows['dids'],
       monitored: this.db.prepare("SELECT name FROM tenants WHERE mode = 'monitor'").pluck().all() as string[],
+      allowOnly: this.db.prepare(ALLOW_ONLY_SETTINGS).all() as SnapshotRows['allowOnly'],
       policies: this.db.prepare('SELECT scope, category, action, when_text AS whenText, tz FROM category_policies').all() as SnapshotRows['policies'],
       remember: this.db.prepare('SELECT key, value FROM settings WHERE key LIKE ?').all(`${REMEMBER_PASSES}%`) as SnapshotRows['remember'],
       disabledLists: this.db.prepare('SELECT name FROM lists WHERE enabled = 0').pluck().all() as string[],
@@ -114,6 +115,7 @@ export class SqliteDecisionStore implements DecisionStore, PerCallLookups {
       carrierRules: this.db.prepare('SELECT id, scope, pattern FROM carrier_rules ORDER BY id').all() as SnapshotRows['carrierRules'],
       carrierPrefixLengths: this.db.prepare('SELECT DISTINCT length(prefix) FROM carrier_prefixes').pluck().all() as number[],
       scoreSettings: this.db.prepare('SELECT key, value FROM score_settings').all() as SnapshotRows['scoreSettings'],
+      nameRules: this.db.prepare(NAME_RULES).all() as StoredActiveRule[],
     });
   }
 }

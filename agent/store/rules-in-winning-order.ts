@@ -19,8 +19,8 @@ export interface Spanned {
   readonly span: number | null;
 }
 
-/** An exact match, as the engine's pickRule counts one (agent/engine/pick-rule.ts); SQL both backends read alike. */
-export const EXACT = "(kind = 'number' OR (kind = 'ip' AND span IS NULL) OR (kind = 'sip' AND substr(key, 1, 4) = 'sip:'))";
+/** An exact match, as the engine's pickRule (and pickNameRule, for an exact caller name) counts one; SQL both backends read alike. */
+export const EXACT = "(kind = 'number' OR (kind = 'ip' AND span IS NULL) OR (kind = 'sip' AND substr(key, 1, 4) = 'sip:') OR (kind = 'name' AND key NOT LIKE '%*%'))";
 
 /**
  * The rules of `kinds` in `scopes` (given narrowest first) in the order they win a call,

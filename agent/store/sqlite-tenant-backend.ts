@@ -1,8 +1,9 @@
 import type { Database } from 'better-sqlite3';
+import type { AllowOnlyAction, DidAllowOnly } from '../engine/allow-only';
 import type { E164 } from '../engine/types';
 import type { TenantBackend } from './tenant-backend';
 import { TenantStore } from './tenants';
-import type { DidRegistration, DidRow, TenantHoldings, TenantMode, TenantRow } from './tenants';
+import type { DidAllowOnlyChange, DidRegistration, DidRow, TenantHoldings, TenantMode, TenantRow } from './tenants';
 
 /** TenantBackend on the SQLite file; each method does its work without yielding. */
 export class SqliteTenantBackend implements TenantBackend {
@@ -26,6 +27,14 @@ export class SqliteTenantBackend implements TenantBackend {
 
   async setMode(name: string, mode: TenantMode): Promise<boolean> {
     return this.store.setMode(name, mode);
+  }
+
+  async setAllowOnly(name: string, action: AllowOnlyAction | null): Promise<boolean> {
+    return this.store.setAllowOnly(name, action);
+  }
+
+  async setDidAllowOnly(tenant: string, number: E164, setting: DidAllowOnly | null): Promise<DidAllowOnlyChange> {
+    return this.store.setDidAllowOnly(tenant, number, setting);
   }
 
   async addTenant(name: string, now: number): Promise<boolean> {

@@ -1,5 +1,6 @@
+import type { AllowOnlyAction, DidAllowOnly } from '../engine/allow-only';
 import type { E164 } from '../engine/types';
-import type { DidRegistration, DidRow, TenantHoldings, TenantMode, TenantRow } from './tenants';
+import type { DidAllowOnlyChange, DidRegistration, DidRow, TenantHoldings, TenantMode, TenantRow } from './tenants';
 
 /**
  * Tenants and their DIDs as the tenant operations (agent/operations/tenants.ts) reach them,
@@ -15,6 +16,10 @@ export interface TenantBackend {
   listDids(tenant?: string): Promise<DidRow[]>;
   /** Monitor or enforce; false when there is no such tenant. */
   setMode(name: string, mode: TenantMode): Promise<boolean>;
+  /** Allow-only mode for a tenant (null: off); false when there is no such tenant. */
+  setAllowOnly(name: string, action: AllowOnlyAction | null): Promise<boolean>;
+  /** A DID's own allow-only setting (null: follow its tenant), for a DID registered to `tenant`. */
+  setDidAllowOnly(tenant: string, number: E164, setting: DidAllowOnly | null): Promise<DidAllowOnlyChange>;
   /** False (nothing written) when there is a tenant of that name. */
   addTenant(name: string, now: number): Promise<boolean>;
   /**

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { BadInput } from '../engine/bad-input';
 import { checkTenantName } from '../engine/scope';
+import type { AllowOnlyAction, DidAllowOnly } from '../engine/allow-only';
 import type { E164 } from '../engine/types';
 import { AuditTrail } from './audit';
 import { bumpGeneration } from './generation';
@@ -12,6 +13,8 @@ export type TenantMode = (typeof TENANT_MODES)[number];
 export interface TenantRow {
   readonly name: string;
   readonly mode: TenantMode;
+  /** Allow-only mode: what callers no allow rule lets through get; null: off. */
+  readonly allowOnly: AllowOnlyAction | null;
   readonly dids: number;
   readonly rules: number;
 }
@@ -19,7 +22,12 @@ export interface TenantRow {
 export interface DidRow {
   readonly number: E164;
   readonly tenant: string;
+  /** The DID's own allow-only setting (overriding its tenant's); null: it follows its tenant. */
+  readonly allowOnly: DidAllowOnly | null;
 }
+
+/** Setting a DID's allow-only mode: done, no such tenant, the DID not registered, or registered to `elsewhere`. */
+export type DidAllowOnlyChange = 'set' | 'unknown tenant' | 'not registered' | { readonly elsewhere: string };
 
 /** What a tenant holds, counted when it is removed. */
 export interface TenantHoldings {
@@ -79,6 +87,34 @@ export class TenantStore {
     }).immediate();
   }
 
+  /** Allow-only mode for a tenant (null: off); false when there is no such tenant. Audited, and decisions pick it up at once. */
+  setAllowOnly(name: string, action: AllowOnlyAction | null): boolean {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT allow_only AS allowOnly FROM tenants WHERE name = ?').get(name) as { allowOnly: AllowOnlyAction | null } | undefined;
+      if (row === undefined) return false;
+      if (row.allowOnly === action) return true;
+      this.db.prepare('UPDATE tenants SET allow_only = ? WHERE name = ?').run(action, name);
+      this.audit.record('change', 'tenant', name, { allowOnly: row.allowOnly ?? 'off' }, { allowOnly: action ?? 'off' });
+      bumpGeneration(this.db);
+      return true;
+    }).immediate();
+  }
+
+  /** A DID's own allow-only setting (null: follow the tenant), for a DID registered to `tenant`. Audited. */
+  setDidAllowOnly(tenant: string, number: E164, setting: DidAllowOnly | null): DidAllowOnlyChange {
+    return this.db.transaction((): DidAllowOnlyChange => {
+      if (!this.exists(tenant)) return 'unknown tenant';
+      const row = this.db.prepare('SELECT tenant, allow_only AS allowOnly FROM dids WHERE number = ?').get(number) as { tenant: string; allowOnly: DidAllowOnly | null } | undefined;
+      if (row === undefined) return 'not registered';
+      if (row.tenant !== tenant) return { elsewhere: row.tenant };
+      if (row.allowOnly === setting) return 'set';
+      this.db.prepare('UPDATE dids SET allow_only = ? WHERE number = ?').run(setting, number);
+      this.audit.record('change', 'did', number, { allowOnly: row.allowOnly ?? 'inherit' }, { allowOnly: setting ?? 'inherit' });
+      bumpGeneration(this.db);
+      return 'set';
+    }).immediate();
+  }
+
   /** Every tenant's name, in order: without the counts `list` gathers. */
   names(): string[] {
     return this.db.prepare('SELECT name FROM tenants ORDER BY name').pluck().all() as string[];
@@ -87,7 +123,7 @@ export class TenantStore {
   list(): TenantRow[] {
     return this.db
       .prepare(
-        `SELECT t.name, t.mode,
+        `SELECT t.name, t.mode, t.allow_only AS allowOnly,
                 (SELECT COUNT(*) FROM dids d WHERE d.tenant = t.name) AS dids,
                 (SELECT COUNT(*) FROM rules r WHERE r.scope = 'tenant:' || t.name
                    OR r.scope IN (SELECT 'did:' || d.number FROM dids d WHERE d.tenant = t.name)) AS rules
@@ -135,7 +171,7 @@ export class TenantStore {
 
   listDids(tenant?: string): DidRow[] {
     if (tenant !== undefined) this.requireTenant(tenant);
-    const sql = 'SELECT number, tenant FROM dids' + (tenant !== undefined ? ' WHERE tenant = ?' : '') + ' ORDER BY number';
+    const sql = 'SELECT number, tenant, allow_only AS allowOnly FROM dids' + (tenant !== undefined ? ' WHERE tenant = ?' : '') + ' ORDER BY number';
     const statement = this.db.prepare(sql);
     return (tenant !== undefined ? statement.all(tenant) : statement.all()) as DidRow[];
   }

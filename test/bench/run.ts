@@ -12,6 +12,7 @@ import { benchFreeSwitchInbound } from './freeswitch-inbound';
 import { benchHook } from './http-hook';
 import { benchSeveralSwitches } from './several-switches';
 import { benchWhatIf } from './whatif';
+import { benchNameRules } from './name-rules';
 import { printTable } from './measure';
 import type { Row } from './measure';
 
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     console.log(`building a database of 1,000,000 rules in ${dir} …`);
     rows.push(...(await buildDatabase(dir, dbPath)));
     rows.push(...benchDecisions(dbPath));
+    rows.push(...benchNameRules(dbPath, dir));
     rows.push(...benchExplain(dbPath, dir));
     rows.push(...(await benchFreeSwitch(dbPath)));
     rows.push(...(await benchFreeSwitchInbound(dbPath)));

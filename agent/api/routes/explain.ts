@@ -6,7 +6,7 @@ import type { Api, RouteContext } from '../server';
 import { actingOf, backendsOf } from '../server';
 
 /** "Which rule wins for …": the decision for a call as the PBX would report it, with every reason. */
-export function explainRoutes({ store, country, reputation }: RouteContext): FastifyPluginAsync {
+export function explainRoutes({ store, country, reputation, callerIds }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.get(
@@ -31,7 +31,7 @@ export function explainRoutes({ store, country, reputation }: RouteContext): Fas
           response: { 200: Type.Record(Type.String(), Type.Unknown()) },
         },
       },
-      async (request) => decisionJson(await explain(backendsOf(store, request).decideCall, actingOf(request), request.query, country, reputation)),
+      async (request) => decisionJson(await explain(backendsOf(store, request).decideCall, actingOf(request), request.query, country, reputation, callerIds)),
     );
   };
 }

@@ -8,7 +8,7 @@ import { actingOf, backendsOf } from '../server';
 export const Rule = Type.Object({
   id: Type.Integer(),
   scope: Type.String({ description: 'global, tenant:<name> or did:<number>' }),
-  kind: Type.String({ description: 'number, prefix, anonymous, ip or sip' }),
+  kind: Type.String({ description: 'number, prefix, anonymous, ip, sip, name (caller-name glob) or name_word (whole words in the caller name)' }),
   key: Type.String(),
   pattern: Type.String(),
   action: Type.String(),
@@ -26,7 +26,9 @@ export const Rule = Type.Object({
 /** What `callguard rules add` takes, as JSON: every value is checked by the same operation. */
 const NewRules = Type.Object(
   {
-    patterns: Type.String({ minLength: 1, maxLength: 65_536, description: 'one pattern, or several comma-separated (each its own rule; all or none)' }),
+    patterns: Type.Optional(Type.String({ maxLength: 65_536, description: 'one pattern, or several comma-separated (each its own rule; all or none); or give name or nameWord instead' })),
+    name: Type.Optional(Type.String({ maxLength: 1000, description: "a caller-name rule: the caller ID name, * for any run of characters ('V9*'); case and spacing ignored" })),
+    nameWord: Type.Optional(Type.String({ maxLength: 1000, description: "a caller-name rule: these whole words anywhere in the caller ID name ('SPAM')" })),
     action: Type.String({ minLength: 1, maxLength: 128, description: 'allow, block, challenge, busy, disconnected, voicemail[:box] or forward[:number]' }),
     to: Type.Optional(Type.String({ maxLength: 64, description: 'forward number, or voicemail box' })),
     scope: Type.Optional(Type.String({ maxLength: 128, description: 'global (default), tenant:<name> or did:<number>' })),

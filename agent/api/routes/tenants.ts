@@ -1,7 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { maySee } from '../../operations/acting';
-import { setTenantMode } from '../../operations/tenants';
+import { ALLOW_ONLY_ACTIONS } from '../../engine/allow-only';
+import type { AllowOnlyAction, DidAllowOnly } from '../../engine/allow-only';
+import { setAllowOnly, setTenantMode } from '../../operations/tenants';
+import type { AllowOnlyChange } from '../../operations/tenants';
 import { TENANT_MODES } from '../../store/tenants';
 import type { TenantMode } from '../../store/tenants';
 import type { Api, RouteContext } from '../server';
@@ -10,8 +13,16 @@ import { actingOf } from '../server';
 /** A tenant's mode as answered: one of TENANT_MODES (the body takes any text, so that a bad one is the operation's 400 naming `mode`). */
 const Mode = Type.Unsafe<TenantMode>({ type: 'string', enum: [...TENANT_MODES], description: 'enforce, or monitor: calls decided and logged, and let through' });
 
+/** Allow-only mode as answered: what callers no allow rule lets through get; null (a tenant's) off. */
+const AllowOnlyAction = Type.Unsafe<AllowOnlyAction>({ type: 'string', enum: [...ALLOW_ONLY_ACTIONS] });
+const AllowOnlyOfTenant = Type.Union([AllowOnlyAction, Type.Null()], {
+  description: `allow-only mode: only callers an allow rule lets through ring, everyone else gets this action (${ALLOW_ONLY_ACTIONS.join(', ')}); null: off`,
+});
+/** A DID's own setting, overriding its tenant's: an action, or off (not allow-only whatever the tenant says). */
+const AllowOnlyOfDid = Type.Unsafe<DidAllowOnly>({ type: 'string', enum: [...ALLOW_ONLY_ACTIONS, 'off'] });
+
 /** The tenants (companies) the asker may see, with their DIDs: the company picker. */
-export function tenantRoutes({ store }: RouteContext): FastifyPluginAsync {
+export function tenantRoutes({ store, country }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.get(
@@ -21,7 +32,16 @@ export function tenantRoutes({ store }: RouteContext): FastifyPluginAsync {
           summary: 'Tenants the asker may see, with their DIDs and rule counts',
           response: {
             200: Type.Object({
-              tenants: Type.Array(Type.Object({ name: Type.String(), mode: Mode, dids: Type.Array(Type.String()), rules: Type.Integer() })),
+              tenants: Type.Array(
+                Type.Object({
+                  name: Type.String(),
+                  mode: Mode,
+                  allowOnly: AllowOnlyOfTenant,
+                  dids: Type.Array(Type.String()),
+                  didAllowOnly: Type.Record(Type.String(), AllowOnlyOfDid, { description: "the DIDs with their own allow-only setting (overriding the tenant's); any other follows the tenant" }),
+                  rules: Type.Integer(),
+                }),
+              ),
             }),
           },
         },
@@ -32,7 +52,11 @@ export function tenantRoutes({ store }: RouteContext): FastifyPluginAsync {
         const dids = await tenants.listDids();
         const visible = (await tenants.listTenants())
           .filter((tenant) => maySee(acting, tenant.name))
-          .map((tenant) => ({ name: tenant.name, mode: tenant.mode, dids: dids.filter((did) => did.tenant === tenant.name).map((did) => did.number), rules: tenant.rules }));
+          .map((tenant) => {
+            const own = dids.filter((did) => did.tenant === tenant.name);
+            const didAllowOnly = Object.fromEntries(own.flatMap((did) => (did.allowOnly === null ? [] : [[did.number, did.allowOnly]])));
+            return { name: tenant.name, mode: tenant.mode, allowOnly: tenant.allowOnly, dids: own.map((did) => did.number), didAllowOnly, rules: tenant.rules };
+          });
         return { tenants: visible };
       },
     );
@@ -47,6 +71,33 @@ export function tenantRoutes({ store }: RouteContext): FastifyPluginAsync {
         },
       },
       async (request) => ({ name: request.params.name, mode: await setTenantMode(store.as(actingOf(request).actor).tenants, actingOf(request), request.params.name, request.body.mode) }),
+    );
+    app.put(
+      '/v1/tenants/:name/allow-only',
+      {
+        schema: {
+          summary: 'Allow-only mode for a tenant or one of its DIDs: only callers an allow rule lets through ring, everyone else gets the action (callguard tenants allow-only)',
+          params: Type.Object({ name: Type.String({ maxLength: 64 }) }),
+          body: Type.Object(
+            {
+              action: Type.String({ maxLength: 16, description: `${ALLOW_ONLY_ACTIONS.join(', ')}, or off; for a DID also inherit (follow the tenant again)` }),
+              did: Type.Optional(Type.String({ maxLength: 64, description: "one DID of the tenant, any number form: its own setting overrides the tenant's" })),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              name: Type.String(),
+              did: Type.Union([Type.String(), Type.Null()]),
+              action: Type.Unsafe<AllowOnlyChange['action']>({ type: 'string', enum: [...ALLOW_ONLY_ACTIONS, 'off', 'inherit'] }),
+            }),
+          },
+        },
+      },
+      async (request) => {
+        const acting = actingOf(request);
+        return setAllowOnly(store.as(acting.actor).tenants, acting, request.params.name, request.body.action, request.body.did, country);
+      },
     );
   };
 }

@@ -45,7 +45,7 @@ const Report = Type.Object({
 const asReader = (acting: Acting): Acting => ({ ...acting, mayChange: true });
 
 /** What a proposed change would have done to the calls logged lately (callguard whatif): nothing is changed. */
-export function whatIfRoutes({ store, country }: RouteContext): FastifyPluginAsync {
+export function whatIfRoutes({ store, country, callerIds }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.post(
@@ -71,7 +71,7 @@ export function whatIfRoutes({ store, country }: RouteContext): FastifyPluginAsy
           response: { 200: Report },
         },
       },
-      async (request) => whatIf(backendsOf(store, request), asReader(actingOf(request)), { ...request.body, flagThreshold: request.body.flagThreshold as number | null | undefined }, country),
+      async (request) => whatIf(backendsOf(store, request), asReader(actingOf(request)), { ...request.body, flagThreshold: request.body.flagThreshold as number | null | undefined }, country, Date.now(), callerIds?.anonymous),
     );
   };
 }

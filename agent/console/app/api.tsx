@@ -15,10 +15,18 @@ export interface Me {
   readonly lastTenant?: string | null;
 }
 
+/** What allow-only mode may give callers no allow rule lets through (the API's ALLOW_ONLY_ACTIONS). */
+export const ALLOW_ONLY_ACTIONS = ['challenge', 'voicemail', 'busy', 'disconnected', 'block'] as const;
+export type AllowOnlyAction = (typeof ALLOW_ONLY_ACTIONS)[number];
+
 export interface Tenant {
   readonly name: string;
   /** monitor: calls decided and logged, and let through; absent from an older agent (enforce). */
   readonly mode?: 'enforce' | 'monitor';
+  /** Allow-only mode: what callers no allow rule lets through get; null: off; absent from an older agent. */
+  readonly allowOnly?: AllowOnlyAction | null;
+  /** The DIDs with their own allow-only setting (overriding the tenant's). */
+  readonly didAllowOnly?: Readonly<Record<string, AllowOnlyAction | 'off'>>;
   readonly dids: readonly string[];
   readonly rules: number;
 }

@@ -6,6 +6,7 @@ import { ApiError, del, get, put, serves, setCsrfToken, whenSignedOut } from './
 import type { Me, Tenant } from './api';
 import { ActivityPage } from './pages/activity';
 import { AddressesPage } from './pages/addresses';
+import { CallerNamesPage } from './pages/names';
 import { AuditPage } from './pages/audit';
 import { BlockedPage } from './pages/blocked';
 import { CompaniesPage } from './pages/companies';
@@ -128,6 +129,7 @@ function Console() {
           <Route path="/timeline/:caller" component={TimelinePage} />
           <Route path="/blocked" component={BlockedPage} />
           <Route path="/addresses" component={AddressesPage} />
+          <Route path="/names" component={CallerNamesPage} />
           <Route path="/protection" component={ProtectionPage} />
           <Route path="/lists" component={ListsPage} />
           <Route path="/audit" component={AuditPage} />
@@ -159,6 +161,7 @@ const NAV = [
   ['/activity', 'Activity'],
   ['/blocked', 'Blocked numbers'],
   ['/addresses', 'Addresses'],
+  ['/names', 'Caller names'],
   ['/protection', 'Robocall protection'],
   ['/lists', 'Lists'],
   ['/audit', 'Audit'],

@@ -143,7 +143,7 @@ export function defaultScope(session: Session): string {
   return `tenant:${session.me.tenants[0] ?? ''}`;
 }
 
-const RULE_FIELDS = ['patterns', 'action', 'to', 'scope', 'sms', 'note', 'list', 'expires', 'when', 'tz'];
+const RULE_FIELDS = ['patterns', 'name', 'nameWord', 'action', 'to', 'scope', 'sms', 'note', 'list', 'expires', 'when', 'tz'];
 
 export interface AddRuleFormProps {
   readonly title: string;
@@ -153,12 +153,16 @@ export interface AddRuleFormProps {
   readonly actions: readonly string[];
   readonly withSms: boolean;
   readonly onAdded: (rules: Rule[]) => void;
+  /** The form adds one caller-name rule (a glob, or whole words) instead of patterns. */
+  readonly callerName?: boolean;
 }
 
 /** Add one rule or a comma list (all or none), with every option the CLI has; a refusal is shown beside its field. */
 export function AddRuleForm(props: AddRuleFormProps) {
   const session = useSession();
   const [patterns, setPatterns] = useState('');
+  const [nameField, setNameField] = useState<'name' | 'nameWord'>('name');
+  const field = props.callerName ? nameField : 'patterns';
   const [action, setAction] = useState(props.actions[0]!);
   const [to, setTo] = useState('');
   const [scope, setScope] = useState(defaultScope(session));
@@ -178,7 +182,7 @@ export function AddRuleForm(props: AddRuleFormProps) {
   }, [session.tenant]);
 
   // Before adding: how many of the last 7 days' calls the rule would have changed (a DID's rule is not previewed: whatif tries rules per tenant).
-  const tried = scope === 'global' || scope.startsWith('tenant:');
+  const tried = !props.callerName && (scope === 'global' || scope.startsWith('tenant:'));
   const preview = useWhatIf(
     patterns.trim() && tried && !(action === 'forward' && !to)
       ? { add: [`${patterns}=${to && (action === 'forward' || action === 'voicemail') ? `${action}:${to}` : action}`], ...(scope.startsWith('tenant:') ? { tenant: scope.slice('tenant:'.length) } : {}) }
@@ -192,7 +196,7 @@ export function AddRuleForm(props: AddRuleFormProps) {
     setDone('');
     try {
       const body = {
-        patterns,
+        [field]: patterns,
         action,
         scope,
         ...(to && (action === 'forward' || action === 'voicemail') ? { to } : {}),
@@ -217,8 +221,18 @@ export function AddRuleForm(props: AddRuleFormProps) {
     <form class="card add-rule" onSubmit={submit} aria-label={props.title} data-write="">
       <h2>{props.title}</h2>
       <div class="grid">
-        <Field label={props.patternLabel} hint={props.patternHint} error={fieldError(error, 'patterns')} class="wide">
-          {(p) => <input {...p} name="patterns" required placeholder={props.placeholder} value={patterns} onInput={(e) => setPatterns(e.currentTarget.value)} autocomplete="off" />}
+        {props.callerName && (
+          <Field label="Match">
+            {(p) => (
+              <select {...p} name="match" value={nameField} onChange={(e) => setNameField(e.currentTarget.value as 'name' | 'nameWord')}>
+                <option value="name">The name (* is any run of characters)</option>
+                <option value="nameWord">A whole word in the name</option>
+              </select>
+            )}
+          </Field>
+        )}
+        <Field label={props.patternLabel} hint={props.patternHint} error={fieldError(error, field)} class="wide">
+          {(p) => <input {...p} name={field} required placeholder={props.placeholder} value={patterns} onInput={(e) => setPatterns(e.currentTarget.value)} autocomplete="off" />}
         </Field>
         <Field label="Action" error={fieldError(error, 'action')}>
           {(p) => (
@@ -374,7 +388,7 @@ export function RulesTable({ rules, caption, removeLabel, onChanged, extra, empt
                   </td>
                   <td data-label="Pattern">
                     <strong class="pattern">{rule.pattern}</strong>
-                    <small class="muted block">{rule.kind === 'prefix' ? `starts with ${rule.key}` : rule.kind === 'number' ? (rule.key !== rule.pattern ? rule.key : 'number') : rule.kind === 'ip' ? 'IP address or range' : rule.kind === 'sip' ? 'SIP address' : rule.kind}</small>
+                    <small class="muted block">{rule.kind === 'prefix' ? `starts with ${rule.key}` : rule.kind === 'number' ? (rule.key !== rule.pattern ? rule.key : 'number') : rule.kind === 'ip' ? 'IP address or range' : rule.kind === 'sip' ? 'SIP address' : rule.kind === 'name' ? 'caller name' : rule.kind === 'name_word' ? 'word in the caller name' : rule.kind}</small>
                   </td>
                   <td data-label="Action">
                     <ActionChip action={rule.action} target={rule.target} />

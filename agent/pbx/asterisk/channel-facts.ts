@@ -1,5 +1,5 @@
 import { parseAttestation } from '../../engine/attestation';
-import type { CallFacts } from '../../engine/types';
+import type { Attestation, CallFacts } from '../../engine/types';
 import type { AsteriskSettings } from '../settings';
 import type { AriChannel } from './ari-api';
 
@@ -8,8 +8,8 @@ const PRESENTATION_VARIABLE = 'CALLERID(pres)';
 
 /** Every channel variable the facts come from: these belong in ari.conf's `channelvars`. */
 export function variablesRead(settings: AsteriskSettings): string[] {
-  const configured = [settings.sourceIpVariable, settings.sipFromVariable, settings.carrierVariable, settings.attestationVariable];
-  return [...configured.filter((name): name is string => !!name), PRESENTATION_VARIABLE];
+  const configured = [settings.sourceIpVariable, settings.sipFromVariable, settings.carrierVariable, ...settings.attestationVariables, settings.attestationVariable];
+  return [...new Set(configured.filter((name): name is string => !!name)), PRESENTATION_VARIABLE];
 }
 
 /**
@@ -63,6 +63,43 @@ function addressOnly(value: string): string {
   return v4WithPort ? v4WithPort[1]! : value;
 }
 
+/** What the shipped dialplan sets from Asterisk's STIR_SHAKEN(0,verify_result) and STIR_SHAKEN(0,attestation). */
+const VERIFICATION = /^verify_result=([^,]{0,64}),attestation=(.{0,64})$/s;
+/** verify_result values that say nothing was verified: res_stir_shaken's (22) and the older module's words. */
+const NOT_VERIFIED = new Set(['', 'disabled', 'missing_identity_hdr', 'verification not present']);
+const PASSED = new Set(['success', 'verification passed']);
+
+/**
+ * Asterisk's own verification: passed gives the level the signer vouched for (A, B or C; B if unread),
+ * any failure (a bad signature, a certificate not trusted, a number that does not match)
+ * gives failed, and no Identity header none. Undefined for a value of another shape.
+ */
+export function asteriskVerification(value: string): Attestation | undefined {
+  const match = VERIFICATION.exec(value);
+  if (!match) return undefined;
+  const result = match[1]!.trim().toLowerCase();
+  if (NOT_VERIFIED.has(result)) return 'none';
+  if (!PASSED.has(result)) return 'failed';
+  const level = match[2]!.trim().toUpperCase();
+  // Passed with no level read: the signature checked out, as TN-Validation-Passed says (B).
+  return level === 'A' || level === 'B' || level === 'C' ? level : 'B';
+}
+
+/**
+ * STIR/SHAKEN from the channel variables: the carrier headers and Asterisk's own result
+ * (attestationVariables), then P-Asserted-Identity, then the SIP From header, the first
+ * that states a level (A, B, C or failed) winning. Caller text, only read.
+ */
+function attestationOf(read: (name: string | null) => string | undefined, settings: AsteriskSettings): Attestation {
+  for (const name of [...settings.attestationVariables, settings.attestationVariable, settings.sipFromVariable]) {
+    const value = read(name);
+    const verified = value === undefined ? undefined : asteriskVerification(value);
+    const attestation = verified ?? parseAttestation(value, settings.attestationWords);
+    if (attestation !== 'none') return attestation;
+  }
+  return 'none';
+}
+
 /**
  * A StasisStart channel → what the engine decides on. Caller number and name exactly as
  * Asterisk has them, the DID is the extension dialled, and the rest comes from the
@@ -85,7 +122,7 @@ export function channelFacts(channel: AriChannel, settings: AsteriskSettings): C
     ip: ip && addressOnly(ip),
     sipFrom: read(settings.sipFromVariable),
     carrier: read(settings.carrierVariable),
-    attestation: parseAttestation(read(settings.attestationVariable)),
+    attestation: attestationOf(read, settings),
     privacy: /^prohib/i.test(read(PRESENTATION_VARIABLE) ?? ''),
   };
 }

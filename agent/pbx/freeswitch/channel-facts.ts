@@ -1,4 +1,5 @@
 import { parseAttestation } from '../../engine/attestation';
+import type { AttestationWords } from '../../engine/attestation';
 import type { AttestationFact, AttestationNotVisible, CallFacts } from '../../engine/types';
 import type { FreeSwitchSettings } from '../settings';
 
@@ -30,7 +31,7 @@ export const PAI_NOT_VISIBLE: AttestationNotVisible = {
  * (A, B, C or failed) wins. When none does and P-Asserted-Identity was among them but came
  * stripped to its user part, the attestation could not be seen: that is said, not taken for none.
  */
-export function attestationFromChannel(variable: (name: string) => string | undefined, names: readonly string[]): AttestationFact {
+export function attestationFromChannel(variable: (name: string) => string | undefined, names: readonly string[], words?: AttestationWords): AttestationFact {
   let stripped = false;
   for (const name of names) {
     const value = variable(name)?.trim();
@@ -39,7 +40,7 @@ export function attestationFromChannel(variable: (name: string) => string | unde
       stripped = true;
       continue;
     }
-    const attestation = parseAttestation(value);
+    const attestation = parseAttestation(value, words);
     if (attestation !== 'none') return attestation;
   }
   return stripped ? PAI_NOT_VISIBLE : 'none';
@@ -60,7 +61,7 @@ export function factsFromChannel(header: HeaderReader, settings: FreeSwitchSetti
     ip: variable('sip_received_ip') ?? variable('sip_network_ip') ?? present(header('Caller-Network-Addr')),
     sipFrom: fromUri === undefined ? undefined : `sip:${fromUri}`,
     privacy: header('Caller-Privacy-Hide-Number') === 'true' || /(^|[;,\s])id($|[;,\s])/i.test(variable('sip_Privacy') ?? ''),
-    attestation: attestationFromChannel(variable, settings.attestationVariables),
+    attestation: attestationFromChannel(variable, settings.attestationVariables, settings.attestationWords),
     carrier: settings.carrierVariable ? variable(settings.carrierVariable) : undefined,
   };
 }

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { CallerHistory, DecisionStore } from '../../engine/decision-store';
 import type { ActiveRule, E164 } from '../../engine/types';
-import { RULE_COLUMNS, SnapshotView, activeRules, snapshotOf } from '../decision-snapshot';
+import { ALLOW_ONLY_SETTINGS, NAME_RULES, RULE_COLUMNS, SnapshotView, activeRules, snapshotOf } from '../decision-snapshot';
 import type { PerCallLookups, SnapshotRows, StoredActiveRule } from '../decision-snapshot';
 import { REMEMBER_PASSES } from '../settings';
 
@@ -31,10 +31,11 @@ export class PostgresDecisionReads implements DecisionStore, PerCallLookups {
   /** Reads the small tables (DIDs, policies, lists, protection, carrier rules, settings) once. */
   static async open(pool: Pool): Promise<PostgresDecisionReads> {
     const all = async <T>(sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows as T[];
-    const [shape, dids, monitored, policies, remember, disabledLists, protection, carrierRules, carrierPrefixLengths, scoreSettings] = await Promise.all([
+    const [shape, dids, monitored, allowOnly, policies, remember, disabledLists, protection, carrierRules, carrierPrefixLengths, scoreSettings] = await Promise.all([
       all<{ kind: string; span: number | null }>("SELECT DISTINCT kind, span FROM rules WHERE kind <> 'number'"),
       all<{ number: string; tenant: string }>('SELECT number, tenant FROM dids'),
       all<{ name: string }>("SELECT name FROM tenants WHERE mode = 'monitor'"),
+      all<{ scope: string; action: string }>(ALLOW_ONLY_SETTINGS),
       all<SnapshotRows['policies'][number]>('SELECT scope, category, action, when_text AS "whenText", tz FROM category_policies'),
       all<{ key: string; value: string }>('SELECT key, value FROM settings WHERE starts_with(key, $1)', [REMEMBER_PASSES]),
       all<{ name: string }>('SELECT name FROM lists WHERE enabled = 0'),
@@ -43,10 +44,14 @@ export class PostgresDecisionReads implements DecisionStore, PerCallLookups {
       all<{ length: number }>('SELECT DISTINCT length(prefix) AS length FROM carrier_prefixes'),
       all<{ key: string; value: string }>('SELECT key, value FROM score_settings'),
     ]);
+    // Name rules cannot be looked up by key: all of them, as a local copy's snapshot holds them.
+    const nameRules = await all<StoredActiveRule>(NAME_RULES);
     return new PostgresDecisionReads(pool, {
+      nameRules,
       shape,
       dids,
       monitored: monitored.map((row) => row.name),
+      allowOnly,
       policies,
       remember,
       disabledLists: disabledLists.map((row) => row.name),

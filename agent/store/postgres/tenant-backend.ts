@@ -1,7 +1,8 @@
 import type { Pool } from 'pg';
+import type { AllowOnlyAction, DidAllowOnly } from '../../engine/allow-only';
 import type { E164 } from '../../engine/types';
 import type { TenantBackend } from '../tenant-backend';
-import type { DidRegistration, DidRow, TenantHoldings, TenantMode, TenantRow } from '../tenants';
+import type { DidAllowOnlyChange, DidRegistration, DidRow, TenantHoldings, TenantMode, TenantRow } from '../tenants';
 import { auditedTransaction } from './audited-transaction';
 
 /** TenantBackend on a fleet's PostgreSQL: each write and its audit entry in one transaction. */
@@ -17,7 +18,7 @@ export class PostgresTenantBackend implements TenantBackend {
 
   async listTenants(): Promise<TenantRow[]> {
     const { rows } = await this.pool.query<TenantRow>(
-      `SELECT t.name, t.mode,
+      `SELECT t.name, t.mode, t.allow_only AS "allowOnly",
               (SELECT count(*)::int FROM dids d WHERE d.tenant = t.name) AS dids,
               (SELECT count(*)::int FROM rules r WHERE r.scope = 'tenant:' || t.name
                  OR r.scope IN (SELECT 'did:' || d.number FROM dids d WHERE d.tenant = t.name)) AS rules
@@ -28,7 +29,7 @@ export class PostgresTenantBackend implements TenantBackend {
 
   async listDids(tenant?: string): Promise<DidRow[]> {
     const { rows } = await this.pool.query<DidRow>(
-      `SELECT number, tenant FROM dids${tenant === undefined ? '' : ' WHERE tenant = $1'} ORDER BY number COLLATE "C"`,
+      `SELECT number, tenant, allow_only AS "allowOnly" FROM dids${tenant === undefined ? '' : ' WHERE tenant = $1'} ORDER BY number COLLATE "C"`,
       tenant === undefined ? [] : [tenant],
     );
     return rows;
@@ -43,6 +44,32 @@ export class PostgresTenantBackend implements TenantBackend {
       await client.query('UPDATE tenants SET mode = $2 WHERE name = $1', [name, mode]);
       await audit('change', 'tenant', name, { mode: before }, { mode });
       return true;
+    });
+  }
+
+  setAllowOnly(name: string, action: AllowOnlyAction | null): Promise<boolean> {
+    return auditedTransaction(this.pool, this.actor, async (client, audit) => {
+      const { rows } = await client.query<{ allowOnly: AllowOnlyAction | null }>('SELECT allow_only AS "allowOnly" FROM tenants WHERE name = $1 FOR UPDATE', [name]);
+      const row = rows[0];
+      if (row === undefined) return false;
+      if (row.allowOnly === action) return true;
+      await client.query('UPDATE tenants SET allow_only = $2 WHERE name = $1', [name, action]);
+      await audit('change', 'tenant', name, { allowOnly: row.allowOnly ?? 'off' }, { allowOnly: action ?? 'off' });
+      return true;
+    });
+  }
+
+  setDidAllowOnly(tenant: string, number: E164, setting: DidAllowOnly | null): Promise<DidAllowOnlyChange> {
+    return auditedTransaction(this.pool, this.actor, async (client, audit): Promise<DidAllowOnlyChange> => {
+      if (!(await client.query('SELECT 1 FROM tenants WHERE name = $1 FOR SHARE', [tenant])).rowCount) return 'unknown tenant';
+      const { rows } = await client.query<{ tenant: string; allowOnly: DidAllowOnly | null }>('SELECT tenant, allow_only AS "allowOnly" FROM dids WHERE number = $1 FOR UPDATE', [number]);
+      const row = rows[0];
+      if (row === undefined) return 'not registered';
+      if (row.tenant !== tenant) return { elsewhere: row.tenant };
+      if (row.allowOnly === setting) return 'set';
+      await client.query('UPDATE dids SET allow_only = $2 WHERE number = $1', [number, setting]);
+      await audit('change', 'did', number, { allowOnly: row.allowOnly ?? 'inherit' }, { allowOnly: setting ?? 'inherit' });
+      return 'set';
     });
   }
 

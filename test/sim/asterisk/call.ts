@@ -1,5 +1,6 @@
 // Per-call records handed to tests: the request log, the events sent, and `done`.
 import type { DialplanStop } from './dialplan';
+import type { StirShakenResult } from './functions';
 import type { SentEvent } from './hub';
 import type { SimChannel } from './model';
 import type { ChannelJson, PlaybackState } from './shapes';
@@ -96,6 +97,8 @@ export interface PlaceCallOptions {
   sipHeaders?: Record<string, string>;
   /** Signalling peer `address:port` of a PJSIP call (CHANNEL(pjsip,remote_addr)); default 192.0.2.10:5060. PJSIP only. */
   remoteAddr?: string;
+  /** res_stir_shaken's verification of the call's Identity header (STIR_SHAKEN()); needs the sim's stirShakenLoaded. PJSIP only. */
+  stirShaken?: StirShakenResult[];
   callerHangup?: CallerHangupPlan;
 }
 

@@ -40,12 +40,23 @@ export interface FunctionChannel {
   /** Signalling peer `address:port` of a PJSIP channel. */
   readonly remoteAddr: string | null;
   readonly vars: ReadonlyMap<string, string>;
+  /** res_stir_shaken's verification results on the channel (an inbound PJSIP call with an Identity header); none by default. */
+  readonly stirShaken?: readonly StirShakenResult[] | undefined;
+}
+
+/** One STIR_SHAKEN(index, ...) result: `verify_result` as Asterisk 22 names it (`success`, `signature_validation`, ...). */
+export interface StirShakenResult {
+  readonly identity: string;
+  readonly attestation: string;
+  readonly verify_result: string;
 }
 
 export interface FunctionHost {
   log(line: AsteriskLogLine): void;
   /** chan_pjsip and res_pjsip_header_funcs loaded (default). */
   readonly pjsipLoaded: boolean;
+  /** res_stir_shaken loaded (default not): STIR_SHAKEN() is "not registered" without it. */
+  readonly stirShakenLoaded?: boolean | undefined;
 }
 
 /** A dialplan function the simulator does not model: a test using it must fail loudly, never pass by accident. */
@@ -180,6 +191,30 @@ export function readFunction(host: FunctionHost, ch: FunctionChannel, expr: stri
       if (!headers) return null;
       const found = Object.entries(headers).find(([k]) => k.toLowerCase() === header.trim().toLowerCase());
       return found ? found[1] : null;
+    }
+    // funcs/func_module.c: "1" when the module is loaded, else "0".
+    case 'IFMODULE': {
+      const module = fn.args.trim();
+      if (module === 'res_stir_shaken.so') return host.stirShakenLoaded ? '1' : '0';
+      if (module === 'chan_pjsip.so' || module === 'res_pjsip_header_funcs.so') return host.pjsipLoaded ? '1' : '0';
+      throw new UnmodelledFunction(`IFMODULE(${fn.args})`);
+    }
+    // res/res_stir_shaken (Asterisk 22): count, or a field of the result at an index (a WARNING when there is none).
+    case 'STIR_SHAKEN': {
+      if (!host.stirShakenLoaded) {
+        log('ERROR', 'pbx_functions.c', 'Function STIR_SHAKEN not registered');
+        return null;
+      }
+      const [index = '', field = ''] = standardArgs(fn.args, 2).map((arg) => arg.trim());
+      const results = ch.stirShaken ?? [];
+      if (index === 'count') return String(results.length);
+      const result = /^\d+$/.test(index) ? results[Number(index)] : undefined;
+      if (!result) {
+        log('WARNING', 'res_stir_shaken.c', `No STIR/SHAKEN results for index '${index}'`);
+        return null;
+      }
+      if (field !== 'identity' && field !== 'attestation' && field !== 'verify_result') throw new UnmodelledFunction(`STIR_SHAKEN(${fn.args})`);
+      return result[field];
     }
     case 'FILTER': {
       const [allowed = '', text = ''] = standardArgs(fn.args, 2);

@@ -40,7 +40,7 @@ export * from './shapes';
 export { HANGUP_REASON_CAUSES, causeText, SOFTHANGUP_EXPLICIT } from './causes';
 export type { SentEvent } from './hub';
 export type { AsteriskLogLine, AsteriskLogLevel } from './functions';
-export { channelType, parseChannelvars } from './functions';
+export { channelType, parseChannelvars, type StirShakenResult } from './functions';
 export type { Dialplan, DialplanStop } from './dialplan';
 export { SIM_TRUNK_ADDRESS } from './model';
 export { confValue, dialplanFromConf, parseAsteriskConf, type ConfProblem, type ParsedConf } from './conf';
@@ -82,6 +82,8 @@ export interface AsteriskSimOptions {
   channelvars?: string[];
   /** chan_pjsip loaded (default true); without it PJSIP_HEADER is "not registered". */
   pjsipLoaded?: boolean;
+  /** res_stir_shaken loaded (default false); without it STIR_SHAKEN() is "not registered". */
+  stirShakenLoaded?: boolean;
   /**
    * The dialplan (see dialplanFromConf): placeCall then runs the call from its context and
    * priority 1 up to Stasis(), and continueInDialplan runs it on to the first application
@@ -118,6 +120,7 @@ export class AsteriskSim {
       defaultApp: opts.app ?? 'callguard',
       channelvars: opts.channelvars ?? null,
       pjsipLoaded: opts.pjsipLoaded ?? true,
+      stirShakenLoaded: opts.stirShakenLoaded ?? false,
       dialplan: opts.dialplan ?? null,
     });
     this.server = new SimServer(this.engine, this.hub, {

@@ -14,7 +14,7 @@ import {
   type PlaybackRecord,
 } from './call';
 import { runDialplan, type Dialplan, type DialplanHost, type DialplanStop } from './dialplan';
-import { channelType, evaluateChannelvars, type AsteriskLogLine } from './functions';
+import { channelType, evaluateChannelvars, type AsteriskLogLine, type StirShakenResult } from './functions';
 import type { EventHub } from './hub';
 import {
   asteriskTimestamp,
@@ -41,6 +41,8 @@ export interface EngineOptions {
   channelvars: string[] | null;
   /** chan_pjsip and res_pjsip_header_funcs loaded. */
   pjsipLoaded: boolean;
+  /** res_stir_shaken loaded. */
+  stirShakenLoaded?: boolean;
   /** Dialplan that inbound calls run before Stasis() and after continueInDialplan; null: none simulated. */
   dialplan: Dialplan | null;
 }
@@ -80,6 +82,8 @@ export class SimChannel {
   sipHeaders: Record<string, string> | null = null;
   /** Signalling peer of a PJSIP channel (CHANNEL(pjsip,remote_addr)). */
   remoteAddr: string | null = null;
+  /** res_stir_shaken's results (STIR_SHAKEN()) for an inbound PJSIP call. */
+  stirShaken: StirShakenResult[] = [];
   /** ari.conf channelvars, evaluated for this channel whenever a snapshot is made. */
   channelvarsOf: ((ch: SimChannel) => Record<string, string> | undefined) | null = null;
 
@@ -199,6 +203,7 @@ export class Engine {
   ) {
     this.dialplanHost = {
       pjsipLoaded: opts.pjsipLoaded,
+      stirShakenLoaded: opts.stirShakenLoaded ?? false,
       log: (line) => this.asteriskLog.push(line),
       setVariable: (ch, name, value) => {
         const channel = ch as SimChannel;
@@ -383,7 +388,8 @@ export class Engine {
         From: `<sip:${o.callerNumber || 'anonymous'}@${host}>;tag=${ch.id}`,
         To: `<sip:${o.exten}@${host}>`,
       };
-    } else if (o.sipHeaders || o.remoteAddr) {
+      ch.stirShaken = [...(o.stirShaken ?? [])];
+    } else if (o.sipHeaders || o.remoteAddr || o.stirShaken) {
       throw new Error(`a ${channelType(ch.name) || 'non-PJSIP'} channel has no SIP headers or signalling address`);
     }
     call.hangupPlan = { ...(o.callerHangup ?? {}) };

@@ -1,6 +1,7 @@
 import { useLocation } from 'preact-iso';
 import { useEffect, useState } from 'preact/hooks';
-import { put } from '../api';
+import { ALLOW_ONLY_ACTIONS, put } from '../api';
+import type { AllowOnlyAction } from '../api';
 import { useSession } from '../session';
 import { Chip, PageHead, Problem, formatCount } from '../ui';
 
@@ -50,9 +51,16 @@ export function CompaniesPage() {
               </span>
               <span>{formatCount(tenant.rules)} rules</span>
               {tenant.mode === 'monitor' && <Chip tone="warn">Monitor mode</Chip>}
+              {tenant.allowOnly && <Chip tone="info">Allow-only: {ALLOW_ONLY_LABELS[tenant.allowOnly]}</Chip>}
             </button>
             {tenant.mode !== undefined &&
               (session.me.mayChange ? <ModeSwitch tenant={tenant.name} mode={tenant.mode} onChanged={session.refreshTenants} /> : <ModeBadge tenant={tenant.name} mode={tenant.mode} />)}
+            {tenant.allowOnly !== undefined &&
+              (session.me.mayChange ? (
+                <AllowOnlyChoice tenant={tenant.name} allowOnly={tenant.allowOnly} dids={tenant.didAllowOnly ?? {}} onChanged={session.refreshTenants} />
+              ) : (
+                <AllowOnlyBadge tenant={tenant.name} allowOnly={tenant.allowOnly} dids={tenant.didAllowOnly ?? {}} />
+              ))}
           </li>
         ))}
       </ul>
@@ -125,6 +133,104 @@ function ModeSwitch({ tenant, mode, onChanged }: { tenant: string; mode: 'enforc
         </small>
       </p>
       <Problem error={error} what="Changing the mode" />
+    </div>
+  );
+}
+
+/** What callers not on the allow list get, as the choice and the badge name it. */
+const ALLOW_ONLY_LABELS: Readonly<Record<AllowOnlyAction, string>> = {
+  challenge: 'Challenge (press 1)',
+  voicemail: 'Voicemail',
+  busy: 'Busy',
+  disconnected: 'Disconnected tones',
+  block: 'Block',
+};
+
+/** What allow-only mode does, as the choice and the badge say it. */
+const ALLOW_ONLY_MEANS = 'Only callers an allow rule lets through ring; a block rule still blocks, and everyone else gets the chosen action.';
+
+/** The DIDs with their own setting, which overrides the company's. */
+function DidAllowOnly({ dids }: { dids: Readonly<Record<string, AllowOnlyAction | 'off'>> }) {
+  const entries = Object.entries(dids);
+  if (entries.length === 0) return null;
+  return (
+    <ul class="did-allow-only">
+      {entries.map(([did, setting]) => (
+        <li key={did} data-did={did}>
+          {did}: {setting === 'off' ? 'not allow-only' : ALLOW_ONLY_LABELS[setting]} (its own setting)
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Allow-only mode for those who may not change it (viewers): what it is, nothing to press. */
+function AllowOnlyBadge({ tenant, allowOnly, dids }: { tenant: string; allowOnly: AllowOnlyAction | null; dids: Readonly<Record<string, AllowOnlyAction | 'off'>> }) {
+  return (
+    <div class="allow-only" data-allow-only={allowOnly ?? 'off'}>
+      <p>
+        <Chip tone={allowOnly ? 'info' : 'muted'}>{allowOnly ? `Allow-only: ${ALLOW_ONLY_LABELS[allowOnly]}` : 'Allow-only off'}</Chip>{' '}
+        <small class="hint">
+          {allowOnly ? `${ALLOW_ONLY_MEANS} ` : ''}Only someone who may change {tenant} can set allow-only mode.
+        </small>
+      </p>
+      <DidAllowOnly dids={dids} />
+    </div>
+  );
+}
+
+/**
+ * Allow-only mode for one company: off, or the action callers not on its allow list get.
+ * A select named for the company; saved as soon as it changes, and it follows the listing.
+ */
+function AllowOnlyChoice({ tenant, allowOnly, dids, onChanged }: { tenant: string; allowOnly: AllowOnlyAction | null; dids: Readonly<Record<string, AllowOnlyAction | 'off'>>; onChanged: () => void }) {
+  const [value, setValue] = useState<string>(allowOnly ?? 'off');
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    if (!busy) setValue(allowOnly ?? 'off');
+  }, [allowOnly]);
+  const change = async (next: string) => {
+    const before = value;
+    setValue(next);
+    setBusy(true);
+    setError(undefined);
+    try {
+      await put(`/v1/tenants/${encodeURIComponent(tenant)}/allow-only`, { action: next });
+      onChanged();
+    } catch (caught) {
+      setValue(before);
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="allow-only" data-allow-only={value}>
+      <p>
+        <label for={`allow-only-${tenant}`}>Allow-only</label>{' '}
+        <select
+          id={`allow-only-${tenant}`}
+          aria-label={`Allow-only mode for ${tenant}`}
+          aria-describedby={`allow-only-${tenant}-hint`}
+          value={value}
+          disabled={busy}
+          onChange={(e) => void change(e.currentTarget.value)}
+          data-write=""
+        >
+          <option value="off">Off: everyone is screened as usual</option>
+          {ALLOW_ONLY_ACTIONS.map((action) => (
+            <option key={action} value={action}>
+              Others get: {ALLOW_ONLY_LABELS[action]}
+            </option>
+          ))}
+        </select>
+        <small id={`allow-only-${tenant}-hint`} class="hint block">
+          {ALLOW_ONLY_MEANS} <strong>{value === 'off' ? 'Off.' : `On: callers not on ${tenant}'s allow list get ${ALLOW_ONLY_LABELS[value as AllowOnlyAction].toLowerCase()}.`}</strong>
+        </small>
+      </p>
+      <DidAllowOnly dids={dids} />
+      <Problem error={error} what="Changing allow-only mode" />
     </div>
   );
 }
