@@ -139,6 +139,19 @@ describe.each(STORES)('allow-only mode on %s', (_name, open) => {
     expect(await actionOf(ABROAD, ACME_MAIN)).toBe('block');
   });
 
+  it('a caller-name rule never lets a caller past allow-only mode: a caller picks its name freely', async () => {
+    await addRules(backends.rules, ADMIN, { name: 'TRUSTED PHARMACY', action: 'allow', scope: 'tenant:acme' }, COUNTRY);
+    const named = (from: string) => explain(backends.decideCall, ADMIN, { from, to: ACME_MAIN, name: 'Trusted  Pharmacy' }, COUNTRY, reputation);
+    // Not allow-only: the name rule lets the caller through.
+    expect(await named(STRANGER)).toMatchObject({ action: 'allow', scope: 'tenant:acme' });
+    await set('challenge');
+    const stranger = await named(STRANGER);
+    expect(stranger).toMatchObject({ action: 'challenge', ruleId: null, scope: 'tenant:acme' });
+    expect(stranger.reasons.at(-1)).toBe('Tenant acme is allow-only: callers not on its allow list get challenge.');
+    // A number allow rule still lets its caller ring, whatever the name.
+    expect((await named(FRIEND)).action).toBe('allow');
+  });
+
   it("a DID's own setting overrides the tenant's: another action, off, or inherit to follow the tenant again", async () => {
     await set('challenge');
     expect(await set('voicemail', '(404) 555-0101')).toEqual({ name: 'acme', did: ACME_SALES, action: 'voicemail' });

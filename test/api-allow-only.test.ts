@@ -5,10 +5,7 @@
 // calls placed on the FreeSWITCH simulator and screened by the real screener go as it says:
 // an allowed caller rings, a stranger is challenged (passing with 1, failing with another key),
 // a DID of its own sends strangers to voicemail; GET /v1/explain and the log say why.
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildApi } from '../agent/api/server';
-import type { Api } from '../agent/api/server';
 import { cliActing } from '../agent/operations/acting';
 import { addRules } from '../agent/operations/rules';
 import { sqliteBackends } from '../agent/operations/store-backends';
@@ -16,8 +13,8 @@ import { addDid, addTenant } from '../agent/operations/tenants';
 import { FreeSwitchOutboundServer } from '../agent/pbx/freeswitch/outbound-server';
 import { DEFAULT_FREESWITCH } from '../agent/pbx/settings';
 import type { FreeSwitchSettings } from '../agent/pbx/settings';
-import { ReputationClient } from '../agent/screening/reputation';
-import { MemoryAuthenticator, as } from './helpers/api';
+import { apiWithSwitch } from './helpers/api-with-switch';
+import type { ApiWithSwitch } from './helpers/api-with-switch';
 import { eventually, screeningWorld } from './helpers/screening';
 import type { ScreeningWorld } from './helpers/screening';
 import { FreeSwitchSim } from './sim/freeswitch';
@@ -32,9 +29,9 @@ const SETTINGS: FreeSwitchSettings = { ...DEFAULT_FREESWITCH, promptDir: '/opt/c
 const ADMIN = cliActing('cli:tester');
 
 let world: ScreeningWorld;
-let api: Api;
 let sim: FreeSwitchSim;
 let switchSide: FreeSwitchOutboundServer;
+let served: ApiWithSwitch;
 
 beforeEach(async () => {
   // No key pressed is a failed challenge at once (one try, a short wait with no key coming).
@@ -46,24 +43,16 @@ beforeEach(async () => {
   await addDid(backends.tenants, ADMIN, ACME_SALES, 'acme', 'US');
   await addDid(backends.tenants, ADMIN, GLOBEX_DID, 'globex', 'US');
   await addRules(backends.rules, ADMIN, { patterns: FRIEND, action: 'allow', scope: 'tenant:acme' }, 'US');
-  api = await buildApi({ store: sqliteBackends(world.db), country: 'US', authenticator: new MemoryAuthenticator(), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
-  sim = new FreeSwitchSim({ password: 'ClueCon' });
-  await sim.start();
-  switchSide = new FreeSwitchOutboundServer({ host: '127.0.0.1', port: 0 }, { screener: world.screener, logger: world.logger, settings: SETTINGS });
-  await switchSide.start();
+  served = await apiWithSwitch(world, SETTINGS);
+  ({ sim, switchSide } = served);
 });
 
 afterEach(async () => {
-  await switchSide.stop(200);
-  await sim.close();
-  await api.close();
+  await served.close();
   world.close();
 });
 
-async function call(token: string | null, method: 'GET' | 'PUT', url: string, payload?: Record<string, unknown>): Promise<{ status: number; body: any }> {
-  const response = await api.inject({ method, url, headers: token ? as(token) : {}, ...(payload === undefined ? {} : { payload }) });
-  return { status: response.statusCode, body: response.body ? response.json() : undefined };
-}
+const call: ApiWithSwitch['call'] = (...request) => served.call(...request);
 
 const stored = () => ({
   tenants: world.db.prepare('SELECT name, allow_only FROM tenants ORDER BY name').all(),

@@ -4,10 +4,7 @@
 // call placed on the FreeSWITCH simulator and screened by the real screener, from a number a
 // rule blocks, goes through: logged as block, outcome monitored, counted by GET /v1/stats as
 // would-block and not as blocked. Another tenant, still enforced, has the same caller blocked.
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildApi } from '../agent/api/server';
-import type { Api } from '../agent/api/server';
 import { cliActing } from '../agent/operations/acting';
 import { addRules } from '../agent/operations/rules';
 import { sqliteBackends } from '../agent/operations/store-backends';
@@ -15,8 +12,8 @@ import { addDid, addTenant } from '../agent/operations/tenants';
 import { FreeSwitchOutboundServer } from '../agent/pbx/freeswitch/outbound-server';
 import { DEFAULT_FREESWITCH } from '../agent/pbx/settings';
 import type { FreeSwitchSettings } from '../agent/pbx/settings';
-import { ReputationClient } from '../agent/screening/reputation';
-import { MemoryAuthenticator, as } from './helpers/api';
+import { apiWithSwitch } from './helpers/api-with-switch';
+import type { ApiWithSwitch } from './helpers/api-with-switch';
 import { eventually, screeningWorld } from './helpers/screening';
 import type { ScreeningWorld } from './helpers/screening';
 import { FreeSwitchSim } from './sim/freeswitch';
@@ -29,9 +26,9 @@ const SETTINGS: FreeSwitchSettings = { ...DEFAULT_FREESWITCH, promptDir: '/opt/c
 const ADMIN = cliActing('cli:tester');
 
 let world: ScreeningWorld;
-let api: Api;
 let sim: FreeSwitchSim;
 let switchSide: FreeSwitchOutboundServer;
+let served: ApiWithSwitch;
 
 beforeEach(async () => {
   world = screeningWorld();
@@ -40,24 +37,16 @@ beforeEach(async () => {
   await addTenant(backends.tenants, ADMIN, 'globex');
   await addDid(backends.tenants, ADMIN, ACME_DID, 'acme', 'US');
   await addDid(backends.tenants, ADMIN, GLOBEX_DID, 'globex', 'US');
-  api = await buildApi({ store: sqliteBackends(world.db), country: 'US', authenticator: new MemoryAuthenticator(), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
-  sim = new FreeSwitchSim({ password: 'ClueCon' });
-  await sim.start();
-  switchSide = new FreeSwitchOutboundServer({ host: '127.0.0.1', port: 0 }, { screener: world.screener, logger: world.logger, settings: SETTINGS });
-  await switchSide.start();
+  served = await apiWithSwitch(world, SETTINGS);
+  ({ sim, switchSide } = served);
 });
 
 afterEach(async () => {
-  await switchSide.stop(200);
-  await sim.close();
-  await api.close();
+  await served.close();
   world.close();
 });
 
-async function call(token: string | null, method: 'GET' | 'PUT', url: string, payload?: Record<string, unknown>): Promise<{ status: number; body: any }> {
-  const response = await api.inject({ method, url, headers: token ? as(token) : {}, ...(payload === undefined ? {} : { payload }) });
-  return { status: response.statusCode, body: response.body ? response.json() : undefined };
-}
+const call: ApiWithSwitch['call'] = (...request) => served.call(...request);
 
 const modes = () => Object.fromEntries(world.db.prepare('SELECT name, mode FROM tenants ORDER BY name').all().map((row) => [(row as { name: string }).name, (row as { mode: string }).mode]));
 const listed = async (token: string) => ((await call(token, 'GET', '/v1/tenants')).body.tenants as { name: string; mode: string }[]).map((tenant) => `${tenant.name} ${tenant.mode}`);

@@ -5,87 +5,43 @@
 // company's card after a reload, and a stranger's call is then rejected while a caller an allow
 // rule names rings. A DID's own setting is listed under the company. A viewer sees the setting,
 // with nothing to change. Every wait is on an element or a value, never on a clock.
-import pino from 'pino';
-import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ACTION_SETTINGS } from '../agent/actions/settings';
 import { cliActing } from '../agent/operations/acting';
 import { addRules } from '../agent/operations/rules';
 import { sqliteBackends } from '../agent/operations/store-backends';
 import { setAllowOnly } from '../agent/operations/tenants';
-import { FreeSwitchOutboundServer } from '../agent/pbx/freeswitch/outbound-server';
-import { DEFAULT_FREESWITCH } from '../agent/pbx/settings';
-import { Screener } from '../agent/screening/screener';
-import { CallLog } from '../agent/store/call-log';
-import { SqliteDecisionStore } from '../agent/store/decision-view';
-import { MANAGER, TENANTS, VIEWER, launchChromium, startConsole } from './helpers/console';
+import { MANAGER, TENANTS, VIEWER } from './helpers/console';
 import type { ConsoleUnderTest, ConsoleUser } from './helpers/console';
+import { startConsoleWithSwitch } from './helpers/console-with-switch';
+import type { ConsoleWithSwitch } from './helpers/console-with-switch';
 import { PATIENCE_MS, until } from './helpers/patience';
-import { FreeSwitchSim } from './sim/freeswitch';
-import type { CallResult } from './sim/freeswitch';
 
 const [ACME_MAIN, ACME_SALES] = TENANTS.acme;
 const FRIEND = '+14045551234';
 const STRANGER = '+12125559999';
 const ADMIN = cliActing('cli:tester');
 
+let world: ConsoleWithSwitch;
 let server: ConsoleUnderTest;
-let chromium: Awaited<ReturnType<typeof launchChromium>>;
-let log: CallLog;
-let sim: FreeSwitchSim;
-let switchSide: FreeSwitchOutboundServer;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  server = await startConsole();
-  chromium = await launchChromium();
-  const logger = pino({ level: process.env.CALLGUARD_TEST_LOG ?? 'silent' });
-  log = new CallLog(server.db, { flushMs: 5 });
-  const screener = new Screener(new SqliteDecisionStore(server.db), log, { country: 'US', failMode: 'open', actions: DEFAULT_ACTION_SETTINGS }, logger);
-  sim = new FreeSwitchSim({ password: 'ClueCon' });
-  await sim.start();
-  switchSide = new FreeSwitchOutboundServer({ host: '127.0.0.1', port: 0 }, { screener, logger, settings: { ...DEFAULT_FREESWITCH, promptDir: '/opt/callguard/prompts' } });
-  await switchSide.start();
+  world = await startConsoleWithSwitch();
+  server = world.server;
   await addRules(sqliteBackends(server.db).as('cli:tester').rules, ADMIN, { patterns: FRIEND, action: 'allow', scope: 'tenant:acme' }, 'US');
 }, PATIENCE_MS);
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
-  await chromium?.close();
-  await switchSide?.stop(200);
-  await sim?.close();
-  log?.close();
-  await server?.stop();
+  await world?.close();
 });
 
-async function signedIn(user: ConsoleUser, path: string, heading: string): Promise<Page> {
-  const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: server.url });
-  context.setDefaultTimeout(PATIENCE_MS);
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
-  await page.goto(path);
-  await page.getByLabel('Name', { exact: true }).fill(user.name);
-  await page.getByLabel('Password', { exact: true }).fill(user.password);
-  await page.getByRole('button', { name: /sign in/i }).click();
-  await page.getByRole('heading', { level: 1, name: heading }).waitFor();
-  return page;
-}
+const signedIn = (user: ConsoleUser, path: string, heading: string) => world.signedIn(user, path, heading);
 
 const storedAllowOnly = () => server.db.prepare("SELECT allow_only FROM tenants WHERE name = 'acme'").pluck().get();
 
 /** A call from `caller` to `did` through the simulator's dialplan `socket`, screened for real; once its outcome is logged. */
-async function placeCall(caller: string, did: string = ACME_MAIN!): Promise<{ result: CallResult; action: string; outcome: string; reasons: string[] }> {
-  const before = server.db.prepare('SELECT count(*) FROM calls').pluck().get() as number;
-  const result = await sim.placeOutboundCall('127.0.0.1', switchSide.port, { callerIdNumber: caller, callerIdName: 'Caller', destinationNumber: did }).done;
-  let row: { action: string; outcome: string | null; reasons: string } | undefined;
-  await until(() => {
-    log.flush();
-    row = server.db.prepare('SELECT action, outcome, reasons FROM calls WHERE id > ? ORDER BY id DESC LIMIT 1').get(before) as typeof row;
-    return !!row?.outcome;
-  }, 'the call logged with its outcome');
-  return { result, action: row!.action, outcome: row!.outcome!, reasons: JSON.parse(row!.reasons) as string[] };
+async function placeCall(caller: string, did: string = ACME_MAIN!) {
+  const { result, logged } = await world.call(caller, did, 'Caller');
+  return { result, ...logged };
 }
 
 describe('allow-only mode in a real browser', () => {
@@ -150,6 +106,6 @@ describe('allow-only mode in a real browser', () => {
     await page.locator('.allow-only[data-allow-only="off"]').waitFor();
     const call = await placeCall(STRANGER);
     expect(call.result.outcome).toBe('continued');
-    expect(pageErrors).toEqual([]);
+    expect(world.pageErrors).toEqual([]);
   });
 });

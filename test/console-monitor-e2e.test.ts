@@ -6,84 +6,40 @@
 // and a reload shows it); a call a rule blocks then goes through, and Activity shows it as
 // "Would block", "Let through (monitor mode)", beside the same caller's earlier real block. A
 // viewer sees a badge and no switch. Every wait is on an element or a value, never on a clock.
-import pino from 'pino';
-import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ACTION_SETTINGS } from '../agent/actions/settings';
 import { cliActing } from '../agent/operations/acting';
 import { addRules } from '../agent/operations/rules';
 import { sqliteBackends } from '../agent/operations/store-backends';
-import { FreeSwitchOutboundServer } from '../agent/pbx/freeswitch/outbound-server';
-import { DEFAULT_FREESWITCH } from '../agent/pbx/settings';
-import { Screener } from '../agent/screening/screener';
-import { CallLog } from '../agent/store/call-log';
-import { SqliteDecisionStore } from '../agent/store/decision-view';
-import { MANAGER, VIEWER, launchChromium, startConsole } from './helpers/console';
+import { MANAGER, VIEWER } from './helpers/console';
 import type { ConsoleUnderTest, ConsoleUser } from './helpers/console';
+import { startConsoleWithSwitch } from './helpers/console-with-switch';
 import { PATIENCE_MS, until } from './helpers/patience';
-import { FreeSwitchSim } from './sim/freeswitch';
-import type { CallResult } from './sim/freeswitch';
+import type { ConsoleWithSwitch } from './helpers/console-with-switch';
 
 const ACME_DID = '+14045550100';
 const BLOCKED_CALLER = '+14045551234';
 
+let world: ConsoleWithSwitch;
 let server: ConsoleUnderTest;
-let chromium: Awaited<ReturnType<typeof launchChromium>>;
-let log: CallLog;
-let sim: FreeSwitchSim;
-let switchSide: FreeSwitchOutboundServer;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  server = await startConsole();
-  chromium = await launchChromium();
-  // The agent's screening side on the console's store, as `callguard serve` runs both on one file.
-  const logger = pino({ level: process.env.CALLGUARD_TEST_LOG ?? 'silent' });
-  log = new CallLog(server.db, { flushMs: 5 });
-  const screener = new Screener(new SqliteDecisionStore(server.db), log, { country: 'US', failMode: 'open', actions: DEFAULT_ACTION_SETTINGS }, logger);
-  sim = new FreeSwitchSim({ password: 'ClueCon' });
-  await sim.start();
-  switchSide = new FreeSwitchOutboundServer({ host: '127.0.0.1', port: 0 }, { screener, logger, settings: { ...DEFAULT_FREESWITCH, promptDir: '/opt/callguard/prompts' } });
-  await switchSide.start();
+  world = await startConsoleWithSwitch();
+  server = world.server;
   await addRules(sqliteBackends(server.db).as('cli:tester').rules, cliActing('cli:tester'), { patterns: '404-555-1234', action: 'block' }, 'US');
 }, PATIENCE_MS);
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
-  await chromium?.close();
-  await switchSide?.stop(200);
-  await sim?.close();
-  log?.close();
-  await server?.stop();
+  await world?.close();
 });
 
-async function signedIn(user: ConsoleUser, path: string, heading: string): Promise<Page> {
-  const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: server.url });
-  context.setDefaultTimeout(PATIENCE_MS);
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
-  await page.goto(path);
-  await page.getByLabel('Name', { exact: true }).fill(user.name);
-  await page.getByLabel('Password', { exact: true }).fill(user.password);
-  await page.getByRole('button', { name: /sign in/i }).click();
-  await page.getByRole('heading', { level: 1, name: heading }).waitFor();
-  return page;
-}
+const signedIn = (user: ConsoleUser, path: string, heading: string) => world.signedIn(user, path, heading);
 
 const storedMode = () => server.db.prepare("SELECT mode FROM tenants WHERE name = 'acme'").pluck().get();
 
 /** A call from BLOCKED_CALLER to acme through the simulator's dialplan `socket`, screened for real; once its outcome is logged. */
-async function placeCall(): Promise<{ result: CallResult; id: number; action: string; outcome: string }> {
-  const result = await sim.placeOutboundCall('127.0.0.1', switchSide.port, { callerIdNumber: BLOCKED_CALLER, callerIdName: 'Robo Caller', destinationNumber: ACME_DID }).done;
-  let row: { id: number; action: string; outcome: string | null } | undefined;
-  await until(() => {
-    log.flush();
-    row = server.db.prepare('SELECT id, action, outcome FROM calls WHERE caller = ? ORDER BY id DESC LIMIT 1').get(BLOCKED_CALLER) as typeof row;
-    return !!row?.outcome;
-  }, 'the call logged with its outcome');
-  return { result, id: row!.id, action: row!.action, outcome: row!.outcome! };
+async function placeCall() {
+  const { result, logged } = await world.call(BLOCKED_CALLER, ACME_DID, 'Robo Caller');
+  return { result, ...logged };
 }
 
 describe('monitor mode in a real browser', () => {
@@ -171,6 +127,6 @@ describe('monitor mode in a real browser', () => {
     const call = await placeCall();
     expect(call.result).toMatchObject({ outcome: 'hungup', hangupCause: 'CALL_REJECTED' });
     expect(call).toMatchObject({ action: 'block', outcome: 'rejected' });
-    expect(pageErrors).toEqual([]);
+    expect(world.pageErrors).toEqual([]);
   });
 });
