@@ -15,7 +15,7 @@ import type { Schedule } from './time-window';
 import { scopesOfCall } from './scope';
 import { moreSevere } from './severity';
 import { CATEGORIES } from './types';
-import type { ActionName, CallFacts, Category, CallerIdentity, Decision } from './types';
+import type { ActionName, ActiveRule, CallFacts, Category, CallerIdentity, Decision } from './types';
 
 export interface EngineSettings {
   /** ISO country whose national number forms are understood (`US`). */
@@ -61,6 +61,14 @@ function describeSchedule(schedule: Schedule): string {
   return `${schedule.text} (${schedule.tz})`;
 }
 
+/** What the deciding rule (number, address or name) makes of the call or text, its closing reasons added. */
+function ruleVerdict(rule: ActiveRule, kind: CallFacts['kind'], reasons: string[]) {
+  const action: ActionName = kind === 'sms' && rule.action !== 'allow' ? 'block' : rule.action;
+  if (action === 'allow') reasons.push('An allow rule ends screening: the call goes through.');
+  if (action !== rule.action) reasons.push('Texts cannot be busied or redirected: the text is blocked.');
+  return { action, target: rule.target, scope: rule.scope, ruleId: rule.id, category: null, categories: [] };
+}
+
 function decideSteps(facts: CallFacts, view: DecisionView, settings: EngineSettings): Decision {
   const reasons: string[] = [];
   const parsed = normalizeNumber(facts.from, settings.country, settings.anonymous);
@@ -88,23 +96,11 @@ function decideSteps(facts: CallFacts, view: DecisionView, settings: EngineSetti
     });
   const rule = pickRule(rules, scopes);
   if (rule) {
-    const action: ActionName = facts.kind === 'sms' && rule.action !== 'allow' ? 'block' : rule.action;
     reasons.push(`Step 1: rule #${rule.id} (${rule.scope}, ${describeMatch(rule)}) says ${rule.action}${rule.target ? ` ${rule.target}` : ''}.`);
     for (const other of rules) {
       if (other !== rule) reasons.push(`Step 1: rule #${other.id} (${other.scope}, ${describeMatch(other)}) also matches but is outranked.`);
     }
-    if (action === 'allow') reasons.push('An allow rule ends screening: the call goes through.');
-    if (action !== rule.action) reasons.push('Texts cannot be busied or redirected: the text is blocked.');
-    return {
-      ...base,
-      action,
-      target: rule.target,
-      scope: rule.scope,
-      ruleId: rule.id,
-      category: null,
-      categories: [],
-      reasons,
-    };
+    return { ...base, ...ruleVerdict(rule, facts.kind, reasons), reasons };
   }
   reasons.push(`Step 1: no number or address rule matches${facts.kind === 'sms' ? ' this text (only --sms rules block texts)' : ''}.`);
   // Allow-only mode: no number or address rule let the caller through (nor stopped it). Before the
@@ -112,12 +108,7 @@ function decideSteps(facts: CallFacts, view: DecisionView, settings: EngineSetti
   const allowOnly = allowOnlyStep(view.allowOnly(tenant, did), tenant, facts.kind, reasons);
   if (allowOnly) return { ...base, action: allowOnly.action, target: null, scope: allowOnly.scope, ruleId: null, category: null, categories: [], reasons };
   const named = nameStep(facts, view, scopes, settings.now, reasons);
-  if (named) {
-    const action: ActionName = facts.kind === 'sms' && named.action !== 'allow' ? 'block' : named.action;
-    if (action === 'allow') reasons.push('An allow rule ends screening: the call goes through.');
-    if (action !== named.action) reasons.push('Texts cannot be busied or redirected: the text is blocked.');
-    return { ...base, action, target: named.target, scope: named.scope, ruleId: named.id, category: null, categories: [], reasons };
-  }
+  if (named) return { ...base, ...ruleVerdict(named, facts.kind, reasons), reasons };
 
   const input: CategoryInput = { caller: identity, did, attestation: facts.attestation ?? 'none', country: settings.country };
   const categories: Category[] = [];

@@ -35,6 +35,8 @@ export interface AnonymousCallerIds {
 }
 
 const compiled = new Map<string, AnonymousCallerIds>();
+/** Every settings made gets its own cache key, kept in `compiled` or not. */
+let madeCount = 0;
 
 function wordPattern(words: readonly string[]): RegExp {
   const alternatives = words
@@ -57,7 +59,7 @@ export function anonymousCallerIds(settings: AnonymousSettings, country: string)
     const identity = readNumber(entry, country, DEFAULT_CALLER_IDS);
     if (identity.kind === 'number') numbers.add(identity.e164);
   }
-  const made = { key: String(compiled.size + 1), words: wordPattern(settings.words), numbers };
+  const made = { key: String(++madeCount), words: wordPattern(settings.words), numbers };
   if (compiled.size < 1000) compiled.set(key, made);
   return made;
 }
