@@ -19,11 +19,13 @@ import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_ACTION_SETTINGS } from '../agent/actions/settings';
 import { parsePattern } from '../agent/engine/patterns';
-import { SCORE_DEFAULTS } from '../agent/engine/score-settings';
 import { createAsteriskDriver } from '../agent/pbx/asterisk/asterisk-driver';
 import { FreeSwitchInboundClient } from '../agent/pbx/freeswitch/inbound-client';
 import { FreeSwitchOutboundServer } from '../agent/pbx/freeswitch/outbound-server';
 import { DEFAULT_ASTERISK, DEFAULT_FREESWITCH } from '../agent/pbx/settings';
+import { DEFAULT_SOURCE_TIMEOUT_MS } from '../agent/operations/reputation';
+import { reputationBudgetMs } from '../agent/screening/decision-limit';
+import { ReputationClient } from '../agent/screening/reputation';
 import { DEFAULT_DECISION_LIMIT_MS, Screener } from '../agent/screening/screener';
 import type { FailMode } from '../agent/screening/screener';
 import { CallLog } from '../agent/store/call-log';
@@ -31,6 +33,7 @@ import { openDatabase } from '../agent/store/database';
 import { SqliteDecisionStore } from '../agent/store/decision-view';
 import { ProtectionStore } from '../agent/store/protection';
 import { RuleStore } from '../agent/store/rules';
+import { SqliteReputationBackend } from '../agent/store/sqlite-reputation-backend';
 import { binPath, repoRoot } from './helpers/run-cli';
 import { eventually, PATIENCE_MS } from './helpers/screening';
 import { makeTempDir } from './helpers/temp-db';
@@ -68,7 +71,9 @@ async function startAgent(failMode: FailMode = 'open'): Promise<Agent> {
   const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
   const counts = { decided: 0, failedOver: 0 };
   const observer = { decided: () => void counts.decided++, failedOver: () => void counts.failedOver++ };
-  const screener = new Screener(new SqliteDecisionStore(db), log, { country: 'US', failMode, actions: DEFAULT_ACTION_SETTINGS }, logger, observer);
+  // A client that may wait past the limit (an agent's never does: reputationBudgetMs), so that a hanging source makes a decision slow for certain.
+  const reputation = new ReputationClient({ budgetMs: 10_000 });
+  const screener = new Screener(new SqliteDecisionStore(db), log, { country: 'US', failMode, actions: DEFAULT_ACTION_SETTINGS }, logger, observer, reputation);
   const server = new FreeSwitchOutboundServer({ host: '127.0.0.1', port: 0 }, { screener, logger, settings: DEFAULT_FREESWITCH });
   await server.start();
   const sim = new FreeSwitchSim();
@@ -115,14 +120,13 @@ async function hangingService(asked: { count: number } = { count: 0 }): Promise<
 }
 
 /**
- * Protection on for everyone, with a reputation service that never answers, and a client timeout far past
+ * Protection on for everyone, with a reputation source that never answers, and a timeout far past
  * the limit (the maximum): a decision that asks it is slow for certain, not probably slower than the limit.
  */
 async function slowReputation(db: Database, asked?: { count: number }): Promise<void> {
   const protection = new ProtectionStore(db);
   protection.set({ scope: 'global', enabled: true, threshold: 90, flagThreshold: null, action: 'block' });
-  protection.tune('reputation_url', await hangingService(asked));
-  protection.tune('reputation_timeout_ms', '10000');
+  await new SqliteReputationBackend(db, 'test').add({ name: 'hanging', url: await hangingService(asked), timeoutMs: 10_000, weight: 0.5 }, null);
 }
 
 const warnings = (agent: Agent) => agent.lines.filter((line) => line.level === 40 && /fail mode/.test(String(line.msg)));
@@ -207,14 +211,14 @@ describe('a decision slower than its limit', () => {
     expect(agent.counts.failedOver).toBe(1);
   });
 
-  it('a reputation service that hangs, with its default timeout: the call is decided without it, inside the limit', async () => {
-    // Inside the limit by construction: the service's default timeout is shorter than the default limit.
-    expect(SCORE_DEFAULTS.reputation_timeout_ms).toBe(200);
-    expect(SCORE_DEFAULTS.reputation_timeout_ms).toBeLessThan(DEFAULT_DECISION_LIMIT_MS);
+  it('a reputation source that hangs, with its default timeout: the call is decided without it, inside the limit', async () => {
+    // Inside the limit by construction: the default timeout is what an agent with the default limit waits at most.
+    expect(DEFAULT_SOURCE_TIMEOUT_MS).toBe(200);
+    expect(DEFAULT_SOURCE_TIMEOUT_MS).toBe(reputationBudgetMs(DEFAULT_DECISION_LIMIT_MS));
     const agent = await startAgent('open');
     const protection = new ProtectionStore(agent.db);
     protection.set({ scope: 'global', enabled: true, threshold: 90, flagThreshold: null, action: 'block' });
-    protection.tune('reputation_url', await hangingService());
+    await new SqliteReputationBackend(agent.db, 'test').add({ name: 'hanging', url: await hangingService(), timeoutMs: DEFAULT_SOURCE_TIMEOUT_MS, weight: 0.5 }, null);
     // With the default limit, whether its 50 ms margin holds depends on the machine's load; here the limit is
     // a hang detector instead, so that only the service's own timeout can end the wait (its 200 ms in the
     // reason, not the limit's: a client that ignored its timeout would wait on until the limit, failing over).
@@ -225,7 +229,7 @@ describe('a decision slower than its limit', () => {
     });
     const { decision } = await patient.decide({ kind: 'call', from: '+14045551234', to: '15551230000' });
     expect(decision.score).not.toBeNull();
-    expect(decision.signals).toContainEqual(expect.objectContaining({ signal: 'reputation', points: 0, why: expect.stringMatching(/no answer within 200 ms/) }));
+    expect(decision.signals).toContainEqual(expect.objectContaining({ signal: 'reputation:hanging', points: 0, why: expect.stringMatching(/no answer within 200 ms/) }));
     expect(failedOver).toBe(0);
   }, 2 * PATIENCE_MS);
 
@@ -234,10 +238,14 @@ describe('a decision slower than its limit', () => {
     // 61 ms: a delay no other timer of this process is armed with, so that the limit timers can be told apart.
     const LIMIT_MS = 61;
     const counts = { decided: 0, failedOver: 0 };
-    const fast = new Screener(new SqliteDecisionStore(agent.db), agent.log, { country: 'US', failMode: 'open', actions: DEFAULT_ACTION_SETTINGS, decisionLimitMs: LIMIT_MS }, pino({ level: 'silent' }), {
-      decided: () => void counts.decided++,
-      failedOver: () => void counts.failedOver++,
-    });
+    const fast = new Screener(
+      new SqliteDecisionStore(agent.db),
+      agent.log,
+      { country: 'US', failMode: 'open', actions: DEFAULT_ACTION_SETTINGS, decisionLimitMs: LIMIT_MS },
+      pino({ level: 'silent' }),
+      { decided: () => void counts.decided++, failedOver: () => void counts.failedOver++ },
+      new ReputationClient({ budgetMs: 10_000 }),
+    );
     const timers = watchTimers(LIMIT_MS);
     // Quick decisions (no I/O): each arms its limit timer, and has let go of it by the time it is returned.
     for (let i = 0; i < 200; i++) {

@@ -26,12 +26,16 @@ describe('the facts the call log keeps beside its columns', () => {
   it('holds exactly what the call had, and an empty object for a call that had none of them (NULL is left to rows logged before the column)', () => {
     const full: CallFacts = {
       kind: 'call', from: '2125550001', to: '+1 (555) 123-0000', callerName: 'Alice', ip: '192.0.2.1', sipFrom: 'sip:alice@192.0.2.1',
-      privacy: false, attestation: 'B', carrier: 'Example Telecom', reputation: { kind: 'score', score: 70 },
+      privacy: false, attestation: 'B', carrier: 'Example Telecom', reputation: [{ source: 'rep', weight: 0.5, kind: 'score', score: 70 }],
     };
-    expect(JSON.parse(loggedFacts(full)!)).toEqual({ to: '+1 (555) 123-0000', privacy: false, attestation: 'B', carrier: 'Example Telecom', reputation: { kind: 'score', score: 70 } });
+    expect(JSON.parse(loggedFacts(full)!)).toEqual({ to: '+1 (555) 123-0000', privacy: false, attestation: 'B', carrier: 'Example Telecom', reputation: [{ source: 'rep', weight: 0.5, kind: 'score', score: 70 }] });
     expect(loggedFacts({ kind: 'call', from: '2125550001', to: '' })).toBe('{}');
-    const notVisible: CallFacts = { kind: 'sms', from: 'x', to: '5551230000', attestation: { kind: 'not_visible', fix: 'set p-asserted-id-parse to verbatim' }, reputation: { kind: 'failed', why: 'timed out' } };
-    expect(JSON.parse(loggedFacts(notVisible)!)).toEqual({ to: '5551230000', attestation: { kind: 'not_visible', fix: 'set p-asserted-id-parse to verbatim' }, reputation: { kind: 'failed', why: 'timed out' } });
+    const notVisible: CallFacts = { kind: 'sms', from: 'x', to: '5551230000', attestation: { kind: 'not_visible', fix: 'set p-asserted-id-parse to verbatim' }, reputation: [{ source: 'a', weight: 1, kind: 'failed', why: 'timed out' }, { source: 'b', weight: 0.2, kind: 'untrusted', why: 'flagged constant' }] };
+    expect(JSON.parse(loggedFacts(notVisible)!)).toEqual({
+      to: '5551230000',
+      attestation: { kind: 'not_visible', fix: 'set p-asserted-id-parse to verbatim' },
+      reputation: [{ source: 'a', weight: 1, kind: 'failed', why: 'timed out' }, { source: 'b', weight: 0.2, kind: 'untrusted', why: 'flagged constant' }],
+    });
   });
 
   it('cuts what the caller controls as the log cuts a number, and drops NUL, which PostgreSQL text cannot hold', () => {

@@ -39,6 +39,7 @@ import { freePort } from './helpers/free-port';
 import { databaseUrl, freshDatabase, postgresAdminUrl } from './helpers/postgres';
 import { assertBuilt, describeRun, runCli } from './helpers/run-cli';
 import type { CliResult } from './helpers/run-cli';
+import { SqliteReputationBackend } from '../agent/store/sqlite-reputation-backend';
 import { makeTempDir, withDatabase } from './helpers/temp-db';
 import type { TempDir } from './helpers/temp-db';
 
@@ -99,6 +100,8 @@ async function buildStore(path: string): Promise<void> {
     protection.tune('attestation_a', '-25');
     await addCarrier(protectionStores, acting, { pattern: 'Robo Telecom', scope: 'tenant:acme' }, COUNTRY);
     await addCarrier(protectionStores, acting, { pattern: 'Bandwidth' }, COUNTRY);
+    // Nobody listens there: every store explains the same refused lookup.
+    await new SqliteReputationBackend(db, ACTOR).add({ name: 'rep', url: 'http://127.0.0.1:9/score/{number}', timeoutMs: 100, weight: 0.25 }, null);
     protection.replacePrefixes([
       ['+1404555', 'Robo Telecom'],
       ['+1212', 'Verizon'],

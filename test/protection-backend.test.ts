@@ -110,7 +110,7 @@ describe.each(BACKENDS)('protection operations on %s', (name, open) => {
     await tuneScore(stores, admin, 'velocity_window', '15m');
     await expect(tuneScore(stores, admin, 'no_such', '1')).rejects.toThrow(/unknown score setting "no_such"/);
     await expect(tuneScore(stores, admin, 'velocity_window', 'soon')).rejects.toThrow(/velocity_window/);
-    await expect(tuneScore(stores, admin, 'reputation_url', 'ftp://x')).rejects.toThrow(/bad reputation_url/);
+    await expect(tuneScore(stores, admin, 'reputation_url', 'https://x/{number}')).rejects.toThrow(/reputation_url is no longer a score setting/);
     await expect(tuneScore(stores, acmeManager, 'neighbor', '0')).rejects.toBeInstanceOf(Forbidden);
     expect(await scoreInForce(stores)).toEqual({ ...SCORE_DEFAULTS, neighbor: 35, velocity_window: '15m' });
     expect((await showProtection(stores, acmeManager, 'acme')).score).toMatchObject({ neighbor: 35 });

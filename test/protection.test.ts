@@ -17,6 +17,7 @@ import { openDatabase } from '../agent/store/database';
 import { SqliteDecisionStore } from '../agent/store/decision-view';
 import { ProtectionStore } from '../agent/store/protection';
 import { RuleStore } from '../agent/store/rules';
+import { SqliteReputationBackend } from '../agent/store/sqlite-reputation-backend';
 import { readCarrierPrefixes } from '../agent/cli/carriers';
 import { cliFor } from './helpers/run-cli';
 
@@ -182,7 +183,7 @@ describe('carrier rules', () => {
   });
 });
 
-describe('reputation service', () => {
+describe('a reputation source', () => {
   /** `hold`: answered only once the test has its decision (a service slower than any timeout, for certain). */
   let answer: (url: string) => { status: number; body: string; hold?: boolean };
   let url: string;
@@ -202,22 +203,26 @@ describe('reputation service', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/score?n={number}`;
   });
   afterAll(() => new Promise((resolve) => server.close(resolve)));
-  beforeEach(() => {
+  /** The longest timeout there is by default: only what the service does (answers, fails, or is held) decides the signal, not how quickly a busy machine gets its answer across. */
+  const source = async (timeoutMs = 10_000) => {
+    const sources = new SqliteReputationBackend(db, 'test');
+    await sources.remove('rep');
+    await sources.add({ name: 'rep', url, timeoutMs, weight: 0.5 }, null);
+  };
+  beforeEach(async () => {
     on(70);
-    protection.tune('reputation_url', url);
-    // The longest timeout there is: only what the service does (answers, fails, or is held) decides the
-    // signal, not how quickly a busy machine gets its answer across.
-    protection.tune('reputation_timeout_ms', '10000');
+    await source();
   });
 
-  const withReputation = (from: string) => decideWithReputation({ kind: 'call', from, to: DID }, store, { country: 'US', now: NOW }, new ReputationClient());
+  // A client that waits as long as the source says (an agent's cuts it to fit its decision limit).
+  const withReputation = (from: string) => decideWithReputation({ kind: 'call', from, to: DID }, store, { country: 'US', now: NOW }, new ReputationClient({ budgetMs: 10_000 }));
 
   it('adds its weighted score, with the number URL-encoded', async () => {
     let asked = '';
     answer = (path) => ((asked = path), { status: 200, body: '{"score": 90}' });
     const decision = await withReputation('+14045551234');
     expect(asked).toBe('/score?n=%2B14045551234');
-    expect(decision.signals).toEqual([{ signal: 'reputation', points: 45, why: expect.stringMatching(/90\/100/) }]);
+    expect(decision.signals).toEqual([{ signal: 'reputation:rep', points: 45, why: expect.stringMatching(/90\/100/) }]);
   });
 
   it.each([
@@ -226,13 +231,13 @@ describe('reputation service', () => {
     ['returns garbage', { status: 200, body: '{"score": "lots"}' }, /no score/],
     ['returns an out-of-range score', { status: 200, body: '250' }, /no score/],
   ])('when it %s the call is scored without it, and explain says so', async (_, reply, why) => {
-    if ('timeoutMs' in reply) protection.tune('reputation_timeout_ms', String(reply.timeoutMs));
+    if ('timeoutMs' in reply) await source(reply.timeoutMs);
     answer = () => reply;
     // How soon is a figure for `npm run bench`; here, that it is decided at all while a held answer is
     // still held, and why (the client's own timeout, named in the signal).
     const decision = await withReputation('+14045551234');
     expect(decision.score).toBe(0);
-    expect(decision.signals).toEqual([{ signal: 'reputation', points: 0, why: expect.stringMatching(why) }]);
+    expect(decision.signals).toEqual([{ signal: 'reputation:rep', points: 0, why: expect.stringMatching(why) }]);
     expect(decision.reasons.join(' ')).toMatch(/scored without it/);
   });
 
@@ -311,7 +316,7 @@ describe('the CLI refuses bad protection settings with exit 2 and writes nothing
     [['protection', 'on', '--tenant', 'nobody'], /unknown tenant "nobody"/],
     [['protection', 'tune', 'velocity_window', 'soon'], /bad velocity_window/],
     [['protection', 'tune', 'no_such', '1'], /unknown score setting/],
-    [['protection', 'tune', 'reputation_url', 'ftp://x'], /reputation_url/],
+    [['protection', 'tune', 'reputation_url', 'https://x/{number}'], /reputation_url is no longer a score setting: reputation services are sources now/],
     [['carriers', 'add', 'x'], /bad carrier pattern/],
     [['rules', 'import', '--format', 'xml', 'file.csv'], /unknown import format/],
   ])('%j', (args, message) => {

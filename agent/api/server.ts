@@ -22,6 +22,7 @@ import { explainRoutes } from './routes/explain';
 import { listRoutes } from './routes/lists';
 import { meRoutes } from './routes/me';
 import { protectionRoutes } from './routes/protection';
+import { reputationRoutes } from './routes/reputation';
 import { ruleEditRoutes } from './routes/rule-edit';
 import { ruleRoutes } from './routes/rules';
 import { SESSION_COOKIE, sessionRoutes } from './routes/session';
@@ -134,6 +135,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   await app.register(auditRoutes(context));
   await app.register(categoryRoutes(context));
   await app.register(protectionRoutes(context));
+  await app.register(reputationRoutes(context));
   await app.register(carrierRoutes(context));
   await app.register(statsRoutes(context));
   await app.register(whatIfRoutes(context));

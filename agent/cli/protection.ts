@@ -59,7 +59,7 @@ export function registerProtection(program: Command): void {
     );
   protection
     .command('tune <setting> <value>')
-    .description('change one score setting (points, windows, reputation service); see protection show')
+    .description('change one score setting (points and windows; reputation services are `callguard reputation`); see protection show')
     .action(
       withContext(async (ctx, key: string, value: string) => {
         await tuneScore(await ctx.backends(), cliActing(ctx.actor), key, value);

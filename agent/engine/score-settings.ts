@@ -23,12 +23,6 @@ export const SCORE_DEFAULTS = {
   history_window: '30d',
   failed_challenge: 15,
   passed_challenge: -25,
-  /** Optional reputation service: `{number}` is the E.164 caller; it answers a score 0-100. */
-  reputation_url: '',
-  /** Inside the screener's decision limit (250 ms), so that a slow service costs its signal, not the decision. */
-  reputation_timeout_ms: 200,
-  /** Share of the service's score that is added (0.5: a reputation of 80 adds 40 points). */
-  reputation_weight: 0.5,
 } as const;
 
 export type ScoreKey = keyof typeof SCORE_DEFAULTS;
@@ -42,21 +36,16 @@ export function isScoreKey(key: string): key is ScoreKey {
 
 /** Checks one `protection tune` value and returns it in stored form. */
 export function checkScoreSetting(key: string, value: string): string {
+  // The single reputation service's three settings became the reputation sources (migration 015).
+  if (/^reputation_(url|timeout_ms|weight)$/.test(key)) throw new BadInput(`${key} is no longer a score setting: reputation services are sources now (callguard reputation add <name> --url …)`);
   if (!isScoreKey(key)) throw new BadInput(`unknown score setting "${key}": expected one of ${Object.keys(SCORE_DEFAULTS).join(', ')}`);
   if (WINDOWS.includes(key)) {
     parseDuration(value, key);
     return value;
   }
-  if (key === 'reputation_url') {
-    if (value !== '' && (!/^https?:\/\//.test(value) || !value.includes('{number}'))) {
-      throw new BadInput(`bad reputation_url "${value}": expected an http(s) URL containing {number}, or '' to turn it off`);
-    }
-    return value;
-  }
   const number = Number(value);
-  const [min, max] = key === 'reputation_weight' ? [0, 1] : key === 'reputation_timeout_ms' ? [10, 10_000] : [-100, 100];
-  if (value.trim() === '' || !Number.isFinite(number) || number < min || number > max || (key !== 'reputation_weight' && !Number.isInteger(number))) {
-    throw new BadInput(`bad value "${value}" for ${key}: expected ${key === 'reputation_weight' ? 'a number' : 'a whole number'} from ${min} to ${max}`);
+  if (value.trim() === '' || !Number.isInteger(number) || number < -100 || number > 100) {
+    throw new BadInput(`bad value "${value}" for ${key}: expected a whole number from -100 to 100`);
   }
   return value;
 }

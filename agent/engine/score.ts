@@ -4,12 +4,13 @@ import type { CategoryInput } from './categories';
 import type { CallerHistory } from './decision-store';
 import { isValidNumber } from './full-metadata';
 import type { ScoreSettings } from './score-settings';
-import type { Attestation, AttestationFact, Reputation, ScoreSignal } from './types';
+import type { Attestation, AttestationFact, ReputationAnswer, ScoreSignal } from './types';
 
 export interface ScoreInput {
   readonly category: CategoryInput;
   readonly history: CallerHistory | null;
-  readonly reputation: Reputation | undefined;
+  /** Each reputation source's answer, in the sources' order. */
+  readonly reputation: readonly ReputationAnswer[] | undefined;
   readonly settings: ScoreSettings;
 }
 
@@ -57,12 +58,19 @@ export function scoreSignals({ category, history, reputation, settings }: ScoreI
     if (history.passed > 0) add('passed_challenges', settings.passed_challenge, `${history.passed} passed challenge(s) within ${settings.history_window}`);
   }
 
-  if (reputation?.kind === 'score') {
-    add('reputation', Math.round(reputation.score * settings.reputation_weight), `the reputation service scores this number ${reputation.score}/100`);
-  } else if (reputation?.kind === 'failed') {
-    signals.push({ signal: 'reputation', points: 0, why: `the reputation lookup failed (${reputation.why}); scored without it` });
-  }
+  for (const answer of reputation ?? []) signals.push(reputationSignal(answer));
   return signals;
+}
+
+/**
+ * A source's score × its weight; a source that failed or is not trusted adds nothing, and
+ * says why. Every source asked has its signal, 0 points too, so explain shows each answer.
+ */
+function reputationSignal(answer: ReputationAnswer): ScoreSignal {
+  const signal = `reputation:${answer.source}`;
+  if (answer.kind === 'failed') return { signal, points: 0, why: `reputation source ${answer.source} gave no score (${answer.why}); scored without it` };
+  if (answer.kind === 'untrusted') return { signal, points: 0, why: `reputation source ${answer.source} is not trusted (${answer.why}); scored without it` };
+  return { signal, points: Math.round(answer.score * answer.weight), why: `reputation source ${answer.source} scores this number ${answer.score}/100 (weight ${answer.weight})` };
 }
 
 export function totalScore(signals: readonly ScoreSignal[]): number {

@@ -1,11 +1,15 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Decision } from '../engine/types';
 import type { PbxState } from '../pbx/pbx-group';
+import type { ReputationObserver } from '../screening/reputation';
+import type { LookupResult, SourceReport } from '../screening/reputation-health';
 import type { ScreeningObserver } from '../screening/screener';
 import type { StoreStatus } from '../store/agent-store';
 
 /** From a cached exact-number hit (~10 µs) to a slow reputation lookup (~250 ms), in seconds. */
 const DECISION_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
+/** A reputation lookup, from a nearby cache to a source cut off at its timeout, in seconds. */
+const LOOKUP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 10];
 
 /**
  * The agent's Prometheus metrics, in a registry of their own (never prom-client's global
@@ -16,9 +20,9 @@ const DECISION_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0
  *
  * Labels stay bounded: action and kind are fixed sets, tenants and PBX connections (`pbx`,
  * their names in the config; empty for the HTTP hook's verdicts) are made by the operator;
- * nothing is ever labelled by caller.
+ * nothing is ever labelled by caller. Reputation sources (`source`) are named by the operator too.
  */
-export class Metrics implements ScreeningObserver {
+export class Metrics implements ScreeningObserver, ReputationObserver {
   private readonly registry = new Registry();
   private readonly decisions = new Counter({
     name: 'callguard_decisions_total',
@@ -64,9 +68,30 @@ export class Metrics implements ScreeningObserver {
     help: 'Call-log rows waiting in the local queue for PostgreSQL (0 with SQLite).',
     registers: [this.registry],
   });
+  private readonly reputationLookups = new Counter({
+    name: 'callguard_reputation_lookups_total',
+    help: 'Requests to each reputation source, by result: answer (a score), timeout or error (an HTTP error, or no score in the answer).',
+    labelNames: ['source', 'result'] as const,
+    registers: [this.registry],
+  });
+  private readonly reputationSeconds = new Histogram({
+    name: 'callguard_reputation_lookup_seconds',
+    help: 'Time each reputation source took to answer or fail.',
+    labelNames: ['source'] as const,
+    buckets: LOOKUP_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly reputationHealthy = new Gauge({
+    name: 'callguard_reputation_source_healthy',
+    help: 'By reputation source: 0 while it is flagged (timing out, erroring or answering one score for every number) and its answers are not trusted, else 1.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+    collect: () => this.readReputation(),
+  });
   /** Read at every scrape: an outage shows at once, not at the next tick. */
   private storeStatus: (() => StoreStatus) | null = null;
   private pbxStates: (() => readonly PbxState[]) | null = null;
+  private reputationHealth: (() => readonly SourceReport[]) | null = null;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -79,6 +104,22 @@ export class Metrics implements ScreeningObserver {
 
   failedOver(): void {
     this.failovers.inc();
+  }
+
+  looked(source: string, result: LookupResult, seconds: number): void {
+    this.reputationLookups.inc({ source, result });
+    this.reputationSeconds.observe({ source }, seconds);
+  }
+
+  watchReputation(health: () => readonly SourceReport[]): void {
+    this.reputationHealth = health;
+  }
+
+  /** Only the sources configured now: one removed leaves the gauge. */
+  private readReputation(): void {
+    if (!this.reputationHealth) return;
+    this.reputationHealthy.reset();
+    for (const { name, state } of this.reputationHealth()) this.reputationHealthy.set({ source: name }, state === 'ok' || state === 'unused' ? 1 : 0);
   }
 
   watchPbxes(states: () => readonly PbxState[]): void {

@@ -3,7 +3,7 @@ import { parseDuration } from '../engine/duration';
 import type { Decision } from '../engine/types';
 import type { ReplayRange } from '../store/call-log-sql';
 import type { SnapshotView } from '../store/decision-snapshot';
-import { factsOfLoggedCall } from './logged-call';
+import { FORMER_REPUTATION_SOURCE, FORMER_REPUTATION_WEIGHT, factsOfLoggedCall } from './logged-call';
 import type { LoggedCall } from './logged-call';
 import { NO_CHANGE, isNoChange } from './proposal';
 import type { Proposal } from './proposal';
@@ -65,6 +65,8 @@ export async function replay(
   const challengesMs = Math.max(historyMs, rememberedFor(tables.view));
   const lookback = Math.max(velocityMs, challengesMs);
   const history = new ReplayHistory({ callsMs: velocityMs, challengesMs });
+  // Migration 015 carried the single service's weight over to the source it made.
+  const formerWeight = tables.view.reputationSources.find((source) => source.name === FORMER_REPUTATION_SOURCE)?.weight ?? FORMER_REPUTATION_WEIGHT;
   const asThings = new ReplayView(tables.view, history, NO_CHANGE);
   const proposed = new ReplayView(tables.view, history, proposal);
   // No change decides each call once: both sides are that decision (a plain pass, and the check that a replay is faithful).
@@ -75,7 +77,7 @@ export async function replay(
   };
   for await (const page of pages({ from: period.from - lookback, until: period.until, velocitySince: period.from - velocityMs })) {
     const replayed = page.filter((call) => call.at >= period.from);
-    const facts = replayed.map((call) => factsOfLoggedCall(call));
+    const facts = replayed.map((call) => factsOfLoggedCall(call, formerWeight));
     const keys = new Set<string>();
     for (const { facts: callFacts } of facts) for (const shape of [asThings.shape, proposed.shape]) for (const key of ruleKeysOf(callFacts, shape, country, anonymous)) keys.add(key);
     await tables.preloadRules([...keys]);

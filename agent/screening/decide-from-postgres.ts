@@ -11,7 +11,8 @@ const MAX_ROUNDS = 20;
 /**
  * Decides one call straight from a fleet's PostgreSQL (explain away from an agent): the
  * engine runs on what has been read until it asks for nothing new, then once more with
- * the reputation service, so the service is asked at most once for a settled decision.
+ * the reputation sources, so each is asked once for a settled decision (later rounds read
+ * the client's cache).
  */
 export function decideFromPostgres(pool: Pool): CallDecider {
   return async (facts, settings, reputation) => {

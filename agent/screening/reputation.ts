@@ -1,10 +1,10 @@
-import type { Reputation } from '../engine/types';
-import type { E164 } from '../engine/types';
-
-const CACHE_LIMIT = 10_000;
-const GOOD_FOR_MS = 60 * 60_000;
-/** A failure is remembered briefly, so a service that is down is not asked on every call. */
-const FAILURE_FOR_MS = 60_000;
+import type { ReputationSource } from '../engine/decision-store';
+import type { E164, Reputation, ReputationAnswer } from '../engine/types';
+import { BackgroundQueue } from './background-queue';
+import { DEFAULT_DECISION_LIMIT_MS, reputationBudgetMs } from './decision-limit';
+import { ReputationCache } from './reputation-cache';
+import { ReputationHealth } from './reputation-health';
+import type { LookupResult } from './reputation-health';
 
 /** The number a reputation service answers: `{"score": 73}`, `{"risk": 73}` or just `73`, from 0 to 100. */
 export function readScore(body: string): number | null {
@@ -19,34 +19,97 @@ export function readScore(body: string): number | null {
   return Number.isFinite(score) && score >= 0 && score <= 100 ? score : null;
 }
 
+/** Told about every lookup a source answered or failed (the metrics). */
+export interface ReputationObserver {
+  looked(source: string, result: LookupResult, seconds: number): void;
+}
+
+export interface ReputationClientOptions {
+  /** The longest a call waits for a source (reputationBudgetMs of the decision limit): a longer timeout is cut to it. */
+  readonly budgetMs?: number;
+  readonly observer?: ReputationObserver | undefined;
+  /** What the cache ages answers by (ms since the epoch); the system clock unless a test moves it. */
+  readonly clock?: () => number;
+}
+
 /**
- * The optional external reputation lookup: a GET to the operator's URL template with a
- * strict timeout, its answers cached. Never throws: a failure is a result the score
- * (and explain) mention.
+ * The reputation lookups of calls: every source asked at once (a call waits for the slowest,
+ * never longer than the budget), each answer cached by source and number. A score past its
+ * fresh age is used at once and fetched again after the call; a source flagged by its health
+ * (timing out, erroring, constant) is not waited on and its answer not trusted, but it is
+ * still asked after the call, so that its recovery is seen. Never throws: a failure is an
+ * answer the score (and explain) mention.
  */
 export class ReputationClient {
-  private readonly cache = new Map<string, { readonly result: Reputation; readonly until: number }>();
+  readonly health = new ReputationHealth();
+  private readonly cache = new ReputationCache();
+  private readonly background = new BackgroundQueue();
+  /** One request per source and number at a time, whoever asks. */
+  private readonly inFlight = new Map<string, Promise<Reputation>>();
+  private readonly budgetMs: number;
+  private readonly observer: ReputationObserver | undefined;
+  private readonly clock: () => number;
 
-  async lookup(urlTemplate: string, number: E164, timeoutMs: number, now = Date.now()): Promise<Reputation> {
-    const key = `${urlTemplate}|${number}`;
-    const hit = this.cache.get(key);
-    if (hit && hit.until > now) return hit.result;
-    const result = await this.ask(urlTemplate.replace('{number}', encodeURIComponent(number)), timeoutMs);
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    this.cache.set(key, { result, until: now + (result.kind === 'score' ? GOOD_FOR_MS : FAILURE_FOR_MS) });
-    return result;
+  constructor(options: ReputationClientOptions = {}) {
+    this.budgetMs = options.budgetMs ?? reputationBudgetMs(DEFAULT_DECISION_LIMIT_MS);
+    this.observer = options.observer;
+    this.clock = options.clock ?? Date.now;
   }
 
-  private async ask(url: string, timeoutMs: number): Promise<Reputation> {
+  /** Each source's answer for the caller, in the sources' order. */
+  lookup(sources: readonly ReputationSource[], number: E164): Promise<ReputationAnswer[]> {
+    return Promise.all(sources.map((source) => this.answer(source, number)));
+  }
+
+  private async answer(source: ReputationSource, number: E164): Promise<ReputationAnswer> {
+    const of = { source: source.name, weight: source.weight };
+    const key = JSON.stringify([source.name, source.url, number]);
+    const cached = this.cache.get(key, this.clock());
+    const flagged = this.health.distrust(source);
+    // Asked after the call: for a stale answer, and by a flagged source (not waited on), so that its recovery is seen.
+    if ((cached !== undefined && !cached.fresh) || (cached === undefined && flagged !== null)) this.background.later(key, () => this.fetch(source, number, key));
+    if (flagged !== null) return { ...of, kind: 'untrusted', why: flagged };
+    const result = cached?.result ?? (await this.fetch(source, number, key));
+    // This very answer may be the one that shows the source constant.
+    const now = result.kind === 'score' ? this.health.distrust(source) : null;
+    return now === null ? { ...of, ...result } : { ...of, kind: 'untrusted', why: now };
+  }
+
+  private fetch(source: ReputationSource, number: E164, key: string): Promise<Reputation> {
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.ask(source, number, key).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async ask(source: ReputationSource, number: E164, key: string): Promise<Reputation> {
+    const timeoutMs = Math.min(source.timeoutMs, this.budgetMs);
+    const started = performance.now();
+    const { result, reputation } = await this.request(source.url.replaceAll('{number}', encodeURIComponent(number)), timeoutMs);
+    const ms = performance.now() - started;
+    this.health.record(source, number, result, reputation, ms);
+    this.observer?.looked(source.name, result, ms / 1000);
+    this.cache.set(key, reputation, this.clock());
+    return reputation;
+  }
+
+  private async request(url: string, timeoutMs: number): Promise<{ result: LookupResult; reputation: Reputation }> {
+    const failed = (result: LookupResult, why: string) => ({ result, reputation: { kind: 'failed', why } as const });
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json, text/plain' } });
       const body = (await response.text()).slice(0, 4096);
-      if (!response.ok) return { kind: 'failed', why: `HTTP ${response.status}` };
+      if (!response.ok) return failed('error', `HTTP ${response.status}`);
       const score = readScore(body);
-      return score === null ? { kind: 'failed', why: 'the answer held no score from 0 to 100' } : { kind: 'score', score };
+      return score === null ? failed('error', 'the answer held no score from 0 to 100') : { result: 'answer', reputation: { kind: 'score', score } };
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      return { kind: 'failed', why: timedOut ? `no answer within ${timeoutMs} ms` : error instanceof Error ? error.message : String(error) };
+      if (timedOut) return failed('timeout', `no answer within ${timeoutMs} ms`);
+      // fetch's own message is only "fetch failed": the cause says what (ECONNREFUSED, a bad certificate).
+      const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+      const why = cause?.code ?? cause?.message;
+      return failed('error', `${error instanceof Error ? error.message : String(error)}${typeof why === 'string' ? ` (${why})` : ''}`);
     }
   }
 }

@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import type { Database } from 'better-sqlite3';
 
 export type AuditVerb = 'add' | 'remove' | 'change' | 'import';
-export type AuditEntity = 'tenant' | 'did' | 'rule' | 'list' | 'category' | 'protection' | 'carrier' | 'setting' | 'user' | 'token';
+export type AuditEntity = 'tenant' | 'did' | 'rule' | 'list' | 'category' | 'protection' | 'carrier' | 'reputation_source' | 'setting' | 'user' | 'token';
 
 export interface AuditRow {
   readonly id: number;

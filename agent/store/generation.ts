@@ -9,6 +9,17 @@ export function bumpGeneration(db: Database): void {
   localWrites.set(db, (localWrites.get(db) ?? 0) + 1);
 }
 
+/** Runs `work` in one IMMEDIATE transaction that also bumps the generation: readers see all of it or none, and refresh their caches. */
+export function changeDecisionTables<T>(db: Database, work: () => T): T {
+  return db
+    .transaction(() => {
+      const result = work();
+      bumpGeneration(db);
+      return result;
+    })
+    .immediate();
+}
+
 /**
  * A cheap "has anything changed?" probe for a reader: PRAGMA data_version moves
  * when another connection commits, the local counter when this one did.

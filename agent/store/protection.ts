@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { BadInput } from '../engine/bad-input';
 import { checkScoreSetting } from '../engine/score-settings';
 import { AuditTrail } from './audit';
-import { bumpGeneration } from './generation';
+import { changeDecisionTables } from './generation';
 
 export interface ProtectionRow {
   readonly scope: string;
@@ -44,11 +44,7 @@ export class ProtectionStore {
   }
 
   private write<T>(work: () => T): T {
-    return this.db.transaction(() => {
-      const result = work();
-      bumpGeneration(this.db);
-      return result;
-    }).immediate();
+    return changeDecisionTables(this.db, work);
   }
 
   get(scope: string): ProtectionRow | undefined {

@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { DEFAULT_ACTION_SETTINGS } from '../../agent/actions/settings';
 import { CONFIG_DEFAULTS } from '../../agent/config/schema';
+import { ReputationClient } from '../../agent/screening/reputation';
 import { Screener } from '../../agent/screening/screener';
 import { CallLog } from '../../agent/store/call-log';
 import { openDatabase } from '../../agent/store/database';
 import { SqliteDecisionStore } from '../../agent/store/decision-view';
 import { ProtectionStore } from '../../agent/store/protection';
+import { SqliteReputationBackend } from '../../agent/store/sqlite-reputation-backend';
 import { spread } from './measure';
 import type { Row } from './measure';
 
@@ -32,10 +34,11 @@ export async function benchFailover(dbPath: string): Promise<Row[]> {
   try {
     const protection = new ProtectionStore(db);
     protection.set({ scope: 'global', enabled: true, threshold: 90, flagThreshold: null, action: 'block' });
-    protection.tune('reputation_url', `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/{number}`);
-    protection.tune('reputation_timeout_ms', '10000');
+    await new SqliteReputationBackend(db, 'bench').add({ name: 'hanging', url: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/{number}`, timeoutMs: 10_000, weight: 0.5 }, null);
     const limit = CONFIG_DEFAULTS.decisionLimitMs;
-    const screener = new Screener(new SqliteDecisionStore(db), log, { country: 'US', failMode: 'open', actions: DEFAULT_ACTION_SETTINGS, decisionLimitMs: limit }, pino({ level: 'silent' }));
+    // A client that may wait past the limit (an agent's never does), so that every decision falls back.
+    const reputation = new ReputationClient({ budgetMs: 10_000 });
+    const screener = new Screener(new SqliteDecisionStore(db), log, { country: 'US', failMode: 'open', actions: DEFAULT_ACTION_SETTINGS, decisionLimitMs: limit }, pino({ level: 'silent' }), null, reputation);
     const late: number[] = [];
     for (let i = 0; i < SAMPLES; i++) {
       const start = process.hrtime.bigint();

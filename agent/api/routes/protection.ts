@@ -27,7 +27,7 @@ const Protection = Type.Object({
   global: Type.Union([Setting, Type.Null()], { description: 'the global setting every tenant without its own follows' }),
 });
 
-/** Score numbers as numbers, the reputation URL as text. */
+/** Score points as numbers, windows (10m, 30d) as text. */
 const Score = Type.Object(
   Object.fromEntries(Object.entries(SCORE_DEFAULTS).map(([key, value]) => [key, typeof value === 'string' ? Type.String() : Type.Number()])),
   { description: 'the risk score settings (callguard protection tune)' },
