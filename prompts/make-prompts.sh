@@ -90,6 +90,10 @@ finish callguard-not-accepted.wav "$TMP/not-accepted.wav"
 speak "To be connected, please press 1 now." "$TMP/challenge.wav"
 finish callguard-challenge.wav "$TMP/challenge.wav"
 
+# Heard by a caller with no caller ID when the action is identify.
+speak "Please enter your ten digit phone number, then press pound." "$TMP/identify.wav"
+finish callguard-identify.wav "$TMP/identify.wav"
+
 speak "Sorry, we could not connect your call. Goodbye." "$TMP/goodbye.wav"
 finish callguard-goodbye.wav "$TMP/goodbye.wav"
 

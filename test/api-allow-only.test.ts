@@ -101,10 +101,10 @@ describe('PUT /v1/tenants/{name}/allow-only', () => {
     const put = document.paths['/v1/tenants/{name}/allow-only']?.put;
     expect(put).toBeDefined();
     expect(put.requestBody.content['application/json'].schema.properties).toHaveProperty('did');
-    expect(put.responses['200'].content['application/json'].schema.properties.action.enum).toEqual(['challenge', 'voicemail', 'busy', 'disconnected', 'block', 'off', 'inherit']);
+    expect(put.responses['200'].content['application/json'].schema.properties.action.enum).toEqual(['challenge', 'identify', 'voicemail', 'busy', 'disconnected', 'block', 'off', 'inherit']);
     const tenant = document.paths['/v1/tenants']!.get.responses['200'].content['application/json'].schema.properties.tenants.items;
     expect(JSON.stringify(tenant.properties.allowOnly)).toContain('"challenge"');
-    expect(tenant.properties.didAllowOnly.additionalProperties.enum).toEqual(['challenge', 'voicemail', 'busy', 'disconnected', 'block', 'off']);
+    expect(tenant.properties.didAllowOnly.additionalProperties.enum).toEqual(['challenge', 'identify', 'voicemail', 'busy', 'disconnected', 'block', 'off']);
   });
 
   it('refuses bad input with a 400 naming the field, and changes nothing', async () => {
@@ -112,7 +112,7 @@ describe('PUT /v1/tenants/{name}/allow-only', () => {
     const before = stored();
     const cases: [string, Record<string, unknown>, string, RegExp?][] = [
       ['acme', { action: 'ring' }, 'action', /bad allow-only action "ring"/],
-      ['acme', { action: 'identify' }, 'action', /identify is not available yet/],
+      ['acme', { action: 'allow' }, 'action', /bad allow-only action "allow": expected challenge, identify, voicemail/],
       ['acme', { action: 'inherit' }, 'action', /inherit applies to a DID only/],
       ['acme', { action: 'Challenge' }, 'action'],
       ['acme', { action: '' }, 'action'],

@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ACTION_SETTINGS } from '../agent/actions/settings';
 import { parsePattern } from '../agent/engine/patterns';
-import type { ActionName, CallFacts } from '../agent/engine/types';
+import type { CallFacts, RuleAction } from '../agent/engine/types';
 import type { Logger } from '../agent/log/logger';
 import { createAsteriskDriver, type AsteriskDriver } from '../agent/pbx/asterisk/asterisk-driver';
 import { variablesRead } from '../agent/pbx/asterisk/channel-facts';
@@ -87,7 +87,7 @@ async function setup(options: { channelvars: string[]; settings?: Partial<Asteri
   const sim = await startAsteriskSim({ mediaDurationMs: 20, channelvars: options.channelvars, dialplan: DIALPLAN, pjsipLoaded: options.pjsipLoaded ?? true });
   const db = openDatabase(dir.file('callguard.db'));
   const rules = new RuleStore(db);
-  const rule = (pattern: string, action: ActionName, target: string | null = null) =>
+  const rule = (pattern: string, action: RuleAction, target: string | null = null) =>
     rules.add([{ ...parsePattern(pattern, 'US'), scope: 'global', action, target, sms: false, note: null, list: null, expiresAt: null }]);
   rule(CALLER.block, 'block');
   rule(CALLER.challenge, 'challenge');

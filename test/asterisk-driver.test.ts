@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { DEFAULT_ACTION_SETTINGS } from '../agent/actions/settings';
 import { parsePattern } from '../agent/engine/patterns';
-import type { ActionName, CallFacts, Decision } from '../agent/engine/types';
+import type { CallFacts, Decision, RuleAction } from '../agent/engine/types';
 import type { Logger } from '../agent/log/logger';
 import { channelFacts, channelvarsAdvice } from '../agent/pbx/asterisk/channel-facts';
 import { createAsteriskDriver, type AsteriskDriver } from '../agent/pbx/asterisk/asterisk-driver';
@@ -83,7 +83,7 @@ async function setup(options: SetupOptions = {}): Promise<World & { screener: Sc
   const sim = await startAsteriskSim({ mediaDurationMs: 20, ...options.sim });
   const db = openDatabase(dir.file('callguard.db'));
   const rules = new RuleStore(db);
-  const rule = (caller: string, action: ActionName, target: string | null = null) =>
+  const rule = (caller: string, action: RuleAction, target: string | null = null) =>
     rules.add([{ ...parsePattern(caller, 'US'), scope: 'global', action, target, sms: false, note: null, list: null, expiresAt: null }]);
   rule(CALLER.block, 'block');
   rule(CALLER.challenge, 'challenge');

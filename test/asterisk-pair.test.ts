@@ -12,7 +12,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
-import type { ActionName } from '../agent/engine/types';
+import type { RuleAction } from '../agent/engine/types';
 import { createAsteriskDriver, type AsteriskDriver } from '../agent/pbx/asterisk/asterisk-driver';
 import { DEFAULT_ASTERISK } from '../agent/pbx/settings';
 import { bundleChildScript } from './helpers/child-script';
@@ -30,7 +30,7 @@ const CHANNELVARS = parseChannelvars(confValue(readConf('ari.conf'), 'general', 
 const DID = '+18005550100';
 const CALLER = { blocked: '+14045550001', challenged: '+14045550002', forwarded: '+14045550003', allowed: '+14045559999' };
 const FORWARD_TO = '+15125550100';
-const RULES: [string, ActionName, string | null][] = [
+const RULES: [string, RuleAction, string | null][] = [
   [CALLER.blocked, 'block', null],
   [CALLER.challenged, 'challenge', null],
   [CALLER.forwarded, 'forward', FORWARD_TO],

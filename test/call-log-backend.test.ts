@@ -169,6 +169,21 @@ describe.each(BACKENDS)('the call log on %s', (_name, open) => {
     expect(await backend.rows('SELECT SUM(total) AS total FROM call_hours')).toEqual([{ total: 7 }]);
   });
 
+  it('counts a call whose caller keyed in a number once, by its second screening; one who keyed none as blocked', async () => {
+    const before = await backend.calls.counters({});
+    const asked = (n: number) => call(n, MINUTE, { tenant: 'acme', did: ACME_DID as never, caller: null, callerKind: 'anonymous', action: 'identify', category: 'anonymous', score: 15 });
+    const keyed = call(21, MINUTE, { tenant: 'acme', did: ACME_DID as never, caller: '+12125550021' as never, action: 'block', ruleId: 7, scope: 'global' });
+    await backend.logCalls([asked(20), keyed, asked(22)], [outcome(20, 'identified'), outcome(21, 'rejected'), outcome(22, 'failed')]);
+    const after = await backend.calls.counters({});
+    expect({ total: after.total - before.total, blocked: after.blocked - before.blocked, scanned: after.scanned - before.scanned, challenged: after.challenged - before.challenged }).toEqual({
+      total: 2,
+      blocked: 2,
+      scanned: 1,
+      challenged: 0,
+    });
+    expect(await backend.rows('SELECT SUM(total) AS total FROM call_hours')).toEqual([{ total: after.total }]);
+  });
+
   it('keeps the retention setting, audited, and refuses a duration it cannot read with nothing written', async () => {
     const { calls } = backend;
     expect(await calls.retention()).toBe('90d');

@@ -17,7 +17,7 @@ import { BadInput } from '../agent/engine/bad-input';
 import { decide } from '../agent/engine/decide';
 import { DEFAULT_ANONYMOUS, anonymousCallerIds, normalizeNumber } from '../agent/engine/numbers';
 import { parsePattern } from '../agent/engine/patterns';
-import type { ActionName, CallFacts } from '../agent/engine/types';
+import type { CallFacts, RuleAction } from '../agent/engine/types';
 import { createAsteriskDriver, type AsteriskDriver } from '../agent/pbx/asterisk/asterisk-driver';
 import { asteriskVerification, channelFacts } from '../agent/pbx/asterisk/channel-facts';
 import { factsFromChannel } from '../agent/pbx/freeswitch/channel-facts';
@@ -218,7 +218,7 @@ describe('anonymous callers', () => {
 function screenerWorld(dir: TempDir, sections: Parameters<typeof callerIdSettings>[0]) {
   const db = openDatabase(dir.file('callguard.db'));
   const rules = new RuleStore(db);
-  const rule = (pattern: string, action: ActionName) =>
+  const rule = (pattern: string, action: RuleAction) =>
     rules.add([{ ...parsePattern(pattern, 'US'), scope: 'global', action, target: null, sms: false, note: null, list: null, expiresAt: null }]);
   rule('anonymous', 'busy');
   new CategoryStore(db).set('global', 'unverified', 'block');

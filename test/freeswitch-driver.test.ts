@@ -234,7 +234,7 @@ describe('outbound mode (the dialplan `socket` connects to callguard)', () => {
     const flagged: Screener = {
       screen: async (call: CallControl, facts: CallFacts) => {
         const decision = { action: 'allow', flagged: true, target: null } as unknown as Decision;
-        await carryOut({ call, decision, settings: DEFAULT_ACTION_SETTINGS });
+        await carryOut({ call, decision, settings: DEFAULT_ACTION_SETTINGS, rescreen: async () => null });
         return { uid: 'x', decision, outcome: { outcome: 'continued', detail: facts.callerName ?? null } };
       },
     } as unknown as Screener;

@@ -109,7 +109,7 @@ describe('the driver spends as few turns as it can', () => {
   it('block sends early media, the prompt and the hangup together: one turn, not three', async () => {
     const { conn, sent, complete } = recordingConnection();
     const call = new EslCall(conn, 'uuid-1', { mode: 'inbound', settings: DEFAULT_FREESWITCH, route: null, didMailbox: null, callerName: undefined, parked: null });
-    const outcome = block({ call, decision: { action: 'block' } as Decision, settings: DEFAULT_ACTION_SETTINGS });
+    const outcome = block({ call, decision: { action: 'block' } as Decision, settings: DEFAULT_ACTION_SETTINGS, rescreen: async () => null });
     // Nothing has completed, yet all three are on their way.
     await eventually(() => sent.length === 3);
     expect(sent).toEqual(['pre_answer', `playback ${DEFAULT_FREESWITCH.promptDir}/callguard-not-accepted.wav`, 'hangup CALL_REJECTED']);
@@ -122,7 +122,7 @@ describe('the driver spends as few turns as it can', () => {
   it('a caller who hangs up before the hangup step is counted as gone during the step under way, not as blocked', async () => {
     const { conn } = recordingConnection();
     const call = new EslCall(conn, 'uuid-2', { mode: 'inbound', settings: DEFAULT_FREESWITCH, route: null, didMailbox: null, callerName: undefined, parked: null });
-    const outcome = carryOut({ call, decision: { action: 'block' } as Decision, settings: DEFAULT_ACTION_SETTINGS });
+    const outcome = carryOut({ call, decision: { action: 'block' } as Decision, settings: DEFAULT_ACTION_SETTINGS, rescreen: async () => null });
     await new Promise((resolve) => setImmediate(resolve));
     call.noteHangup('ORIGINATOR_CANCEL');
     expect(await outcome).toEqual({ outcome: 'hungup', detail: 'pre_answer' });

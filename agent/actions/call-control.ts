@@ -11,7 +11,16 @@ export const Q850: Record<HangupCause, number> = {
 };
 
 /** The recordings in prompts/ (callguard-<name>.wav). */
-export type Prompt = 'not-accepted' | 'challenge' | 'goodbye' | 'not-in-service';
+export type Prompt = 'not-accepted' | 'challenge' | 'identify' | 'goodbye' | 'not-in-service';
+
+/** How a number is keyed in: up to `maxDigits` keys, `#` ending sooner. */
+export interface NumberEntry {
+  readonly maxDigits: number;
+  /** Wait for the first key, from the prompt's end. */
+  readonly timeoutMs: number;
+  /** Wait for each next key; then what was keyed is taken. */
+  readonly digitTimeoutMs: number;
+}
 
 /** The caller hung up (or the channel vanished) while an action was under way. */
 export class CallerGone extends Error {
@@ -33,6 +42,8 @@ export interface CallControl {
   play(prompt: Prompt): Promise<void>;
   /** Plays the prompt and waits up to `timeoutMs` for one key; null when none came. */
   promptForDigit(prompt: Prompt, timeoutMs: number): Promise<string | null>;
+  /** Plays the prompt and collects keys 0-9 as `entry` says; null when none came. */
+  promptForNumber(prompt: Prompt, entry: NumberEntry): Promise<string | null>;
   hangup(cause: HangupCause): Promise<void>;
   /** Hands the call back to the dialplan's normal route. */
   continueRoute(): Promise<void>;

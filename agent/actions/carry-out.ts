@@ -7,6 +7,7 @@ import { challenge } from './challenge';
 import type { ActionContext } from './context';
 import { disconnected } from './disconnected';
 import { forward } from './forward';
+import { identify } from './identify';
 import type { Outcome } from './outcome';
 import { voicemail } from './voicemail';
 
@@ -18,6 +19,7 @@ const ACTIONS: Record<ActionName, (context: ActionContext) => Promise<Outcome>> 
   disconnected,
   voicemail,
   forward,
+  identify,
 };
 
 /** Carries a decision out on a call; a caller who leaves half way is an outcome, not an error. */

@@ -3,7 +3,8 @@ export type OutcomeName =
   | 'continued' // handed back to the normal route (allow, challenge passed, forward failed then continued)
   | 'rejected' // cleared by block, busy or disconnected
   | 'passed' // challenge passed
-  | 'failed' // challenge failed
+  | 'failed' // challenge failed, or identify got no number
+  | 'identified' // identify: the caller keyed in a number; the call was screened again as that number (its own log row)
   | 'voicemail'
   | 'answered' // forward answered
   | 'forward_failed' // forward failed; the call went on to its normal route

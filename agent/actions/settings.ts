@@ -6,6 +6,15 @@ export interface ActionSettings {
     readonly timeoutMs: number;
     readonly tries: number;
   };
+  readonly identify: {
+    /** Keys taken at most: a 10-digit national number, or 11 with the leading 1. `#` ends it sooner. */
+    readonly maxDigits: number;
+    /** How long to wait for the first key once the prompt has played. */
+    readonly timeoutMs: number;
+    /** How long to wait for each next key before taking what was keyed. */
+    readonly digitTimeoutMs: number;
+    readonly tries: number;
+  };
   readonly flag: {
     /** Put before the caller name of a call let through as suspected spam. */
     readonly namePrefix: string;
@@ -16,5 +25,6 @@ export interface ActionSettings {
 
 export const DEFAULT_ACTION_SETTINGS: ActionSettings = {
   challenge: { digit: '1', timeoutMs: 5000, tries: 2 },
+  identify: { maxDigits: 11, timeoutMs: 8000, digitTimeoutMs: 3000, tries: 2 },
   flag: { namePrefix: 'SPAM? ', variable: 'callguard_suspected_spam' },
 };

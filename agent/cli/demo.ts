@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { DEFAULT_ACTION_SETTINGS } from '../actions/settings';
 import { parsePattern } from '../engine/patterns';
-import type { ActionName, E164 } from '../engine/types';
+import type { E164, RuleAction } from '../engine/types';
 import { FreeSwitchOutboundServer } from '../pbx/freeswitch/outbound-server';
 import { DEFAULT_FREESWITCH } from '../pbx/settings';
 import { Screener } from '../screening/screener';
@@ -58,7 +58,7 @@ const SAMPLE_CALLS: readonly SampleCall[] = [
 function seed(db: ReturnType<typeof openDatabase>): void {
   new TenantStore(db).add('acme');
   new TenantStore(db).addDid(DID as E164, 'acme');
-  const rule = (pattern: string, action: ActionName, target: string | null = null) =>
+  const rule = (pattern: string, action: RuleAction, target: string | null = null) =>
     new RuleStore(db).add([{ ...parsePattern(pattern, 'US'), scope: 'global', action, target, sms: false, note: 'demo', list: null, expiresAt: null }]);
   rule('702-500-4000', 'block');
   rule('312*', 'challenge');

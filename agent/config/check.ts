@@ -79,6 +79,11 @@ const CHECKS: Record<string, Check> = {
   'challenge.digit': (value) => (typeof value === 'string' && /^[0-9*#]$/.test(value) ? null : 'expected one key: 0-9, * or #'),
   'challenge.timeoutMs': integer(500, 60_000),
   'challenge.tries': integer(1, 5),
+  // FreeSWITCH waits at least a second whatever it is told; a caller needs longer to start keying a number.
+  'identify.timeoutMs': integer(1000, 60_000),
+  'identify.digitTimeoutMs': integer(1000, 30_000),
+  'identify.tries': integer(1, 5),
+  'identify.maxDigits': integer(7, 15),
   'flag.namePrefix': (value) => (typeof value === 'string' && value.length <= 20 && !/[\u0000-\u001f$\\{}]/.test(value) ? null : 'expected up to 20 plain characters'),
   'flag.variable': (value) => (typeof value === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(value) ? null : 'expected a variable name'),
   'http.enabled': oneOf(true, false),

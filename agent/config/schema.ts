@@ -44,6 +44,8 @@ export const CONFIG_DEFAULTS = {
   /** Attestation words beyond the built-in ones (verstat values, A/B/C, failed), each → A, B, C, failed or none. */
   attestation: { words: {} as Record<string, string> },
   challenge: { ...DEFAULT_ACTION_SETTINGS.challenge },
+  /** The identify action: how many keys make a number, how long to wait for them, how many tries. */
+  identify: { ...DEFAULT_ACTION_SETTINGS.identify },
   flag: { ...DEFAULT_ACTION_SETTINGS.flag },
   /** The HTTP hook; `tokenName` is who the audit trail names for changes made through it. */
   http: { enabled: true, listen: '127.0.0.1:8095', token: null as string | null, tokenName: 'hook' },

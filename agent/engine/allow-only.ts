@@ -2,9 +2,10 @@ import type { PolicyAction } from './types';
 
 /**
  * Allow-only mode, per tenant or DID: only callers an allow rule lets through ring; every
- * other caller no number or address rule matched gets this action. `identify` is not built yet.
+ * other caller no number or address rule matched gets this action. With `identify`, a caller
+ * who keys in a number on the allow list rings; any other is refused.
  */
-export const ALLOW_ONLY_ACTIONS = ['challenge', 'voicemail', 'busy', 'disconnected', 'block'] as const satisfies readonly PolicyAction[];
+export const ALLOW_ONLY_ACTIONS = ['challenge', 'identify', 'voicemail', 'busy', 'disconnected', 'block'] as const satisfies readonly PolicyAction[];
 export type AllowOnlyAction = (typeof ALLOW_ONLY_ACTIONS)[number];
 
 /** A DID's own setting: an action, or `off` (not allow-only whatever its tenant says). No setting: it follows its tenant. */

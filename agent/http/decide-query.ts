@@ -6,7 +6,7 @@ import type { CallFacts } from '../engine/types';
 import { shownInMessage } from './shown-in-message';
 import { parseStrictQuery } from './strict-query';
 
-const DECIDE_PARAMETERS = ['from', 'to', 'kind', 'ip', 'sip_from', 'name', 'attestation', 'carrier', 'format'] as const;
+const DECIDE_PARAMETERS = ['from', 'to', 'kind', 'ip', 'sip_from', 'name', 'attestation', 'carrier', 'identified_from', 'format'] as const;
 
 export type AnswerFormat = 'json' | 'text';
 
@@ -41,6 +41,9 @@ export function parseDecideQuery(raw: string, attestationWords?: AttestationWord
   if (attestationText !== undefined && attestation === 'none') {
     throw new BadInput(`bad attestation "${shownInMessage(attestationText)}": expected A, B, C or failed (or a verstat value such as TN-Validation-Passed-A)`);
   }
+  // After an `identify` answer the dialplan reads the caller's keys and asks again: `from` is then what was keyed in.
+  const identifiedFrom = params.get('identified_from');
+  if (identifiedFrom !== undefined && !params.get('from')) throw new BadInput('identified_from goes with from: the number the caller keyed in');
   return {
     format,
     facts: {
@@ -52,6 +55,7 @@ export function parseDecideQuery(raw: string, attestationWords?: AttestationWord
       sipFrom: given('sip_from'),
       attestation,
       carrier: given('carrier'),
+      ...(identifiedFrom !== undefined && { identifiedFrom }),
     },
   };
 }

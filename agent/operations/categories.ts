@@ -17,10 +17,17 @@ export function parseCategory(text: string): Category {
   return name as Category;
 }
 
-export function parsePolicyAction(text: string): PolicyAction {
+/** Categories whose callers have no usable number: the only ones `identify` can ask for one. */
+const IDENTIFIABLE: readonly Category[] = ['anonymous', 'invalid'];
+
+export function parsePolicyAction(text: string, category: Category): PolicyAction {
   const name = text.trim().toLowerCase();
   if (!(POLICY_ACTIONS as readonly string[]).includes(name)) {
     throw new BadInput(`unknown category action "${text}": expected one of ${POLICY_ACTIONS.join(', ')}`, 'action');
+  }
+  // A caller who has a number could key in any other one and be screened as that: identify would let it choose.
+  if (name === 'identify' && !IDENTIFIABLE.includes(category)) {
+    throw new BadInput(`identify is for callers with no usable number (${IDENTIFIABLE.join(', ')}), not ${category}: a caller with a number could key in another one`, 'action');
   }
   return name as PolicyAction;
 }
@@ -83,7 +90,7 @@ export interface CategoryInput {
 /** Sets (or, with a null action, removes) a category's policy for a tenant or globally, audited as `acting`. */
 export async function setCategory(store: CategoryStores, acting: Acting, input: CategoryInput, now = Date.now()): Promise<CategoryView> {
   const category = inField('category', () => parseCategory(input.category));
-  const action = input.action === null ? null : inField('action', () => parsePolicyAction(input.action!));
+  const action = input.action === null ? null : inField('action', () => parsePolicyAction(input.action!, category));
   if (action === null && (input.when || input.tz)) throw new BadInput('when and tz go with an action, not with removing a policy', input.when ? 'when' : 'tz');
   const window = inField('when', () => parseWindow(input.when, input.tz));
   const scope = await changeableSettingScope(store.tenants, acting, input.tenant);

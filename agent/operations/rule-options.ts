@@ -3,15 +3,15 @@ import { parseExpiry } from '../engine/duration';
 import { parseSchedule, systemTimeZone } from '../engine/time-window';
 import { requireNumber } from '../engine/numbers';
 import { checkName, formatScope, parseScope } from '../engine/scope';
-import { ACTIONS } from '../engine/types';
-import type { ActionName } from '../engine/types';
+import { RULE_ACTIONS } from '../engine/types';
+import type { RuleAction } from '../engine/types';
 import type { RuleOptions } from '../store/rules';
 
 /** Mailboxes end up in dial strings and dialplan arguments: a deliberately plain alphabet. */
 const MAILBOX = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export interface ActionChoice {
-  readonly action: ActionName;
+  readonly action: RuleAction;
   readonly target: string | null;
 }
 
@@ -20,10 +20,13 @@ export function parseAction(text: string, to: string | undefined, country: strin
   const colon = text.indexOf(':');
   const name = (colon < 0 ? text : text.slice(0, colon)).trim().toLowerCase();
   const inline = colon < 0 ? undefined : text.slice(colon + 1).trim();
-  if (!(ACTIONS as readonly string[]).includes(name)) {
-    throw new BadInput(`unknown action "${text}": expected one of ${ACTIONS.join(', ')}`);
+  if (name === 'identify') {
+    throw new BadInput('identify is not a rule action: a rule matched by number already has one. Set it as the anonymous or invalid category policy (categories set anonymous identify), or as an allow-only action');
   }
-  const action = name as ActionName;
+  if (!(RULE_ACTIONS as readonly string[]).includes(name)) {
+    throw new BadInput(`unknown action "${text}": expected one of ${RULE_ACTIONS.join(', ')}`);
+  }
+  const action = name as RuleAction;
   if (inline !== undefined && to !== undefined) throw new BadInput(`give the target once: either --action ${name}:<target> or --to`);
   const target = inline ?? to;
   switch (action) {

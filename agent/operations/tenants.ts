@@ -43,7 +43,6 @@ export interface AllowOnlyChange {
 /** The words that refuse a bad allow-only action, naming what may be given. */
 function badAllowOnly(action: string, forDid: boolean): BadInput {
   const accepted = `${ALLOW_ONLY_ACTIONS.join(', ')}, or off${forDid ? ' (or inherit: follow the tenant)' : ''}`;
-  if (action === 'identify') return new BadInput(`allow-only action identify is not available yet: expected ${accepted}`, 'action');
   if (action === 'inherit') return new BadInput(`inherit applies to a DID only (its own setting is dropped and it follows the tenant): expected ${accepted}`, 'action');
   return new BadInput(`bad allow-only action "${action}": expected ${accepted}`, 'action');
 }

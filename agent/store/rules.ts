@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { BadInput } from '../engine/bad-input';
 import type { MatchSpec } from '../engine/patterns';
 import { checkName } from '../engine/scope';
-import type { ActionName, MatchKind } from '../engine/types';
+import type { MatchKind, RuleAction } from '../engine/types';
 import { AuditTrail } from './audit';
 import { bumpGeneration } from './generation';
 import { unknownTenant } from './tenants';
@@ -10,7 +10,7 @@ import { unknownTenant } from './tenants';
 /** Everything about a rule other than what it matches. */
 export interface RuleOptions {
   readonly scope: string;
-  readonly action: ActionName;
+  readonly action: RuleAction;
   readonly target: string | null;
   readonly sms: boolean;
   readonly note: string | null;

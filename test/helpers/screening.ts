@@ -6,7 +6,7 @@ import pino from 'pino';
 import { DEFAULT_ACTION_SETTINGS } from '../../agent/actions/settings';
 import type { ActionSettings } from '../../agent/actions/settings';
 import { parsePattern } from '../../agent/engine/patterns';
-import type { ActionName } from '../../agent/engine/types';
+import type { RuleAction } from '../../agent/engine/types';
 import { CallLog } from '../../agent/store/call-log';
 import { openDatabase } from '../../agent/store/database';
 import { SqliteDecisionStore } from '../../agent/store/decision-view';
@@ -22,7 +22,7 @@ export interface ScreeningWorld {
   readonly log: CallLog;
   readonly screener: Screener;
   readonly logger: pino.Logger;
-  rule(pattern: string, action: ActionName, target?: string | null, extra?: { sms?: boolean }): number;
+  rule(pattern: string, action: RuleAction, target?: string | null, extra?: { sms?: boolean }): number;
   /** The call log rows, flushed first. */
   calls(): { channel: string; action: string; outcome: string | null; outcome_detail: string | null; caller: string | null; caller_raw: string | null }[];
   close(): void;

@@ -31,7 +31,7 @@ import type { Database } from 'better-sqlite3';
 import pino from 'pino';
 import { DEFAULT_ACTION_SETTINGS } from '../../agent/actions/settings';
 import { parsePattern } from '../../agent/engine/patterns';
-import type { ActionName, E164 } from '../../agent/engine/types';
+import type { ActionName, E164, RuleAction } from '../../agent/engine/types';
 import { createAsteriskDriver } from '../../agent/pbx/asterisk/asterisk-driver';
 import type { AsteriskDriver } from '../../agent/pbx/asterisk/asterisk-driver';
 import type { PbxDriver } from '../../agent/pbx/driver';
@@ -511,7 +511,7 @@ async function soak(mode: Mode, host: Host, seedOffset: number): Promise<ModeRes
 
 function seed(db: Database): void {
   const rules = new RuleStore(db);
-  const rule = (pattern: string, action: ActionName, target: string | null = null, list: string | null = null) =>
+  const rule = (pattern: string, action: RuleAction, target: string | null = null, list: string | null = null) =>
     rules.add([{ ...parsePattern(pattern, 'US'), scope: 'global', action, target, sms: false, note: null, list, expiresAt: null }]);
   rule('+1201*', 'allow');
   rule('+1202*', 'block');

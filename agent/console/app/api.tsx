@@ -16,7 +16,7 @@ export interface Me {
 }
 
 /** What allow-only mode may give callers no allow rule lets through (the API's ALLOW_ONLY_ACTIONS). */
-export const ALLOW_ONLY_ACTIONS = ['challenge', 'voicemail', 'busy', 'disconnected', 'block'] as const;
+export const ALLOW_ONLY_ACTIONS = ['challenge', 'identify', 'voicemail', 'busy', 'disconnected', 'block'] as const;
 export type AllowOnlyAction = (typeof ALLOW_ONLY_ACTIONS)[number];
 
 export interface Tenant {

@@ -10,7 +10,7 @@ import { del, get, patch, post } from './api';
 import type { Rule } from './api';
 import type { Session } from './session';
 import { useSession } from './session';
-import { ACTION_LABELS, ActionChip, Done, Field, Problem, RowMenu, fieldError, formError, formatCount, formatTime, mayChangeScope, scopeLabel } from './ui';
+import { ACTION_LABELS, RULE_ACTION_LABELS, ActionChip, Done, Field, Problem, RowMenu, fieldError, formError, formatCount, formatTime, mayChangeScope, scopeLabel } from './ui';
 import { WhatIfLine, atRiskWords, heldBack, useWhatIf } from './whatif-preview';
 import type { WhatIfReport } from './whatif-preview';
 
@@ -478,7 +478,7 @@ function EditRule({ rule, onClose }: { rule: Rule; onClose: (saved: boolean) => 
         <Field label="Action" error={fieldError(error, 'action')}>
           {(p) => (
             <select {...p} value={action} onChange={(e) => setAction(e.currentTarget.value)}>
-              {Object.entries(ACTION_LABELS).map(([value, label]) => (
+              {RULE_ACTION_LABELS.map(([value, label]) => (
                 <option key={value} value={value}>
                   {label}
                 </option>

@@ -117,9 +117,13 @@ export const ACTION_LABELS: Readonly<Record<string, string>> = {
   disconnected: 'Disconnected',
   voicemail: 'Voicemail',
   forward: 'Forward',
+  identify: 'Identify',
 };
 
-const ACTION_TONE: Readonly<Record<string, string>> = { allow: 'good', block: 'bad', busy: 'bad', disconnected: 'bad', challenge: 'warn', voicemail: 'info', forward: 'info' };
+/** Identify is given by a category policy or allow-only mode, never by a rule (a rule's caller has a number already). */
+export const RULE_ACTION_LABELS = Object.entries(ACTION_LABELS).filter(([action]) => action !== 'identify');
+
+const ACTION_TONE: Readonly<Record<string, string>> = { allow: 'good', block: 'bad', busy: 'bad', disconnected: 'bad', challenge: 'warn', identify: 'warn', voicemail: 'info', forward: 'info' };
 
 /** An action; `monitored`: what monitor mode would have done, the call having gone through. */
 export function ActionChip({ action, target, monitored = false }: { action: string; target?: string | null; monitored?: boolean }) {
@@ -136,7 +140,8 @@ export const OUTCOME_LABELS: Readonly<Record<string, string>> = {
   continued: 'Went through',
   rejected: 'Rejected',
   passed: 'Passed challenge',
-  failed: 'Failed challenge',
+  failed: 'Failed',
+  identified: 'Keyed in a number',
   voicemail: 'Voicemail',
   answered: 'Forward answered',
   forward_failed: 'Forward failed',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CallerGone } from '../../actions/call-control';
-import type { CallControl, HangupCause, Prompt } from '../../actions/call-control';
+import type { CallControl, HangupCause, NumberEntry, Prompt } from '../../actions/call-control';
 import type { E164 } from '../../engine/types';
 import type { AriChannel, AriClient, AriEvent } from './ari-api';
 import type { CallDeps } from './call-deps';
@@ -38,6 +38,8 @@ export class AriCall implements CallControl, InboundLeg {
   /** Waits under way, with what each is part of (for CallerGone). */
   private readonly waiting = new Map<{ reject(error: unknown): void }, string>();
   private onDigit: ((digit: string) => void) | null = null;
+  /** Stops the prompt now playing, while one is (a key pressed during a number's prompt). */
+  private stopPrompt: (() => void) | null = null;
   private forwarding: Forward | null = null;
   private readonly unroute: () => void;
 
@@ -88,6 +90,38 @@ export class AriCall implements CallControl, InboundLeg {
     this.onDigit = (digit) => answer.resolve(digit);
     answer.onSettle(() => (this.onDigit = null));
     return this.playing(prompt, answer, () => answer.onSettle(this.deps.timers.after(timeoutMs, () => answer.resolve(null))));
+  }
+
+  /**
+   * Keys are collected as Asterisk's Read() does: the first stops the prompt, `#` or the
+   * last allowed key ends the number, and so does a pause longer than `digitTimeoutMs`.
+   * A key other than 0-9 spoils the entry (null), as FreeSWITCH's digits-only check does.
+   */
+  promptForNumber(prompt: Prompt, { maxDigits, timeoutMs, digitTimeoutMs }: NumberEntry): Promise<string | null> {
+    const answer = this.waiter<string | null>(`prompt ${prompt}`);
+    let keyed = '';
+    let spoiled = false;
+    const done = () => answer.resolve(keyed === '' || spoiled ? null : keyed);
+    let cancelWait: () => void = ignore;
+    const waitFor = (ms: number) => {
+      cancelWait();
+      cancelWait = this.deps.timers.after(ms, done);
+    };
+    this.onDigit = (digit) => {
+      this.stopPrompt?.();
+      if (digit === '#') return done();
+      if (/^[0-9]$/.test(digit)) keyed += digit;
+      else spoiled = true;
+      if (keyed.length >= maxDigits) done();
+      else waitFor(digitTimeoutMs);
+    };
+    answer.onSettle(() => {
+      this.onDigit = null;
+      cancelWait();
+    });
+    return this.playing(prompt, answer, () => {
+      if (keyed === '' && !spoiled) waitFor(timeoutMs);
+    });
   }
 
   async hangup(cause: HangupCause): Promise<void> {
@@ -193,6 +227,12 @@ export class AriCall implements CallControl, InboundLeg {
       sounding = false;
       waiter.reject(error);
     });
+    this.stopPrompt = () => {
+      if (!sounding || this.hasLeft) return;
+      sounding = false;
+      void this.stopPlayback(started, playbackId);
+    };
+    waiter.onSettle(() => (this.stopPrompt = null));
     try {
       return await waiter.promise;
     } finally {

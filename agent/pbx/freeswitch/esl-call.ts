@@ -1,6 +1,6 @@
 import type { Connection, Event } from 'modesl';
 import { CallerGone } from '../../actions/call-control';
-import type { CallControl, HangupCause, Prompt } from '../../actions/call-control';
+import type { CallControl, HangupCause, NumberEntry, Prompt } from '../../actions/call-control';
 import type { E164 } from '../../engine/types';
 import { fillTemplate } from '../driver';
 import type { FreeSwitchSettings } from '../settings';
@@ -149,11 +149,20 @@ export class EslCall implements CallControl {
     return this.queue('playback', this.promptFile(prompt));
   }
 
-  async promptForDigit(prompt: Prompt, timeoutMs: number): Promise<string | null> {
-    // A fresh variable each time, so an earlier try's key is never read again.
+  promptForDigit(prompt: Prompt, timeoutMs: number): Promise<string | null> {
+    return this.playAndGetDigits(prompt, `1 1 1 ${Math.round(timeoutMs)} #`, '[0-9*#]');
+  }
+
+  /** `#` ends the number and is not part of it; keys that are not all digits leave the variable unset (FreeSWITCH checks the regex). */
+  promptForNumber(prompt: Prompt, { maxDigits, timeoutMs, digitTimeoutMs }: NumberEntry): Promise<string | null> {
+    return this.playAndGetDigits(prompt, `1 ${maxDigits} 1 ${Math.round(timeoutMs)} #`, `^[0-9]+$ ${Math.round(digitTimeoutMs)}`);
+  }
+
+  /** play_and_get_digits <min> <max> <tries> <timeout> <terminators> <file> <invalid_file> <var> <regex> [digit_timeout]. */
+  private async playAndGetDigits(prompt: Prompt, counts: string, regexAndAfter: string): Promise<string | null> {
+    // A fresh variable each time, so an earlier try's keys are never read again.
     const variable = `callguard_digit_${++this.prompts}`;
-    const args = `1 1 1 ${Math.round(timeoutMs)} # ${this.promptFile(prompt)} silence_stream://250 ${variable} [0-9*#]`;
-    const complete = await this.execute('play_and_get_digits', args);
+    const complete = await this.execute('play_and_get_digits', `${counts} ${this.promptFile(prompt)} silence_stream://250 ${variable} ${regexAndAfter}`);
     return complete.getHeader(`variable_${variable}`) || null;
   }
 

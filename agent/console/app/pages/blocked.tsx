@@ -150,6 +150,9 @@ const CATEGORY_TEXT: Readonly<Record<string, [string, string]>> = {
   unverified: ['Unverified', 'caller ID not vouched for by the carrier (STIR/SHAKEN C or failed)'],
 };
 const POLICY_ACTIONS = ['allow', 'challenge', 'block', 'voicemail', 'busy', 'disconnected'];
+/** Identify asks a caller for a number: only for callers without a usable one (the API refuses it elsewhere). */
+const IDENTIFIABLE = ['anonymous', 'invalid'];
+const actionsFor = (category: string) => (IDENTIFIABLE.includes(category) ? [...POLICY_ACTIONS.slice(0, 2), 'identify', ...POLICY_ACTIONS.slice(2)] : POLICY_ACTIONS);
 
 /** Caller categories: Allow / Challenge / Block (and the rest) per company, with the global fallback shown. */
 function Categories() {
@@ -217,7 +220,7 @@ function Categories() {
                             <input type="radio" name={`cat-${view.category}`} checked={current === ''} onChange={() => void set(view.category, null)} data-write="" />
                             <span>{forCompany ? 'Global' : 'Allow (none)'}</span>
                           </label>
-                          {POLICY_ACTIONS.map((action) => (
+                          {actionsFor(view.category).map((action) => (
                             <label key={action} class={`seg ${action}`}>
                               <input type="radio" name={`cat-${view.category}`} checked={current === action} onChange={() => void set(view.category, action)} data-write="" />
                               <span>{ACTION_LABELS[action]}</span>

@@ -140,6 +140,7 @@ function ModeSwitch({ tenant, mode, onChanged }: { tenant: string; mode: 'enforc
 /** What callers not on the allow list get, as the choice and the badge name it. */
 const ALLOW_ONLY_LABELS: Readonly<Record<AllowOnlyAction, string>> = {
   challenge: 'Challenge (press 1)',
+  identify: 'Identify (key in their number)',
   voicemail: 'Voicemail',
   busy: 'Busy',
   disconnected: 'Disconnected tones',
