@@ -34,7 +34,7 @@ function installNotes(parsed: ParsedConf): { copyTo: string[]; includes: string[
 
 describe('every shipped dialplan/asterisk/*.conf', () => {
   it('is there: the dialplan, its feature-code and text contexts, ari.conf and http.conf', () => {
-    expect(FILES).toEqual(['ari.conf', 'block-last-callguard.conf', 'extensions.conf', 'http.conf', 'messages-callguard.conf']);
+    expect(FILES).toEqual(['ari.conf', 'block-last-callguard.conf', 'extensions.conf', 'http.conf', 'messages-callguard.conf', 'outbound-callguard.conf']);
   });
 
   it.each(FILES)('%s: every line is a comment, section, directive or setting, and every value pairs its (), [] and {}', (name) => {
@@ -73,6 +73,7 @@ describe('every shipped dialplan/asterisk/*.conf', () => {
       'callguard-messages',
       'callguard-messages-deliver',
       'callguard-normal',
+      'callguard-outbound',
       'callguard-voicemail',
     ]);
   });

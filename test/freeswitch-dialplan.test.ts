@@ -70,6 +70,7 @@ describe('every FreeSWITCH file we ship loads', () => {
       'freeswitch/callguard-block-last.xml',
       'freeswitch/callguard-inbound-pair.xml',
       'freeswitch/callguard-inbound.xml',
+      'freeswitch/callguard-outbound-calls.xml',
       'freeswitch/callguard-outbound.xml',
       'freeswitch/chatplan-callguard.xml',
     ]);

@@ -8,6 +8,8 @@ import { createHookServer } from '../agent/http/hook-server';
 import type { HookServer } from '../agent/http/hook-server';
 import { Metrics } from '../agent/metrics/metrics';
 import { blockLastCaller } from '../agent/operations/block-caller';
+import { recordOutboundCall } from '../agent/operations/called-numbers';
+import { SqliteOutboundCallBackend } from '../agent/store/sqlite-outbound-call-backend';
 import { cliActing } from '../agent/operations/acting';
 import { SqliteCallLogBackend } from '../agent/store/sqlite-call-log-backend';
 import { SqliteRuleBackend } from '../agent/store/sqlite-rule-backend';
@@ -160,7 +162,7 @@ describe('block from the call log', () => {
     const screener = new Screener(new SqliteDecisionStore(db), new CallLog(db), { country: 'US', failMode: 'open', actions: DEFAULT_ACTION_SETTINGS }, logger);
     const hook: HookServer = createHookServer(
       { host: '127.0.0.1', port: 0, token: 'a-long-enough-token-123' },
-      { screener, queries: new CallLogQueries(db), metrics: new Metrics(), logger, health: () => ({ pbxConnected: true, databaseWritable: true }), blockLast: (did) => blockLastCaller({ calls: new SqliteCallLogBackend(db, 'http:frontdesk'), rules: new SqliteRuleBackend(db, 'http:frontdesk') }, cliActing('http:frontdesk'), did, 'US') },
+      { screener, queries: new CallLogQueries(db), metrics: new Metrics(), logger, health: () => ({ pbxConnected: true, databaseWritable: true }), blockLast: (did) => blockLastCaller({ calls: new SqliteCallLogBackend(db, 'http:frontdesk'), rules: new SqliteRuleBackend(db, 'http:frontdesk') }, cliActing('http:frontdesk'), did, 'US'), recordCall: (input) => recordOutboundCall(new SqliteOutboundCallBackend(db), input, 'US') },
     );
     await hook.start();
     try {

@@ -100,7 +100,9 @@ async function postgresStore(url: string, sqlitePath: string, logger: Logger): P
   const tidy = () => {
     keepFleetStoreTidy(store.pool).then(
       (done) => {
-        if (done.calls + done.changes > 0) logger.info({ calls: done.calls, changes: done.changes }, 'pruned the fleet store: call-log rows past the retention, old change-feed rows');
+        if (done.calls + done.changes + done.outboundCalls > 0) {
+          logger.info({ calls: done.calls, changes: done.changes, outboundCalls: done.outboundCalls }, 'pruned the fleet store: call-log rows past the retention, old change-feed rows and outbound calls');
+        }
       },
       (error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not prune the fleet store this time; the next pass tries again'),
     );

@@ -5,6 +5,9 @@ import { bumpGeneration } from './generation';
 /** `challenge_remember:<scope>` settings: milliseconds a passed challenge counts for (0: off). */
 export const REMEMBER_PASSES = 'challenge_remember:';
 
+/** `callback_trust:<scope>` settings: milliseconds a number the tenant's users called is trusted for (0: off; none: 30 days). */
+export const TRUST_CALLBACKS = 'callback_trust:';
+
 /** Operator settings that are not rules (call-log retention, remembered challenge passes), audited. */
 export class SettingsStore {
   private readonly audit: AuditTrail;

@@ -2,6 +2,8 @@
 // the command line, builds the screener (with metrics, as serve does) and the hook on an
 // ephemeral loopback port, prints that port on stdout, and stops cleanly on SIGTERM.
 import { blockLastCaller } from '../../agent/operations/block-caller';
+import { recordOutboundCall } from '../../agent/operations/called-numbers';
+import { SqliteOutboundCallBackend } from '../../agent/store/sqlite-outbound-call-backend';
 import { cliActing } from '../../agent/operations/acting';
 import { SqliteCallLogBackend } from '../../agent/store/sqlite-call-log-backend';
 import { SqliteRuleBackend } from '../../agent/store/sqlite-rule-backend';
@@ -33,6 +35,7 @@ const server = createHookServer(
     // Constant, so that /healthz is the benchmark's baseline: the HTTP stack and nothing else.
     health: () => ({ pbxConnected: true, databaseWritable: true }),
     blockLast: (did) => blockLastCaller({ calls: new SqliteCallLogBackend(db, 'bench'), rules: new SqliteRuleBackend(db, 'bench') }, cliActing('bench'), did, 'US'),
+    recordCall: (input) => recordOutboundCall(new SqliteOutboundCallBackend(db), input, 'US'),
     metrics,
     logger,
   },

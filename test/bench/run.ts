@@ -13,6 +13,7 @@ import { benchHook } from './http-hook';
 import { benchSeveralSwitches } from './several-switches';
 import { benchWhatIf } from './whatif';
 import { benchNameRules } from './name-rules';
+import { benchTrustedCallbacks } from './trusted-callbacks';
 import { printTable } from './measure';
 import type { Row } from './measure';
 
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     rows.push(...(await buildDatabase(dir, dbPath)));
     rows.push(...benchDecisions(dbPath));
     rows.push(...benchNameRules(dbPath, dir));
+    rows.push(...benchTrustedCallbacks(dbPath, dir));
     rows.push(...benchExplain(dbPath, dir));
     rows.push(...(await benchFreeSwitch(dbPath)));
     rows.push(...(await benchFreeSwitchInbound(dbPath)));

@@ -19,6 +19,7 @@ export const INSTALL = {
   outbound: 'dialplan/public/00_callguard.xml',
   inbound: 'dialplan/public/00_callguard.xml',
   blockLast: 'dialplan/default/00_callguard_block_last.xml',
+  outboundCalls: 'dialplan/default/00_callguard_outbound_calls.xml',
   chatplan: 'chatplan/default/00_callguard.xml',
 } as const;
 

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { maySee } from '../../operations/acting';
 import { ALLOW_ONLY_ACTIONS } from '../../engine/allow-only';
 import type { AllowOnlyAction, DidAllowOnly } from '../../engine/allow-only';
+import { trustCallbacks } from '../../operations/called-numbers';
 import { setAllowOnly, setTenantMode } from '../../operations/tenants';
 import type { AllowOnlyChange } from '../../operations/tenants';
 import { TENANT_MODES } from '../../store/tenants';
@@ -97,6 +98,22 @@ export function tenantRoutes({ store, country }: RouteContext): FastifyPluginAsy
       async (request) => {
         const acting = actingOf(request);
         return setAllowOnly(store.as(acting.actor).tenants, acting, request.params.name, request.body.action, request.body.did, country);
+      },
+    );
+    app.put(
+      '/v1/tenants/:name/trust-callbacks',
+      {
+        schema: {
+          summary: "How long a number the tenant's users called may call back past categories and protection, or off (callguard callbacks trust)",
+          params: Type.Object({ name: Type.String({ maxLength: 64 }) }),
+          body: Type.Object({ duration: Type.String({ maxLength: 16, description: 'a duration such as 14d or 2w, or off' }) }, { additionalProperties: false }),
+          response: { 200: Type.Object({ name: Type.String(), ms: Type.Integer({ description: 'the window in milliseconds; 0: off' }) }) },
+        },
+      },
+      async (request) => {
+        const acting = actingOf(request);
+        const { ms } = await trustCallbacks(store.as(acting.actor), acting, { duration: request.body.duration, tenant: request.params.name }, 'name');
+        return { name: request.params.name, ms };
       },
     );
   };

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { parseDuration } from '../../engine/duration';
 import { DEFAULT_RETENTION } from '../call-log-queries';
 import { CALLGUARD_LOCK_SPACE, HOUSEKEEPING_LOCK } from './advisory-locks';
+import { PostgresOutboundCallBackend } from './outbound-call-backend';
 import { withPooledClient } from './pooled-client';
 import { pruneChanges } from './prune-changes';
 
@@ -20,11 +21,14 @@ export interface HousekeepingResult {
   readonly ran: boolean;
   readonly calls: number;
   readonly changes: number;
+  /** Outbound calls past every tenant's callback trust window. */
+  readonly outboundCalls: number;
 }
 
 /**
  * The fleet's share of what a SQLite agent does to its own file every hour: call-log rows
- * past the retention (`callguard log retention`, the same setting) are deleted, and the
+ * past the retention (`callguard log retention`, the same setting) and outbound calls past
+ * every callback trust window are deleted, and the
  * change feed is kept to `CHANGES_KEPT_MS`. Every agent calls this; one at a time does the
  * work (a session advisory lock, tried, never waited for), so a fleet of any size costs the
  * server one pass.
@@ -33,11 +37,12 @@ export async function keepFleetStoreTidy(pool: Pool, now = Date.now()): Promise<
   // A failure closes the connection, which releases the lock too.
   return withPooledClient(pool, async (client) => {
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [CALLGUARD_LOCK_SPACE, HOUSEKEEPING_LOCK]);
-    if (!rows[0]!.locked) return { ran: false, calls: 0, changes: 0 };
+    if (!rows[0]!.locked) return { ran: false, calls: 0, changes: 0, outboundCalls: 0 };
     const calls = await pruneCalls(client, now - parseDuration(await retention(client), 'retention'));
+    const outboundCalls = await new PostgresOutboundCallBackend(pool).prune(now);
     const changes = await pruneChanges(pool, now - CHANGES_KEPT_MS);
     await client.query('SELECT pg_advisory_unlock($1, $2)', [CALLGUARD_LOCK_SPACE, HOUSEKEEPING_LOCK]);
-    return { ran: true, calls, changes };
+    return { ran: true, calls, changes, outboundCalls };
   });
 }
 

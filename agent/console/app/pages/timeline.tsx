@@ -65,6 +65,7 @@ export function TimelinePage({ caller: encoded }: { caller: string }) {
               {call.score !== null && <span class="muted">risk score {call.score}</span>}
               {call.category && <span class="muted">category {call.category}</span>}
               {call.ruleId !== null && <span class="muted">rule #{call.ruleId}</span>}
+              <CalledOn reasons={call.reasons} />
               <span>
                 Outcome: <OutcomeText call={call} />
               </span>
@@ -89,6 +90,12 @@ export function TimelinePage({ caller: encoded }: { caller: string }) {
       )}
     </section>
   );
+}
+
+/** A callback: when the company had called this number, as the engine's reason says (agent/engine/trusted-callback.ts). */
+function CalledOn({ reasons }: { reasons: readonly string[] }) {
+  const match = reasons.map((reason) => /^You called this number on (\S+) \(/.exec(reason)).find((found) => found !== null);
+  return match ? <span class="muted">you called this number on {formatTime(Date.parse(match[1]!))}</span> : null;
 }
 
 /** Block number (with the action and "every company I can manage"), or Unblock when a rule stops this caller now. */
