@@ -35,7 +35,7 @@ export function registerWhatIf(program: Command): void {
     .option('--flag-threshold <score>', 'score from which calls go through marked (0-100)')
     .option('--protection <on|off>', 'robocall protection on or off')
     .option('--category <category=action>', 'a caller-category policy to try, e.g. anonymous=block (repeatable)', collect, [])
-    .option('--add <pattern=action>', "a rule to try, as 'rules add' takes it, e.g. '404-555*=challenge' (repeatable)", collect, [])
+    .option('--add <pattern=action>', "a rule to try, as 'rules add' takes it, e.g. '404-555*=challenge', or a caller-name rule as the rules file writes it, 'name:V9*=block' (repeatable)", collect, [])
     .option('--remove <#id>', 'a rule to try without, e.g. #12 (repeatable)', collect, [])
     .option('--rules-file <file.csv>', 'rules to try, in the export format')
     .option('--list', 'also list every call decided otherwise')

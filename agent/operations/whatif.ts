@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { BadInput, inField } from '../engine/bad-input';
 import { parseDuration } from '../engine/duration';
+import { prefixedNamePattern } from '../engine/names';
 import { parsePatternList } from '../engine/patterns';
 import type { MatchSpec } from '../engine/patterns';
 import type { ActiveRule } from '../engine/types';
@@ -89,7 +90,8 @@ async function proposalOf(stores: WhatIfStores, acting: Acting, input: WhatIfInp
   const categories: ProposedPolicy[] = [];
   for (const text of input.categories ?? []) {
     const [name, action] = splitAt(text, '=', 'category', 'anonymous=block');
-    const policy = { scope: await changeableSettingScope(stores.tenants, acting, tenant ?? undefined), category: parseCategory(name), action: inField('category', () => parsePolicyAction(action)) };
+    const category = parseCategory(name);
+    const policy = { scope: await changeableSettingScope(stores.tenants, acting, tenant ?? undefined), category, action: inField('category', () => parsePolicyAction(action, category)) };
     categories.push(policy);
     changes.push(`${policy.category} callers of ${scopeWords(policy.scope)}: ${policy.action}`);
   }
@@ -99,7 +101,9 @@ async function proposalOf(stores: WhatIfStores, acting: Acting, input: WhatIfInp
   for (const text of input.add ?? []) {
     const [patterns, action] = splitAt(text, '=', 'add', "'404-555*=challenge'", true);
     const options = parseRuleOptions({ action, scope }, country, now);
-    for (const match of inField('add', () => parsePatternList(patterns, country))) added.push({ match, options });
+    // A caller-name rule is written as the rules file writes it: `name:V9*=block`, `name-word:SPAM=block`.
+    const named = inField('add', () => prefixedNamePattern(patterns));
+    for (const match of named ? [named] : inField('add', () => parsePatternList(patterns, country))) added.push({ match, options });
     changes.push(`add ${patterns.trim()} = ${action.trim()} (${scopeWords(options.scope)})`);
   }
   if (input.rulesCsv) {

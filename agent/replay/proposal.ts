@@ -1,4 +1,5 @@
 import type { ProtectionPolicy, RuleShape } from '../engine/decision-store';
+import { NameIndex, isNameKind } from '../engine/names';
 import type { ActiveRule, Category, PolicyAction } from '../engine/types';
 import { shapeOf } from '../store/decision-snapshot';
 
@@ -30,12 +31,15 @@ export function isNoChange(proposal: Proposal): boolean {
   return proposal.protection === null && proposal.categories.length === 0 && proposal.addRules.length === 0 && proposal.removeIds.size === 0;
 }
 
-/** The proposal's added rules by lookup key, and the keys they add to what a decision probes. */
+/** The proposal's added rules by lookup key (caller-name rules by name), and the keys they add to what a decision probes. */
 export class ProposedRules {
   private readonly byKey = new Map<string, ActiveRule[]>();
+  private readonly names: NameIndex<ActiveRule>;
 
   constructor(readonly rules: readonly ActiveRule[]) {
+    this.names = new NameIndex(rules.filter((rule) => isNameKind(rule.kind)));
     for (const rule of rules) {
+      if (isNameKind(rule.kind)) continue;
       const same = this.byKey.get(rule.key);
       if (same) same.push(rule);
       else this.byKey.set(rule.key, [rule]);
@@ -65,5 +69,10 @@ export class ProposedRules {
       }
     }
     return found;
+  }
+
+  /** Added caller-name rules matching the caller name, in one of `scopes`, not expired at `now`. */
+  matchingName(callerName: string | undefined, scopes: readonly string[], now: number): ActiveRule[] {
+    return this.names.matching(callerName, scopes).filter((rule) => rule.expiresAt === null || rule.expiresAt > now);
   }
 }
