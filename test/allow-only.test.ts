@@ -11,14 +11,12 @@ import type { Acting } from '../agent/operations/acting';
 import { setCategory } from '../agent/operations/categories';
 import { explain } from '../agent/operations/explain';
 import { addRules } from '../agent/operations/rules';
-import { postgresBackends, sqliteBackends } from '../agent/operations/store-backends';
 import type { Backends } from '../agent/operations/store-backends';
 import { addDid, addTenant, listDids, listTenants, setAllowOnly, setTenantMode } from '../agent/operations/tenants';
 import { ReputationClient } from '../agent/screening/reputation';
-import { openDatabase } from '../agent/store/database';
 import { ACME_MANAGER, ACME_VIEWER } from './helpers/api';
-import { migratedPostgres } from './helpers/postgres-agent';
-import { makeTempDir } from './helpers/temp-db';
+import { operationStores, refusal } from './helpers/operation-stores';
+import type { OperationStore } from './helpers/operation-stores';
 
 const COUNTRY = 'US';
 const ACTOR = 'cli:tester';
@@ -31,51 +29,15 @@ const PEST = '404-555-6666';
 const STRANGER = '404-555-9999';
 const ABROAD = '+44 20 7946 0000';
 
-interface Store {
-  /** The store's backends, as one actor sees them (whose name the audit trail records). */
-  readonly as: (actor: string) => Backends;
-  /** Rows of a query both dialects read alike (no parameters). */
-  rows(sql: string): Promise<Record<string, unknown>[]>;
-}
-
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const STORES: [string, () => Promise<Store>][] = [
-  [
-    'SQLite',
-    async () => {
-      const dir = makeTempDir('callguard-allow-only-');
-      const db = openDatabase(dir.file('store.db'));
-      cleanups.push(() => dir.remove(), () => db.close());
-      const backends = sqliteBackends(db);
-      return { as: (actor) => backends.as(actor), rows: async (sql) => db.prepare(sql).all() as Record<string, unknown>[] };
-    },
-  ],
-  [
-    'PostgreSQL',
-    async () => {
-      const { pool } = await migratedPostgres(cleanups);
-      const backends = postgresBackends(pool);
-      return { as: (actor) => backends.as(actor), rows: async (sql) => (await pool.query(sql)).rows as Record<string, unknown>[] };
-    },
-  ],
-];
-
-/** The BadInput a rejected promise carried: its message and field. */
-async function refusal(work: Promise<unknown>): Promise<{ message: string; field?: string | undefined }> {
-  const error = await work.then(
-    () => undefined,
-    (caught: unknown) => caught as { message: string; field?: string },
-  );
-  if (!error) throw new Error('accepted');
-  return { message: error.message, field: error.field };
-}
+const STORES = operationStores(cleanups);
 
 describe.each(STORES)('allow-only mode on %s', (_name, open) => {
-  let store: Store;
+  let store: OperationStore;
   let backends: Backends;
   const reputation = new ReputationClient();
   /** What explain decides for a call (or text) from `from` to `to`. */
@@ -224,13 +186,13 @@ describe.each(STORES)('allow-only mode on %s', (_name, open) => {
     const cases: [() => Promise<unknown>, string, RegExp][] = [
       [() => set('challenge', undefined, 'nobody'), 'name', /^unknown tenant "nobody": add it first with 'callguard tenants add nobody'$/],
       [() => set('challenge', undefined, 'Bad Name'), 'name', /^bad tenant name/],
-      [() => set('identify'), 'action', /^allow-only action identify is not available yet: expected challenge, voicemail, busy, disconnected, block, or off$/],
+      [() => set('IDENTIFY'), 'action', /^bad allow-only action "IDENTIFY": expected challenge, identify, voicemail, busy, disconnected, block, or off$/],
       [() => set('forward'), 'action', /^bad allow-only action "forward": expected /],
       [() => set('allow'), 'action', /^bad allow-only action "allow"/],
       [() => set('CHALLENGE'), 'action', /^bad allow-only action "CHALLENGE"/],
       [() => set(''), 'action', /^bad allow-only action ""/],
       [() => set('inherit'), 'action', /^inherit applies to a DID only/],
-      [() => set('identify', ACME_MAIN), 'action', /not available yet: expected challenge, voicemail, busy, disconnected, block, or off \(or inherit: follow the tenant\)$/],
+      [() => set('allow', ACME_MAIN), 'action', /^bad allow-only action "allow": expected challenge, identify, voicemail, busy, disconnected, block, or off \(or inherit: follow the tenant\)$/],
       [() => set('busy', '555-12'), 'did', /^bad DID "555-12": expected a phone number/],
       [() => set('busy', 'anonymous'), 'did', /^bad DID "anonymous"/],
       [() => set('busy', '404-555-0199'), 'did', /^DID \+14045550199 is not registered: add it first with 'callguard dids add \+14045550199 --tenant acme'$/],

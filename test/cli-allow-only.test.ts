@@ -4,14 +4,13 @@
 // and explained; calls from a stranger get the chosen action, an allowed caller rings, and
 // bad input exits 2 with one line and nothing written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../agent/store/database';
-import { migratedPostgres, serveAgent } from './helpers/postgres-agent';
+import { cliOn, cliStores, expectPrinted, expectRefused, verdictBecomes } from './helpers/cli-stores';
+import type { CliStore } from './helpers/cli-stores';
+import { serveAgent } from './helpers/postgres-agent';
 import type { Agent } from './helpers/postgres-agent';
 import { PATIENCE_MS } from './helpers/patience';
-import { assertBuilt, describeRun, runCli } from './helpers/run-cli';
+import { assertBuilt, describeRun } from './helpers/run-cli';
 import type { CliResult } from './helpers/run-cli';
-import { makeTempDir } from './helpers/temp-db';
-import type { TempDir } from './helpers/temp-db';
 
 const ACME_MAIN = '+14045550100';
 const ACME_SALES = '+14045550101';
@@ -24,71 +23,13 @@ afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-interface Setup {
-  readonly dir: TempDir;
-  /** `--store <url>` for PostgreSQL, none for the SQLite file. */
-  readonly storeUrl: string | null;
-  /** The rows a query finds in the store (no parameters). */
-  rows(sql: string): Promise<unknown[]>;
-}
-
-const SETUPS: [string, () => Promise<Setup>][] = [
-  [
-    'SQLite',
-    async () => {
-      const dir = makeTempDir('callguard-allow-only-cli-');
-      cleanups.push(() => dir.remove());
-      return {
-        dir,
-        storeUrl: null,
-        rows: async (sql) => {
-          const db = openDatabase(dir.file('agent.db'));
-          try {
-            return db.prepare(sql).all();
-          } finally {
-            db.close();
-          }
-        },
-      };
-    },
-  ],
-  [
-    'PostgreSQL',
-    async () => {
-      const dir = makeTempDir('callguard-allow-only-cli-');
-      cleanups.push(() => dir.remove());
-      const { url, pool } = await migratedPostgres(cleanups);
-      return { dir, storeUrl: url, rows: async (sql) => (await pool.query(sql)).rows };
-    },
-  ],
-];
+const SETUPS = cliStores('callguard-allow-only-cli-', cleanups);
 
 describe.each(SETUPS)('callguard tenants allow-only on %s', (_name, make) => {
-  let setup: Setup;
+  let setup: CliStore;
   let agent: Agent;
   let cli: (...args: string[]) => CliResult;
 
-  const ok = (result: CliResult, stdout: string) => {
-    expect(result.status, describeRun(result)).toBe(0);
-    expect(result.stdout).toBe(stdout);
-  };
-  /** Refused as the operator sees it: exit 2, one line naming what is wrong, nothing on stdout. */
-  const refused = (result: CliResult, message: string) => {
-    expect(result.status, describeRun(result)).toBe(2);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`callguard: ${message}\n`);
-  };
-  /** The agent's verdict for a call (asked of its hook until it matches: a fleet's change reaches the agent's copy a moment later). */
-  const verdictBecomes = async (from: string, to: string, action: string) => {
-    const started = performance.now();
-    let verdict = '';
-    while (verdict !== action) {
-      expect(performance.now() - started, `${from} → ${to} to be ${action} (it is ${verdict})`).toBeLessThan(PATIENCE_MS);
-      const answer = await agent.get(`/v1/decide?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&kind=call`);
-      expect(answer.status, answer.body).toBe(200);
-      verdict = JSON.parse(answer.body).action;
-    }
-  };
   const stored = async () => ({
     tenants: await setup.rows('SELECT name, allow_only FROM tenants ORDER BY name'),
     dids: await setup.rows('SELECT number, allow_only FROM dids ORDER BY number'),
@@ -97,8 +38,7 @@ describe.each(SETUPS)('callguard tenants allow-only on %s', (_name, make) => {
 
   beforeAll(async () => {
     setup = await make();
-    const db = setup.dir.file(setup.storeUrl === null ? 'agent.db' : 'cli-never.db');
-    cli = (...args) => runCli(['--db', db, ...(setup.storeUrl === null ? [] : ['--store', setup.storeUrl]), ...args], { env: { CALLGUARD_STORE: undefined, CALLGUARD_CONFIG: undefined } });
+    cli = cliOn(setup);
     for (const args of [
       ['tenants', 'add', 'acme'],
       ['dids', 'add', '404-555-0100', '--tenant', 'acme'],
@@ -117,8 +57,8 @@ describe.each(SETUPS)('callguard tenants allow-only on %s', (_name, make) => {
   });
 
   it('for the tenant: only allowed callers ring, the rest are blocked; listed and explained', async () => {
-    ok(cli('tenants', 'allow-only', 'acme', 'block'), 'tenant acme is allow-only: callers not on its allow list get block\n');
-    await verdictBecomes(STRANGER, ACME_MAIN, 'block');
+    expectPrinted(cli('tenants', 'allow-only', 'acme', 'block'), 'tenant acme is allow-only: callers not on its allow list get block\n');
+    await verdictBecomes(agent, STRANGER, ACME_MAIN, 'block');
     expect(await agent.call(STRANGER, ACME_MAIN)).toBe('hungup:CALL_REJECTED');
     expect(await agent.call(STRANGER, ACME_SALES)).toBe('hungup:CALL_REJECTED');
     expect(await agent.call(FRIEND, ACME_MAIN)).toBe('continued');
@@ -139,10 +79,10 @@ describe.each(SETUPS)('callguard tenants allow-only on %s', (_name, make) => {
   });
 
   it("for one DID: its own setting overrides the tenant's, and off leaves it out", async () => {
-    ok(cli('tenants', 'allow-only', 'acme', 'busy', '--did', '404-555-0101'), `DID ${ACME_SALES} (tenant acme) is allow-only: callers not on its allow list get busy\n`);
-    ok(cli('tenants', 'allow-only', 'acme', 'off', '--did', ACME_MAIN), `DID ${ACME_MAIN} (tenant acme) is not allow-only, whatever the tenant's setting\n`);
-    await verdictBecomes(STRANGER, ACME_SALES, 'busy');
-    await verdictBecomes(STRANGER, ACME_MAIN, 'allow');
+    expectPrinted(cli('tenants', 'allow-only', 'acme', 'busy', '--did', '404-555-0101'), `DID ${ACME_SALES} (tenant acme) is allow-only: callers not on its allow list get busy\n`);
+    expectPrinted(cli('tenants', 'allow-only', 'acme', 'off', '--did', ACME_MAIN), `DID ${ACME_MAIN} (tenant acme) is not allow-only, whatever the tenant's setting\n`);
+    await verdictBecomes(agent, STRANGER, ACME_SALES, 'busy');
+    await verdictBecomes(agent, STRANGER, ACME_MAIN, 'allow');
     expect(await agent.call(STRANGER, ACME_SALES)).toBe('hungup:USER_BUSY');
     expect(await agent.call(STRANGER, ACME_MAIN)).toBe('continued');
     expect(await agent.call(FRIEND, ACME_SALES)).toBe('continued');
@@ -158,20 +98,19 @@ describe.each(SETUPS)('callguard tenants allow-only on %s', (_name, make) => {
       dids: 2,
       rules: 1,
     });
-    ok(cli('tenants', 'allow-only', 'acme', 'inherit', '--did', ACME_MAIN), `DID ${ACME_MAIN} (tenant acme) follows the tenant's allow-only setting\n`);
-    await verdictBecomes(STRANGER, ACME_MAIN, 'block');
+    expectPrinted(cli('tenants', 'allow-only', 'acme', 'inherit', '--did', ACME_MAIN), `DID ${ACME_MAIN} (tenant acme) follows the tenant's allow-only setting\n`);
+    await verdictBecomes(agent, STRANGER, ACME_MAIN, 'block');
     expect(await agent.call(STRANGER, ACME_MAIN)).toBe('hungup:CALL_REJECTED');
   });
 
   it('refuses bad input with exit 2 and one line, writing nothing', async () => {
     const before = await stored();
-    refused(cli('tenants', 'allow-only', 'nobody', 'block'), `unknown tenant "nobody": add it first with 'callguard tenants add nobody'`);
-    refused(cli('tenants', 'allow-only', 'acme', 'ring'), 'bad allow-only action "ring": expected challenge, voicemail, busy, disconnected, block, or off');
-    refused(cli('tenants', 'allow-only', 'acme', 'identify'), 'allow-only action identify is not available yet: expected challenge, voicemail, busy, disconnected, block, or off');
-    refused(cli('tenants', 'allow-only', 'acme', 'inherit'), 'inherit applies to a DID only (its own setting is dropped and it follows the tenant): expected challenge, voicemail, busy, disconnected, block, or off');
-    refused(cli('tenants', 'allow-only', 'acme', 'busy', '--did', '555-12'), 'bad DID "555-12": expected a phone number such as +14045551234 or 404-555-1234');
-    refused(cli('tenants', 'allow-only', 'acme', 'busy', '--did', '404-555-0199'), "DID +14045550199 is not registered: add it first with 'callguard dids add +14045550199 --tenant acme'");
-    refused(cli('tenants', 'allow-only', 'default', 'busy', '--did', ACME_MAIN), `DID ${ACME_MAIN} belongs to tenant "acme", not "default"`);
+    expectRefused(cli('tenants', 'allow-only', 'nobody', 'block'), `unknown tenant "nobody": add it first with 'callguard tenants add nobody'`);
+    expectRefused(cli('tenants', 'allow-only', 'acme', 'ring'), 'bad allow-only action "ring": expected challenge, identify, voicemail, busy, disconnected, block, or off');
+    expectRefused(cli('tenants', 'allow-only', 'acme', 'inherit'), 'inherit applies to a DID only (its own setting is dropped and it follows the tenant): expected challenge, identify, voicemail, busy, disconnected, block, or off');
+    expectRefused(cli('tenants', 'allow-only', 'acme', 'busy', '--did', '555-12'), 'bad DID "555-12": expected a phone number such as +14045551234 or 404-555-1234');
+    expectRefused(cli('tenants', 'allow-only', 'acme', 'busy', '--did', '404-555-0199'), "DID +14045550199 is not registered: add it first with 'callguard dids add +14045550199 --tenant acme'");
+    expectRefused(cli('tenants', 'allow-only', 'default', 'busy', '--did', ACME_MAIN), `DID ${ACME_MAIN} belongs to tenant "acme", not "default"`);
     const usage = cli('tenants', 'allow-only', 'acme');
     expect(usage.status, describeRun(usage)).not.toBe(0);
     expect(await stored()).toEqual(before);
@@ -184,8 +123,8 @@ describe.each(SETUPS)('callguard tenants allow-only on %s', (_name, make) => {
   });
 
   it('off again: the stranger rings', async () => {
-    ok(cli('tenants', 'allow-only', 'acme', 'off'), 'tenant acme is not allow-only\n');
-    await verdictBecomes(STRANGER, ACME_MAIN, 'allow');
+    expectPrinted(cli('tenants', 'allow-only', 'acme', 'off'), 'tenant acme is not allow-only\n');
+    await verdictBecomes(agent, STRANGER, ACME_MAIN, 'allow');
     expect(await agent.call(STRANGER, ACME_MAIN)).toBe('continued');
     // The DID's own setting stays: it is allow-only by itself.
     expect(await agent.call(STRANGER, ACME_SALES)).toBe('hungup:USER_BUSY');

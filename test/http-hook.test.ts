@@ -1,4 +1,6 @@
 import { blockLastCaller } from '../agent/operations/block-caller';
+import { recordOutboundCall } from '../agent/operations/called-numbers';
+import { SqliteOutboundCallBackend } from '../agent/store/sqlite-outbound-call-backend';
 import { cliActing } from '../agent/operations/acting';
 import { SqliteCallLogBackend } from '../agent/store/sqlite-call-log-backend';
 import { SqliteRuleBackend } from '../agent/store/sqlite-rule-backend';
@@ -14,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ACTION_SETTINGS } from '../agent/actions/settings';
 import { BadInput } from '../agent/engine/bad-input';
 import { parsePattern } from '../agent/engine/patterns';
-import type { ActionName } from '../agent/engine/types';
+import type { RuleAction } from '../agent/engine/types';
 import { isDatabaseWritable } from '../agent/http/database-writable';
 import { TEXT_KEYS, dialplanSafe } from '../agent/http/dialplan-text';
 import { createHookServer } from '../agent/http/hook-server';
@@ -45,7 +47,7 @@ let server: HookServer;
 let blockRule: number;
 let smsRule: number;
 
-function addRule(rules: RuleStore, pattern: string, action: ActionName, sms = false): number {
+function addRule(rules: RuleStore, pattern: string, action: RuleAction, sms = false): number {
   return rules.add([{ ...parsePattern(pattern, 'US'), scope: 'global', action, target: null, sms, note: null, list: null, expiresAt: null }])[0]!;
 }
 
@@ -71,6 +73,7 @@ beforeAll(async () => {
     metrics,
     logger,
     blockLast: (did) => blockLastCaller({ calls: new SqliteCallLogBackend(db, 'http:hook'), rules: new SqliteRuleBackend(db, 'http:hook') }, cliActing('http:hook'), did, 'US'),
+    recordCall: (input) => recordOutboundCall(new SqliteOutboundCallBackend(db), input, 'US'),
   };
   server = createHookServer({ host: '127.0.0.1', port: 0, token: null }, deps);
   await server.start();
@@ -198,6 +201,19 @@ describe('GET /v1/decide as JSON', () => {
     const body = JSON.parse(answer.body) as Record<string, unknown>;
     expect(answer.status).toBe(200);
     expect(logRow(body.callId as string)).toMatchObject({ callerName: 'Bob' });
+  });
+
+  it('after an identify answer, decides on the number keyed in and logs the caller ID signalled beside it', async () => {
+    const answer = await decide({ from: '4045551234', to: ACME_DID, kind: 'call', identified_from: 'anonymous' });
+    const body = JSON.parse(answer.body) as { action: string; caller: string; reasons: string[]; callId: string };
+    expect(body).toMatchObject({ action: 'block', caller: BLOCKED_CALLER });
+    expect(body.reasons[0]).toContain('keyed in when asked to identify; the caller ID signalled was "anonymous"');
+    log.flush();
+    const facts = db.prepare('SELECT facts FROM calls WHERE uid = ?').pluck().get(body.callId) as string;
+    expect(JSON.parse(facts)).toMatchObject({ identifiedFrom: 'anonymous' });
+    const refused = await decide({ from: '', to: ACME_DID, kind: 'call', identified_from: 'anonymous' });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body)).toEqual({ error: 'identified_from goes with from: the number the caller keyed in' });
   });
 });
 

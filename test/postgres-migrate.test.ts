@@ -44,7 +44,7 @@ describe('migratePostgres', () => {
     const { rows } = await pool.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
     expect(rows.map((row) => row.table_name).sort()).toEqual(
       [
-        'audit', 'call_counts', 'call_hours', 'calls', 'carrier_prefixes', 'carrier_rules', 'category_policies', 'changes', 'dids', 'lists', 'meta', 'protection', 'rules',
+        'audit', 'call_counts', 'call_hours', 'calls', 'carrier_prefixes', 'carrier_rules', 'category_policies', 'changes', 'dids', 'lists', 'meta', 'outbound_calls', 'protection', 'reputation_sources', 'rules',
         'schema_migrations', 'score_settings', 'sessions', 'settings', 'tenants', 'tokens', 'token_tenants', 'user_tenants', 'users',
       ].sort(),
     );
@@ -67,7 +67,7 @@ describe('migratePostgres', () => {
     const other = new Pool({ connectionString: url, max: 2 });
     pools.push(other);
     const [first, second] = await Promise.all([migratePostgres(pool), migratePostgres(other)]);
-    expect([...first, ...second].sort()).toEqual(SHIPPED.map((migration) => migration.version));
+    expect([...first, ...second].sort((a, b) => a - b)).toEqual(SHIPPED.map((migration) => migration.version));
     expect((await pool.query('SELECT count(*) AS n FROM schema_migrations')).rows[0].n).toBe(SHIPPED.length);
     expect((await pool.query("SELECT count(*) AS n FROM tenants WHERE name = 'default'")).rows[0].n).toBe(1);
   });

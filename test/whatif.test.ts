@@ -15,6 +15,7 @@ import { setCategory } from '../agent/operations/categories';
 import { rememberPasses } from '../agent/operations/challenge-memory';
 import { NotFound } from '../agent/operations/acting';
 import { setProtection, tuneScore } from '../agent/operations/protection';
+import { addSource } from '../agent/operations/reputation';
 import { addRules } from '../agent/operations/rules';
 import { sqliteBackends } from '../agent/operations/store-backends';
 import type { Backends } from '../agent/operations/store-backends';
@@ -67,7 +68,7 @@ beforeAll(async () => {
   await addTenant(backends.tenants, ACTING, 'acme');
   await addDid(backends.tenants, ACTING, DIDS[1]!, 'acme', 'US');
   await setProtection(backends, ACTING, { enabled: true, threshold: 45, flagThreshold: 25, action: 'challenge' });
-  await tuneScore(backends, ACTING, 'reputation_url', `http://127.0.0.1:${(reputation.address() as AddressInfo).port}/{number}`);
+  await addSource(backends, ACTING, { name: 'known', url: `http://127.0.0.1:${(reputation.address() as AddressInfo).port}/{number}`, timeoutMs: 200, weight: 0.5 });
   await tuneScore(backends, ACTING, 'velocity_calls', '3');
   await rememberPasses(backends, ACTING, { duration: '1h', tenant: 'acme' });
   await addRules(backends.rules, ACTING, { patterns: '404-555*', action: 'block' }, 'US');
@@ -132,7 +133,7 @@ describe('a replay of the log with no change', () => {
 
     // The log held what makes a replay hard: every kind of signal, as it stood at each call.
     const signals = new Set(replayed.flatMap((one) => one.before.signals.map((signal) => signal.signal)));
-    expect([...signals].sort()).toEqual(expect.arrayContaining(['attestation', 'failed_challenges', 'passed_challenges', 'reputation', 'velocity_calls', 'velocity_dids']));
+    expect([...signals].sort()).toEqual(expect.arrayContaining(['attestation', 'failed_challenges', 'passed_challenges', 'reputation:known', 'velocity_calls', 'velocity_dids']));
     expect(new Set(rows.map((row) => row.outcome))).toEqual(new Set(['rejected', 'continued', 'passed', 'failed']));
     expect(rows.some((row) => row.flagged === 1)).toBe(true);
     expect(replayed.some((one) => one.before.reasons.some((reason) => reason.includes("the pass is remembered until")))).toBe(true);
@@ -165,6 +166,19 @@ describe('whatif with a proposal', () => {
     expect(report.atRisk.list.map((call) => call.caller)).toEqual(['+12125550100', '+12125550100']);
     expect(report.list!.map((call) => call.risk)).toEqual(['allowed by a rule', 'allowed by a rule']);
     expect(report.topCallers).toEqual([{ caller: '+12125550100', calls: 2 }]);
+  });
+
+  it('a proposed caller-name rule, written as the rules file writes it: every call it would now stop, none a number rule decides', async () => {
+    const report = await whatIf(backends, ACTING, { add: ['name:CALL*=block'], list: true }, 'US');
+    expect(report.changes).toEqual(['add name:CALL* = block (every tenant)']);
+    expect(report.changed).toBeGreaterThan(0);
+    expect(report.list!.every((call) => call.after === 'block')).toBe(true);
+    // A number rule (404-555* block, +12125550100 allow) outranks every name rule.
+    expect(report.list!.map((call) => call.caller)).not.toContain('+14045550001');
+    expect(report.list!.map((call) => call.caller)).not.toContain('+12125550100');
+    const words = await whatIf(backends, ACTING, { add: ['name-word:caller=block'] }, 'US');
+    expect(words.changed).toBe(report.changed);
+    await expect(whatIf(backends, ACTING, { add: ['name:*=block'] }, 'US')).rejects.toMatchObject({ field: 'add', message: expect.stringMatching(/nothing but \*/) });
   });
 
   it('one tenant: only its calls, with its own setting tried', async () => {

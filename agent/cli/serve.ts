@@ -15,6 +15,9 @@ import type { PbxDriver } from '../pbx/driver';
 import { PbxGroup } from '../pbx/pbx-group';
 import { FreeSwitchInboundClient } from '../pbx/freeswitch/inbound-client';
 import { FreeSwitchOutboundServer } from '../pbx/freeswitch/outbound-server';
+import { reputationBudgetMs } from '../screening/decision-limit';
+import { ReputationClient } from '../screening/reputation';
+import type { SourceReport } from '../screening/reputation-health';
 import { Screener } from '../screening/screener';
 import { openAgentStore } from '../store/agent-store';
 import type { AgentStore } from '../store/agent-store';
@@ -26,10 +29,12 @@ import { Metrics } from '../metrics/metrics';
 import { cliActing } from '../operations/acting';
 import { blockLastCaller } from '../operations/block-caller';
 import type { BlockLastStores } from '../operations/block-caller';
+import { recordOutboundCall } from '../operations/called-numbers';
 import { postgresBackends, sqliteBackends } from '../operations/store-backends';
 import type { StoreBackends } from '../operations/store-backends';
 import { FleetLastCall } from '../store/postgres/fleet-last-call';
 import { SqliteCallLogBackend } from '../store/sqlite-call-log-backend';
+import { SqliteOutboundCallBackend } from '../store/sqlite-outbound-call-backend';
 import { startConsole } from '../api/console-server';
 import type { RunningConsole } from '../api/console-server';
 import { withContext } from './action';
@@ -37,7 +42,7 @@ import type { CliContext } from './context';
 
 const PRUNE_EVERY_MS = 60 * 60_000;
 
-/** The HTTP hook beside the driver: verdicts, stats, health, metrics and block-last. */
+/** The HTTP hook beside the driver: verdicts, stats, health, metrics, block-last and outbound calls. */
 function createHook(
   config: AgentConfig,
   parts: { ctx: CliContext; store: AgentStore; backends: StoreBackends; screener: Screener; metrics: Metrics; driver: PbxGroup; logger: Logger; callerIds: CallerIdSettings },
@@ -59,13 +64,20 @@ function createHook(
       queries,
       metrics,
       logger,
-      health: () => ({ pbxConnected: driver.connected, pbxes: driver.states(), databaseWritable: isDatabaseWritable(db), store: store.status() }),
+      health: () => ({ pbxConnected: driver.connected, pbxes: driver.states(), databaseWritable: isDatabaseWritable(db), store: store.status(), reputation: reputationHealth(store, screener) }),
       blockLast: (did) => blockLastCaller(blockLast, cliActing(actor), did, ctx.country),
+      // With PostgreSQL the row goes there, and reaches every agent's local copy (a callback may come in through another switch).
+      recordCall: (input) => recordOutboundCall(fleet.outboundCalls, input, ctx.country),
       attestationWords: parts.callerIds.attestationWords,
     },
   );
 }
 const STOP_GRACE_MS = 10_000;
+
+/** Each reputation source configured now, as this agent's lookups found it. */
+function reputationHealth(store: AgentStore, screener: Screener): SourceReport[] {
+  return screener.reputation.health.report(store.decisions.view().reputationSources);
+}
 
 interface ServeFlags {
   pbx?: string;
@@ -165,7 +177,7 @@ function backendsOf(store: AgentStore): StoreBackends {
 async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const config = loadConfig(ctx.configFile, process.env, flagOverrides(flags));
   const logger = createLogger(config.logLevel);
-  const actions: ActionSettings = { challenge: config.challenge, flag: config.flag };
+  const actions: ActionSettings = { challenge: config.challenge, identify: config.identify, flag: config.flag };
   // A store that cannot be used (PostgreSQL away, its schema too old) stops the agent at once with one line.
   const store = await openAgentStore(ctx.store, ctx.dbPath, () => ctx.db, logger);
   const backends = backendsOf(store);
@@ -178,7 +190,9 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
     { country: ctx.country, anonymous: callerIds.anonymous, failMode: config.failMode, decisionLimitMs: config.decisionLimitMs, actions },
     logger,
     metrics,
+    new ReputationClient({ budgetMs: reputationBudgetMs(config.decisionLimitMs), observer: metrics }),
   );
+  metrics.watchReputation(() => reputationHealth(store, screener));
   let driver: PbxGroup | undefined;
   let hook: HookServer | null = null;
   let web: RunningConsole | null = null;
@@ -202,16 +216,19 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const running = driver;
   metrics.watchStore(() => store.status());
   metrics.watchPbxes(() => running.states());
-  const pruneOld = () => {
+  const pruneOld = async () => {
     try {
       const pruned = new CallLogQueries(store.db).prune();
       if (pruned > 0) logger.info({ pruned }, 'pruned call-log rows past the retention');
+      // A fleet's PostgreSQL prunes its outbound calls itself (fleet-housekeeping.ts); the local copy follows.
+      const outbound = store.postgres ? 0 : await new SqliteOutboundCallBackend(store.db).prune(Date.now());
+      if (outbound > 0) logger.info({ outbound }, 'pruned outbound calls past every callback trust window');
     } catch (error) {
       logger.warn({ err: error }, 'call-log pruning failed; will try again');
     }
   };
-  pruneOld();
-  const pruning = setInterval(pruneOld, PRUNE_EVERY_MS);
+  void pruneOld();
+  const pruning = setInterval(() => void pruneOld(), PRUNE_EVERY_MS);
   const signal = await untilSignal();
   clearInterval(pruning);
   logger.info({ signal, inProgress: running.inProgress }, 'stopping: no new calls; waiting for calls in progress');

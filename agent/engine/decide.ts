@@ -8,6 +8,8 @@ import { normalizeNumber } from './numbers';
 import type { AnonymousCallerIds } from './numbers';
 import { describeMatch, pickRule } from './pick-rule';
 import { nameStep } from './name-step';
+import { identifyOnce, keyedInNote } from './identified';
+import { callbackPastAllowOnly, describeCallback, trustedCallback } from './trusted-callback';
 import { protect } from './protection';
 import { rememberedPass } from './remembered-pass';
 import { isOpen } from './time-window';
@@ -29,7 +31,7 @@ export interface EngineSettings {
 function callerSummary(facts: CallFacts, identity: CallerIdentity): string {
   switch (identity.kind) {
     case 'number':
-      return `Caller ${identity.e164}`;
+      return `Caller ${identity.e164}${keyedInNote(facts)}`;
     case 'anonymous':
       return `Caller is anonymous: ${identity.why}`;
     case 'invalid':
@@ -39,12 +41,13 @@ function callerSummary(facts: CallFacts, identity: CallerIdentity): string {
 
 /**
  * The decision for one call or text: number and address rules, then caller
- * categories, then robocall protection, else through. Pure: reads only the store
+ * categories, then robocall protection, else through (a callback to a number the
+ * tenant called goes through before the categories). Pure: reads only the store
  * it is handed (and facts looked up before, such as a reputation score).
  */
 export function decide(facts: CallFacts, store: DecisionStore, settings: EngineSettings): Decision {
   const view = store.view();
-  const decision = rememberedPass(decideSteps(facts, view, settings), view, settings.now);
+  const decision = identifyOnce(facts, rememberedPass(decideSteps(facts, view, settings), view, settings.now));
   if (decision.action === 'allow' || !view.monitors(decision.tenant)) return decision;
   const what = facts.kind === 'sms' ? 'text' : 'call';
   return { ...decision, monitored: true, reasons: [...decision.reasons, `Tenant ${decision.tenant} is in monitor mode: the ${what} goes through; ${decision.action} is what would have happened.`] };
@@ -105,10 +108,14 @@ function decideSteps(facts: CallFacts, view: DecisionView, settings: EngineSetti
   reasons.push(`Step 1: no number or address rule matches${facts.kind === 'sms' ? ' this text (only --sms rules block texts)' : ''}.`);
   // Allow-only mode: no number or address rule let the caller through (nor stopped it). Before the
   // name rules: a caller chooses its name freely, so a name never lets it past allow-only mode.
-  const allowOnly = allowOnlyStep(view.allowOnly(tenant, did), tenant, facts.kind, reasons);
+  // A number the tenant's users called is wanted back: past allow-only mode, though not past a name rule.
+  const callback = trustedCallback(facts, identity, tenant, view, settings.now, reasons);
+  const allowOnlySetting = view.allowOnly(tenant, did);
+  const allowOnly = callback && facts.kind === 'call' ? callbackPastAllowOnly(allowOnlySetting, callback, reasons) : allowOnlyStep(allowOnlySetting, tenant, facts.kind, reasons);
   if (allowOnly) return { ...base, action: allowOnly.action, target: null, scope: allowOnly.scope, ruleId: null, category: null, categories: [], reasons };
   const named = nameStep(facts, view, scopes, settings.now, reasons);
   if (named) return { ...base, ...ruleVerdict(named, facts.kind, reasons), reasons };
+  if (callback) return { ...base, action: 'allow', target: null, scope: null, ruleId: null, category: null, categories: [], reasons: [...reasons, describeCallback(callback)] };
 
   const input: CategoryInput = { caller: identity, did, attestation: facts.attestation ?? 'none', country: settings.country };
   const categories: Category[] = [];

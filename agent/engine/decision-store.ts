@@ -43,6 +43,10 @@ export interface DecisionView {
   rememberPassesFor(tenant: string): number | null;
   /** When this caller last passed a challenge of this tenant, since `since`. */
   lastPass(number: E164, tenant: string, since: number): number | null;
+  /** How long the tenant trusts a callback from a number its users called (ms); null: not at all. */
+  trustCallbacksFor(tenant: string): number | null;
+  /** When the tenant's users last called this number (an outbound call the switch reported), within [since, now]; null: not then. */
+  calledOn(tenant: string, number: E164, since: number, now: number): number | null;
   /** The tenant's robocall protection, else the global one; null when it is off. */
   protection(tenant: string): ProtectionPolicy | null;
   /** Carrier rules of these scopes. */
@@ -52,6 +56,19 @@ export interface DecisionView {
   /** The caller's recent calls, from the call log by index. */
   history(number: E164, velocitySince: number, historySince: number): CallerHistory;
   readonly score: ScoreSettings;
+  /** The reputation sources, in order: asked by the screening before a scored decision (agent/screening/decide-with-reputation.ts), never by the engine. */
+  readonly reputationSources: readonly ReputationSource[];
+}
+
+/** A reputation service the operator added (callguard reputation add). */
+export interface ReputationSource {
+  /** A short slug: the score signal is `reputation:<name>`. */
+  readonly name: string;
+  /** http(s), with `{number}` where the caller's E.164 number goes (URL-encoded). */
+  readonly url: string;
+  readonly timeoutMs: number;
+  /** The share of its 0-100 score that is added (0.5: a score of 80 adds 40 points). */
+  readonly weight: number;
 }
 
 export interface ProtectionPolicy {

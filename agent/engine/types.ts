@@ -9,7 +9,16 @@ export type Scope =
   | { readonly kind: 'tenant'; readonly tenant: string }
   | { readonly kind: 'did'; readonly did: E164 };
 
-export const ACTIONS = ['allow', 'block', 'challenge', 'busy', 'disconnected', 'voicemail', 'forward'] as const;
+/** What a rule may do. */
+export const RULE_ACTIONS = ['allow', 'block', 'challenge', 'busy', 'disconnected', 'voicemail', 'forward'] as const;
+export type RuleAction = (typeof RULE_ACTIONS)[number];
+/**
+ * What a decision may do: a rule's actions, and `identify` (ask a caller with no usable
+ * number to key one in, then screen the call again as that number), which only the
+ * anonymous and invalid category policies and allow-only mode give: a rule matched by
+ * number already has one.
+ */
+export const ACTIONS = [...RULE_ACTIONS, 'identify'] as const;
 export type ActionName = (typeof ACTIONS)[number];
 
 export const CATEGORIES = [
@@ -24,7 +33,7 @@ export const CATEGORIES = [
 export type Category = (typeof CATEGORIES)[number];
 
 /** Actions a category policy may take (forward needs a target, so it is a rule-only action). */
-export const POLICY_ACTIONS = ['allow', 'challenge', 'voicemail', 'busy', 'disconnected', 'block'] as const;
+export const POLICY_ACTIONS = ['allow', 'challenge', 'identify', 'voicemail', 'busy', 'disconnected', 'block'] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
 /** `name` and `name_word` match the caller ID name (agent/engine/names.ts), not looked up by key. */
@@ -66,11 +75,24 @@ export interface CallFacts {
   readonly privacy?: boolean | undefined;
   readonly attestation?: AttestationFact | undefined;
   readonly carrier?: string | undefined;
-  /** What the optional reputation service said, looked up before the decision (the engine does no I/O). */
-  readonly reputation?: Reputation | undefined;
+  /**
+   * The caller ID as signalled, when `from` is the number the caller keyed in after the
+   * identify action asked (agent/actions/identify.ts): the call is being screened again.
+   */
+  readonly identifiedFrom?: string | undefined;
+  /** What each reputation source said, in the sources' order, looked up before the decision (the engine does no I/O). */
+  readonly reputation?: readonly ReputationAnswer[] | undefined;
 }
 
+/** One reputation lookup's result; also the whole reputation fact of calls logged before there were several sources. */
 export type Reputation = { readonly kind: 'score'; readonly score: number } | { readonly kind: 'failed'; readonly why: string };
+
+/**
+ * One source's answer for a call, with the weight it had then (so a replay adds the same
+ * points); `untrusted`: the source is flagged (agent/screening/reputation-health.ts) and
+ * its answer, if any, does not count.
+ */
+export type ReputationAnswer = { readonly source: string; readonly weight: number } & (Reputation | { readonly kind: 'untrusted'; readonly why: string });
 
 /** One reason the risk score moved. */
 export interface ScoreSignal {
@@ -92,7 +114,7 @@ export interface ActiveRule {
   readonly kind: MatchKind;
   readonly key: string;
   readonly pattern: string;
-  readonly action: ActionName;
+  readonly action: RuleAction;
   readonly target: string | null;
   readonly sms: boolean;
   /** Prefix digits or CIDR bits; null for exact and non-length kinds. */

@@ -6,8 +6,10 @@ import { decisionJson } from '../screening/decision-json';
 import { BadInput } from '../engine/bad-input';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
+import type { SourceReport } from '../screening/reputation-health';
 import type { Screener } from '../screening/screener';
 import type { BlockedCaller } from '../operations/block-caller';
+import type { RecordedOutboundCall } from '../operations/called-numbers';
 import type { CallLogQueries } from '../store/call-log-queries';
 import type { StoreStatus } from '../store/agent-store';
 import { bearerTokenCheck } from './bearer-token';
@@ -36,12 +38,16 @@ export interface HookDeps {
   /**
    * `pbxConnected`: every PBX connection up; `pbxes`, when given, each connection's name, kind and state.
    * `store`, when given, is shown as it is (the store's kind, and PostgreSQL's state and queue depth).
+   * `reputation`, when given, each reputation source's state: a flagged one is shown, and is no
+   * reason for a 503 (its answers are simply not trusted; calls are still decided).
    */
-  health(): { pbxConnected: boolean; pbxes?: readonly PbxState[]; databaseWritable: boolean; store?: StoreStatus };
+  health(): { pbxConnected: boolean; pbxes?: readonly PbxState[]; databaseWritable: boolean; store?: StoreStatus; reputation?: readonly SourceReport[] };
   readonly metrics: Pick<Metrics, 'text' | 'contentType'>;
   readonly logger: Logger;
   /** Blocks the newest caller to a DID (the *32 feature code); BadInput when there is none. */
   readonly blockLast: (did: string) => Promise<BlockedCaller>;
+  /** Records an outbound call (`POST /v1/called`), so a callback from the number dialled is trusted; BadInput names the field at fault. */
+  readonly recordCall: (input: { from: string; to: string; tenant?: string | undefined }) => Promise<RecordedOutboundCall>;
   /** What each `attestation=` word means (config attestation.words); the built-in words when absent. */
   readonly attestationWords?: AttestationWords | undefined;
 }
@@ -75,8 +81,10 @@ const where = (host: string, port: number) => `${host.includes(':') ? `[${host}]
 /**
  * The HTTP hook: a verdict for dialplans and chatplans that only want to know what to do
  * (`/v1/decide`), the call-log counters (`/v1/stats`), liveness (`/healthz`) and
- * Prometheus metrics (`/metrics`). GET only, every parameter checked, and no failure of
- * one request reaches another: the worst answer is a 500 and a log line.
+ * Prometheus metrics (`/metrics`); and the two POSTs a switch's dialplan makes (the *32
+ * feature code's `/v1/block-last`, each outbound call's `/v1/called`). Every parameter
+ * checked, and no failure of one request reaches another: the worst answer is a 500 and a
+ * log line.
  */
 export function createHookServer(options: HookServerOptions, deps: HookDeps): HookServer {
   const { host, port } = options;
@@ -117,12 +125,38 @@ export function createHookServer(options: HookServerOptions, deps: HookDeps): Ho
       },
     ],
     [
+      '/v1/called',
+      {
+        method: 'POST',
+        handle: async (req, res, query) => {
+          const params = parseStrictQuery(query, ['from', 'to', 'tenant']);
+          const required = (name: 'from' | 'to') => {
+            const value = params.get(name);
+            if (!value) throw new BadInput(`missing ${name}: POST /v1/called?from=<the caller's number or extension>&to=<the number dialled>`, name);
+            return value;
+          };
+          // An empty tenant is none: a dialplan sends its variable whether the phone's entry sets it or not.
+          const recorded = await deps.recordCall({ from: required('from'), to: required('to'), tenant: params.get('tenant') || undefined });
+          deps.logger.debug({ tenant: recorded.tenant }, 'outbound call recorded through the hook');
+          sendJson(req, res, 200, recorded);
+        },
+      },
+    ],
+    [
       '/healthz',
       get((req, res, query) => {
         parseStrictQuery(query, []);
-        const { pbxConnected, pbxes, databaseWritable, store } = deps.health();
+        const { pbxConnected, pbxes, databaseWritable, store, reputation } = deps.health();
         const connections = pbxes?.map(({ name, kind, connected }) => ({ name, kind, connected }));
-        sendJson(req, res, databaseWritable ? 200 : 503, { up: true, pbx: pbxConnected, ...(connections && { pbxes: connections }), database: databaseWritable, ...(store && { store }) });
+        const sources = reputation?.map(({ name, state, detail }) => ({ name, state, detail }));
+        sendJson(req, res, databaseWritable ? 200 : 503, {
+          up: true,
+          pbx: pbxConnected,
+          ...(connections && { pbxes: connections }),
+          database: databaseWritable,
+          ...(store && { store }),
+          ...(sources && { reputation: sources }),
+        });
       }),
     ],
     [
@@ -146,7 +180,7 @@ export function createHookServer(options: HookServerOptions, deps: HookDeps): Ho
       if (token === 'wrong') return refuse(403, 'wrong bearer token');
     }
     const route = routes.get(path);
-    if (!route) return refuse(404, `no such path "${shownInMessage(path)}": expected /v1/decide, /v1/stats, /v1/block-last, /healthz or /metrics`);
+    if (!route) return refuse(404, `no such path "${shownInMessage(path)}": expected /v1/decide, /v1/stats, /v1/block-last, /v1/called, /healthz or /metrics`);
     if (req.method !== route.method) return refuse(405, `method ${shownInMessage(req.method ?? '')} is not allowed: use ${route.method}`, { Allow: route.method });
     if (route.method === 'GET' && hasBody(req)) return refuse(400, 'a GET request takes no body');
     // A POST's body means nothing here (Asterisk's CURL() needs one to POST at all): read and dropped.

@@ -13,18 +13,24 @@ import { PostgresAuditReader } from '../store/postgres/audit-reader';
 import { PostgresCallLogBackend } from '../store/postgres/call-log-backend';
 import { PostgresCategoryBackend } from '../store/postgres/category-backend';
 import { PostgresProtectionBackend } from '../store/postgres/protection-backend';
+import { PostgresReputationBackend } from '../store/postgres/reputation-backend';
 import { PostgresRuleBackend } from '../store/postgres/rule-backend';
 import { PostgresSettingBackend } from '../store/postgres/setting-backend';
 import { PostgresTenantBackend } from '../store/postgres/tenant-backend';
 import { PostgresUserBackend } from '../store/postgres/user-backend';
 import { PostgresWinningOrderBackend } from '../store/postgres/winning-order-backend';
+import type { OutboundCallBackend } from '../store/outbound-call-backend';
+import { PostgresOutboundCallBackend } from '../store/postgres/outbound-call-backend';
 import type { ProtectionBackend } from '../store/protection-backend';
+import type { ReputationBackend } from '../store/reputation-backend';
 import type { RuleBackend } from '../store/rule-backend';
 import type { SettingBackend } from '../store/setting-backend';
 import { SqliteAuditReader } from '../store/sqlite-audit-reader';
+import { SqliteOutboundCallBackend } from '../store/sqlite-outbound-call-backend';
 import { SqliteCallLogBackend } from '../store/sqlite-call-log-backend';
 import { SqliteCategoryBackend } from '../store/sqlite-category-backend';
 import { SqliteProtectionBackend } from '../store/sqlite-protection-backend';
+import { SqliteReputationBackend } from '../store/sqlite-reputation-backend';
 import { SqliteRuleBackend } from '../store/sqlite-rule-backend';
 import { SqliteSettingBackend } from '../store/sqlite-setting-backend';
 import { SqliteTenantBackend } from '../store/sqlite-tenant-backend';
@@ -44,11 +50,14 @@ export interface Backends {
   readonly tenants: TenantBackend;
   readonly categories: CategoryBackend;
   readonly protection: ProtectionBackend;
+  readonly reputation: ReputationBackend;
   readonly settings: SettingBackend;
   readonly users: UserBackend;
   readonly calls: CallLogBackend;
   readonly audit: AuditReader;
   readonly order: WinningOrderBackend;
+  /** The outbound calls the switches report, which callbacks are trusted by. */
+  readonly outboundCalls: OutboundCallBackend;
   /** What callguard would do with a call, decided from this store. */
   readonly decideCall: CallDecider;
   /** The decision tables as they stand, for a replay of logged calls. */
@@ -92,11 +101,13 @@ export function sqliteBackends(db: Database): StoreBackends {
     tenants: (actor) => new SqliteTenantBackend(db, actor),
     categories: (actor) => new SqliteCategoryBackend(db, actor),
     protection: (actor) => new SqliteProtectionBackend(db, actor),
+    reputation: (actor) => new SqliteReputationBackend(db, actor),
     settings: (actor) => new SqliteSettingBackend(db, actor),
     users: (actor) => new SqliteUserBackend(db, actor),
     calls: (actor) => new SqliteCallLogBackend(db, actor),
     audit: () => new SqliteAuditReader(db),
     order: () => new SqliteWinningOrderBackend(db),
+    outboundCalls: () => new SqliteOutboundCallBackend(db),
     decideCall: () => decideCall,
     replayTables: () => async () => {
       const store = new SqliteDecisionStore(db);
@@ -113,11 +124,13 @@ export function postgresBackends(pool: Pool): StoreBackends {
     tenants: (actor) => new PostgresTenantBackend(pool, actor),
     categories: (actor) => new PostgresCategoryBackend(pool, actor),
     protection: (actor) => new PostgresProtectionBackend(pool, actor),
+    reputation: (actor) => new PostgresReputationBackend(pool, actor),
     settings: (actor) => new PostgresSettingBackend(pool, actor),
     users: (actor) => new PostgresUserBackend(pool, actor),
     calls: (actor) => new PostgresCallLogBackend(pool, actor),
     audit: () => new PostgresAuditReader(pool),
     order: () => new PostgresWinningOrderBackend(pool),
+    outboundCalls: () => new PostgresOutboundCallBackend(pool),
     decideCall: () => decideCall,
     replayTables: () => async () => {
       const reads = await PostgresDecisionReads.open(pool);

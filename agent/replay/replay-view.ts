@@ -1,5 +1,5 @@
 import type { AllowOnlySetting } from '../engine/allow-only';
-import type { CallerHistory, CarrierRule, CategoryPolicy, DecisionStore, DecisionView, ProtectionPolicy, RuleShape } from '../engine/decision-store';
+import type { CallerHistory, CarrierRule, CategoryPolicy, DecisionStore, DecisionView, ProtectionPolicy, ReputationSource, RuleShape } from '../engine/decision-store';
 import type { ScoreSettings } from '../engine/score-settings';
 import type { ActiveRule, Category, E164 } from '../engine/types';
 import type { SnapshotView } from '../store/decision-snapshot';
@@ -16,6 +16,8 @@ import type { ReplayHistory } from './replay-history';
 export class ReplayView implements DecisionView, DecisionStore {
   readonly shape: RuleShape;
   readonly score: ScoreSettings;
+  /** Never asked: a replay decides on the reputation answers the log kept. */
+  readonly reputationSources: readonly ReputationSource[] = [];
   /** The moment of the call being decided: history counts only what came before it. */
   now = 0;
   private readonly added: ProposedRules;
@@ -49,7 +51,9 @@ export class ReplayView implements DecisionView, DecisionStore {
 
   nameRulesFor(callerName: string | undefined, scopes: readonly string[], now: number): readonly ActiveRule[] {
     const stored = this.base.nameRulesFor(callerName, scopes, now);
-    return this.proposal.removeIds.size === 0 ? stored : stored.filter((rule) => !this.proposal.removeIds.has(rule.id));
+    const kept = this.proposal.removeIds.size === 0 ? stored : stored.filter((rule) => !this.proposal.removeIds.has(rule.id));
+    const added = this.added.matchingName(callerName, scopes, now);
+    return added.length === 0 ? kept : [...kept, ...added];
   }
 
   categoryPolicies(tenant: string, category: Category): readonly CategoryPolicy[] {
@@ -73,6 +77,15 @@ export class ReplayView implements DecisionView, DecisionStore {
 
   lastPass(number: E164, tenant: string, since: number): number | null {
     return this.earlier.lastPass(number, tenant, since, this.now);
+  }
+
+  trustCallbacksFor(tenant: string): number | null {
+    return this.base.trustCallbacksFor(tenant);
+  }
+
+  /** Outbound calls are kept as timestamped rows: those up to the call's moment are the ones there were then. */
+  calledOn(tenant: string, number: E164, since: number, now: number): number | null {
+    return this.base.calledOn(tenant, number, since, Math.min(now, this.now));
   }
 
   protection(tenant: string): ProtectionPolicy | null {

@@ -1,14 +1,17 @@
 import type { CallControl } from '../actions/call-control';
+import type { Rescreened } from '../actions/context';
 import { carryOut } from '../actions/carry-out';
 import type { Outcome } from '../actions/outcome';
 import type { ActionSettings } from '../actions/settings';
 import type { DecisionStore } from '../engine/decision-store';
+import { normalizeNumber } from '../engine/numbers';
 import type { AnonymousCallerIds } from '../engine/numbers';
 import type { CallFacts, Decision } from '../engine/types';
 import type { Logger } from '../log/logger';
 import type { CallSink } from '../store/call-log';
 import { callUid } from '../store/call-uid';
 import { decideWithReputationFacts } from './decide-with-reputation';
+import { DEFAULT_DECISION_LIMIT_MS, reputationBudgetMs } from './decision-limit';
 import { ReputationClient } from './reputation';
 
 /** What to do when a decision cannot be made: let calls through (open) or stop them (closed). */
@@ -24,7 +27,7 @@ export interface ScreenerSettings {
   readonly decisionLimitMs?: number;
 }
 
-export const DEFAULT_DECISION_LIMIT_MS = 250;
+export { DEFAULT_DECISION_LIMIT_MS } from './decision-limit';
 
 /** A decision that did not come within its limit. */
 export class DecisionTooSlow extends Error {
@@ -79,14 +82,14 @@ function fallback(facts: CallFacts, mode: FailMode, why: string): Decision {
  * PBX through the neutral call control, log the outcome. Shared by every driver.
  */
 export class Screener {
-  private readonly reputation = new ReputationClient();
-
   constructor(
     private readonly store: DecisionStore,
     private readonly log: CallSink,
     private readonly settings: ScreenerSettings,
     private readonly logger: Logger,
     private readonly observer: ScreeningObserver | null = null,
+    /** The reputation lookups (their health is the agent's /healthz detail); their waits fit the decision limit. */
+    readonly reputation = new ReputationClient({ budgetMs: reputationBudgetMs(settings.decisionLimitMs ?? DEFAULT_DECISION_LIMIT_MS) }),
   ) {}
 
   /**
@@ -136,7 +139,8 @@ export class Screener {
     this.log.record({ uid, at, source, pbx, channel, facts: decidedOn, decision, decidedUs });
     let outcome: Outcome;
     try {
-      outcome = await carryOut({ call, decision, settings: this.settings.actions });
+      const rescreen = (keyed: string) => this.rescreen(call, facts, keyed, source, channel, pbx);
+      outcome = await carryOut({ call, decision, settings: this.settings.actions, rescreen });
     } catch (error) {
       this.logger.warn({ err: error, channel, action: decision.action }, 'action failed');
       outcome = { outcome: 'error', detail: error instanceof Error ? error.message.slice(0, 200) : String(error) };
@@ -147,5 +151,18 @@ export class Screener {
     this.log.finish(uid, outcome);
     this.logger.info({ pbx, channel, action: decision.action, ruleId: decision.ruleId, category: decision.category, outcome: outcome.outcome }, 'screened');
     return { uid, decision, outcome };
+  }
+
+  /**
+   * The identify action's second screening, as the number the caller keyed in: a call of
+   * its own in the log, which keeps the caller ID signalled beside it. The keyed number
+   * carries no attestation of its own, and no reputation answer was looked up for it yet.
+   */
+  private async rescreen(call: CallControl, facts: CallFacts, keyed: string, source: string, channel: string | null, pbx: string | null): Promise<Rescreened | null> {
+    const number = normalizeNumber(keyed, this.settings.country, this.settings.anonymous);
+    if (number.kind !== 'number') return null;
+    const asKeyed: CallFacts = { ...facts, from: keyed, privacy: false, identifiedFrom: facts.from, attestation: 'none', reputation: undefined };
+    const { uid, decision, outcome } = await this.screen(call, asKeyed, source, channel, pbx);
+    return { uid, number: number.e164, decision, outcome };
   }
 }

@@ -31,6 +31,8 @@ export const COPIED_TABLES: readonly CopiedTable[] = [
   { name: 'carrier_prefixes', ids: false },
   { name: 'score_settings', ids: false },
   { name: 'settings', ids: false },
+  { name: 'reputation_sources', ids: false },
+  { name: 'outbound_calls', ids: true },
   { name: 'users', ids: true },
   { name: 'user_tenants', ids: false },
   { name: 'tokens', ids: true },

@@ -1,12 +1,13 @@
 import type { AllowOnlySetting, DidAllowOnly } from '../engine/allow-only';
-import type { CallerHistory, CarrierRule, CategoryPolicy, DecisionView, ProtectionPolicy, RuleShape } from '../engine/decision-store';
+import type { CallerHistory, CarrierRule, CategoryPolicy, DecisionView, ProtectionPolicy, ReputationSource, RuleShape } from '../engine/decision-store';
 import { scoreSettings } from '../engine/score-settings';
 import type { ScoreSettings } from '../engine/score-settings';
 import { parseSchedule } from '../engine/time-window';
 import type { Schedule } from '../engine/time-window';
 import type { ActiveRule, Category, E164, PolicyAction } from '../engine/types';
 import { NameIndex, isNameKind } from '../engine/names';
-import { REMEMBER_PASSES } from './settings';
+import { DEFAULT_TRUST_CALLBACKS_MS } from '../engine/trusted-callback';
+import { REMEMBER_PASSES, TRUST_CALLBACKS } from './settings';
 
 /** The small tables a decision reads, as rows from either backend (0/1 flags as stored). */
 export interface SnapshotRows {
@@ -20,12 +21,16 @@ export interface SnapshotRows {
   readonly policies: readonly { scope: string; category: string; action: PolicyAction; whenText: string | null; tz: string | null }[];
   /** The settings whose key starts with REMEMBER_PASSES. */
   readonly remember: readonly { key: string; value: string }[];
+  /** The settings whose key starts with TRUST_CALLBACKS. */
+  readonly trustCallbacks: readonly { key: string; value: string }[];
   readonly disabledLists: readonly string[];
   readonly protection: readonly (ProtectionPolicy & { enabled: number })[];
   /** By id. */
   readonly carrierRules: readonly CarrierRule[];
   readonly carrierPrefixLengths: readonly number[];
   readonly scoreSettings: readonly { key: string; value: string }[];
+  /** In order (REPUTATION_SOURCES). */
+  readonly reputationSources: readonly ReputationSource[];
   /** The caller-name rules (NAME_RULES), every scope: compiled into the snapshot's NameIndex. */
   readonly nameRules: readonly StoredActiveRule[];
 }
@@ -40,11 +45,14 @@ export interface Snapshot {
   readonly policies: Map<string, CategoryPolicy>;
   readonly disabledLists: Set<string>;
   readonly remember: Map<string, number>;
+  /** Callback trust windows (ms, 0: off) by scope. */
+  readonly trustCallbacks: Map<string, number>;
   readonly protection: Map<string, ProtectionPolicy | null>;
   readonly carrierRules: readonly CarrierRule[];
   /** Longest first. */
   readonly carrierPrefixLengths: readonly number[];
   readonly score: ScoreSettings;
+  readonly reputationSources: readonly ReputationSource[];
   /** Caller-name rules by scope, compiled (their windows parsed once, here). */
   readonly names: NameIndex<ActiveRule>;
 }
@@ -52,6 +60,9 @@ export interface Snapshot {
 /** Every allow-only setting, of tenants and of DIDs, by scope: as both backends select it. */
 export const ALLOW_ONLY_SETTINGS = `SELECT 'tenant:' || name AS scope, allow_only AS action FROM tenants WHERE allow_only IS NOT NULL
   UNION ALL SELECT 'did:' || number AS scope, allow_only AS action FROM dids WHERE allow_only IS NOT NULL`;
+
+/** The reputation sources in order, as both backends select them. */
+export const REPUTATION_SOURCES = 'SELECT name, url, timeout_ms AS "timeoutMs", weight FROM reputation_sources ORDER BY position, name';
 
 /** A rule as both backends select it (RULE_COLUMNS): its window still text, sms 0/1. */
 export type StoredActiveRule = Omit<ActiveRule, 'sms' | 'schedule'> & { sms: number; whenText: string | null; tz: string | null };
@@ -114,11 +125,13 @@ export function snapshotOf(rows: SnapshotRows): Snapshot {
     allowOnly: new Map(rows.allowOnly.map((row) => [row.scope, row.action as DidAllowOnly])),
     policies: new Map(rows.policies.map((row) => [`${row.scope}|${row.category}`, { action: row.action, scope: row.scope, schedule: scheduleOf(row.whenText, row.tz) }])),
     remember: new Map(rows.remember.map((row) => [row.key.slice(REMEMBER_PASSES.length), Number(row.value)])),
+    trustCallbacks: new Map(rows.trustCallbacks.map((row) => [row.key.slice(TRUST_CALLBACKS.length), Number(row.value)])),
     disabledLists: new Set(rows.disabledLists),
     protection: new Map(rows.protection.map(({ enabled, ...policy }) => [policy.scope, enabled === 1 ? policy : null])),
     carrierRules: rows.carrierRules,
     carrierPrefixLengths: [...rows.carrierPrefixLengths].sort((a, b) => b - a),
     score: scoreSettings(new Map(rows.scoreSettings.map((row) => [row.key, row.value]))),
+    reputationSources: rows.reputationSources,
     names: new NameIndex(rows.nameRules.map(({ whenText, tz, ...row }) => ({ ...row, sms: row.sms === 1, schedule: scheduleOf(whenText, tz) }))),
   };
 }
@@ -128,6 +141,8 @@ export interface PerCallLookups {
   rulesFor(keys: readonly string[], scopes: readonly string[], now: number, disabledLists: Set<string>): readonly ActiveRule[];
   history(number: E164, velocitySince: number, historySince: number): CallerHistory;
   lastPass(number: E164, tenant: string, since: number): number | null;
+  /** The newest outbound call of the tenant to this number within [since, now], by index. */
+  calledOn(tenant: string, number: E164, since: number, now: number): number | null;
   /** Longest matching prefix of the carrier table, probing only the lengths it has. */
   carrierOf(number: E164, lengths: readonly number[]): string | null;
 }
@@ -136,6 +151,7 @@ export interface PerCallLookups {
 export class SnapshotView implements DecisionView {
   readonly shape: RuleShape;
   readonly score: ScoreSettings;
+  readonly reputationSources: readonly ReputationSource[];
 
   constructor(
     private readonly snapshot: Snapshot,
@@ -143,6 +159,7 @@ export class SnapshotView implements DecisionView {
   ) {
     this.shape = snapshot.shape;
     this.score = snapshot.score;
+    this.reputationSources = snapshot.reputationSources;
   }
 
   protection(tenant: string): ProtectionPolicy | null {
@@ -205,6 +222,16 @@ export class SnapshotView implements DecisionView {
 
   lastPass(number: E164, tenant: string, since: number): number | null {
     return this.lookups.lastPass(number, tenant, since);
+  }
+
+  trustCallbacksFor(tenant: string): number | null {
+    const { trustCallbacks } = this.snapshot;
+    const ms = trustCallbacks.get(`tenant:${tenant}`) ?? trustCallbacks.get('global') ?? DEFAULT_TRUST_CALLBACKS_MS;
+    return ms <= 0 ? null : ms;
+  }
+
+  calledOn(tenant: string, number: E164, since: number, now: number): number | null {
+    return this.lookups.calledOn(tenant, number, since, now);
   }
 
   rulesFor(keys: readonly string[], scopes: readonly string[], now: number): readonly ActiveRule[] {

@@ -1,10 +1,10 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { CallerHistory, DecisionStore } from '../engine/decision-store';
 import type { ActiveRule, E164 } from '../engine/types';
-import { ALLOW_ONLY_SETTINGS, NAME_RULES, RULE_COLUMNS, SnapshotView, activeRules, snapshotOf } from './decision-snapshot';
+import { ALLOW_ONLY_SETTINGS, NAME_RULES, REPUTATION_SOURCES, RULE_COLUMNS, SnapshotView, activeRules, snapshotOf } from './decision-snapshot';
 import type { PerCallLookups, Snapshot, SnapshotRows, StoredActiveRule } from './decision-snapshot';
 import { changeProbe } from './generation';
-import { REMEMBER_PASSES } from './settings';
+import { REMEMBER_PASSES, TRUST_CALLBACKS } from './settings';
 
 /** History from this agent's log. */
 const OWN_CALLS = 'calls';
@@ -23,6 +23,7 @@ export class SqliteDecisionStore implements DecisionStore, PerCallLookups {
   private readonly velocity: Statement;
   private readonly challenges: Statement;
   private readonly passes: Statement;
+  private readonly called: Statement;
   private seen = '';
   private snapshot: SnapshotView | undefined;
   /** Rules read ahead by key for a batch of decisions (a replay's page); null: none. */
@@ -41,6 +42,12 @@ export class SqliteDecisionStore implements DecisionStore, PerCallLookups {
     this.passes = db
       .prepare(`SELECT at FROM ${calls} WHERE caller = ? AND at >= ? AND outcome IN ('passed', 'failed') AND outcome = 'passed' AND tenant = ? ORDER BY at DESC LIMIT 1`)
       .pluck();
+    // The newest index entry of (tenant, number) at or before `now`: one index search.
+    this.called = db.prepare('SELECT max(at) FROM outbound_calls WHERE tenant = ? AND number = ? AND at >= ? AND at <= ?').pluck();
+  }
+
+  calledOn(tenant: string, number: E164, since: number, now: number): number | null {
+    return (this.called.get(tenant, number, since, now) as number | null) ?? null;
   }
 
   lastPass(number: E164, tenant: string, since: number): number | null {
@@ -110,11 +117,13 @@ export class SqliteDecisionStore implements DecisionStore, PerCallLookups {
       allowOnly: this.db.prepare(ALLOW_ONLY_SETTINGS).all() as SnapshotRows['allowOnly'],
       policies: this.db.prepare('SELECT scope, category, action, when_text AS whenText, tz FROM category_policies').all() as SnapshotRows['policies'],
       remember: this.db.prepare('SELECT key, value FROM settings WHERE key LIKE ?').all(`${REMEMBER_PASSES}%`) as SnapshotRows['remember'],
+      trustCallbacks: this.db.prepare('SELECT key, value FROM settings WHERE key LIKE ?').all(`${TRUST_CALLBACKS}%`) as SnapshotRows['trustCallbacks'],
       disabledLists: this.db.prepare('SELECT name FROM lists WHERE enabled = 0').pluck().all() as string[],
       protection: this.db.prepare('SELECT scope, enabled, threshold, flag_threshold AS flagThreshold, action FROM protection').all() as SnapshotRows['protection'],
       carrierRules: this.db.prepare('SELECT id, scope, pattern FROM carrier_rules ORDER BY id').all() as SnapshotRows['carrierRules'],
       carrierPrefixLengths: this.db.prepare('SELECT DISTINCT length(prefix) FROM carrier_prefixes').pluck().all() as number[],
       scoreSettings: this.db.prepare('SELECT key, value FROM score_settings').all() as SnapshotRows['scoreSettings'],
+      reputationSources: this.db.prepare(REPUTATION_SOURCES).all() as SnapshotRows['reputationSources'],
       nameRules: this.db.prepare(NAME_RULES).all() as StoredActiveRule[],
     });
   }

@@ -16,7 +16,8 @@ export function loggedFacts(facts: CallFacts): string {
     ...(facts.privacy !== undefined ? { privacy: facts.privacy } : {}),
     ...(facts.attestation !== undefined ? { attestation: typeof facts.attestation === 'string' ? facts.attestation : { kind: facts.attestation.kind, fix: cut(facts.attestation.fix) } } : {}),
     ...(facts.carrier !== undefined ? { carrier: cut(facts.carrier) } : {}),
-    ...(facts.reputation !== undefined ? { reputation: facts.reputation.kind === 'score' ? facts.reputation : { kind: 'failed', why: cut(facts.reputation.why) } } : {}),
+    ...(facts.identifiedFrom !== undefined ? { identifiedFrom: cut(facts.identifiedFrom) } : {}),
+    ...(facts.reputation !== undefined ? { reputation: facts.reputation.map((answer) => (answer.kind === 'score' ? answer : { ...answer, why: cut(answer.why) })) } : {}),
   };
   return JSON.stringify(kept);
 }

@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
 import type { CallerHistory, DecisionStore } from '../../engine/decision-store';
 import type { ActiveRule, E164 } from '../../engine/types';
-import { ALLOW_ONLY_SETTINGS, NAME_RULES, RULE_COLUMNS, SnapshotView, activeRules, snapshotOf } from '../decision-snapshot';
+import { ALLOW_ONLY_SETTINGS, NAME_RULES, REPUTATION_SOURCES, RULE_COLUMNS, SnapshotView, activeRules, snapshotOf } from '../decision-snapshot';
 import type { PerCallLookups, SnapshotRows, StoredActiveRule } from '../decision-snapshot';
-import { REMEMBER_PASSES } from '../settings';
+import { REMEMBER_PASSES, TRUST_CALLBACKS } from '../settings';
 
 /**
  * What one decision reads, straight from a fleet's PostgreSQL: for a question asked
@@ -17,6 +17,7 @@ export class PostgresDecisionReads implements DecisionStore, PerCallLookups {
   private readonly rules = new Map<string, StoredActiveRule[]>();
   private readonly histories = new Map<string, CallerHistory>();
   private readonly passes = new Map<string, number | null>();
+  private readonly called = new Map<string, number | null>();
   private readonly carriers = new Map<string, string | null>();
   private missing: (() => Promise<void>)[] = [];
   private readonly snapshot: SnapshotView;
@@ -31,13 +32,14 @@ export class PostgresDecisionReads implements DecisionStore, PerCallLookups {
   /** Reads the small tables (DIDs, policies, lists, protection, carrier rules, settings) once. */
   static async open(pool: Pool): Promise<PostgresDecisionReads> {
     const all = async <T>(sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows as T[];
-    const [shape, dids, monitored, allowOnly, policies, remember, disabledLists, protection, carrierRules, carrierPrefixLengths, scoreSettings] = await Promise.all([
+    const [shape, dids, monitored, allowOnly, policies, remember, trustCallbacks, disabledLists, protection, carrierRules, carrierPrefixLengths, scoreSettings] = await Promise.all([
       all<{ kind: string; span: number | null }>("SELECT DISTINCT kind, span FROM rules WHERE kind <> 'number'"),
       all<{ number: string; tenant: string }>('SELECT number, tenant FROM dids'),
       all<{ name: string }>("SELECT name FROM tenants WHERE mode = 'monitor'"),
       all<{ scope: string; action: string }>(ALLOW_ONLY_SETTINGS),
       all<SnapshotRows['policies'][number]>('SELECT scope, category, action, when_text AS "whenText", tz FROM category_policies'),
       all<{ key: string; value: string }>('SELECT key, value FROM settings WHERE starts_with(key, $1)', [REMEMBER_PASSES]),
+      all<{ key: string; value: string }>('SELECT key, value FROM settings WHERE starts_with(key, $1)', [TRUST_CALLBACKS]),
       all<{ name: string }>('SELECT name FROM lists WHERE enabled = 0'),
       all<SnapshotRows['protection'][number]>('SELECT scope, enabled, threshold, flag_threshold AS "flagThreshold", action FROM protection'),
       all<SnapshotRows['carrierRules'][number]>('SELECT id, scope, pattern FROM carrier_rules ORDER BY id'),
@@ -46,6 +48,7 @@ export class PostgresDecisionReads implements DecisionStore, PerCallLookups {
     ]);
     // Name rules cannot be looked up by key: all of them, as a local copy's snapshot holds them.
     const nameRules = await all<StoredActiveRule>(NAME_RULES);
+    const reputationSources = await all<SnapshotRows['reputationSources'][number]>(REPUTATION_SOURCES);
     return new PostgresDecisionReads(pool, {
       nameRules,
       shape,
@@ -54,11 +57,13 @@ export class PostgresDecisionReads implements DecisionStore, PerCallLookups {
       allowOnly,
       policies,
       remember,
+      trustCallbacks,
       disabledLists: disabledLists.map((row) => row.name),
       protection,
       carrierRules,
       carrierPrefixLengths: carrierPrefixLengths.map((row) => row.length),
       scoreSettings,
+      reputationSources,
     });
   }
 
@@ -117,6 +122,13 @@ export class PostgresDecisionReads implements DecisionStore, PerCallLookups {
         "SELECT at FROM calls WHERE caller = $1 AND at >= $2 AND outcome IN ('passed', 'failed') AND outcome = 'passed' AND tenant = $3 ORDER BY at DESC LIMIT 1",
         [number, since, tenant],
       );
+      return rows[0]?.at ?? null;
+    });
+  }
+
+  calledOn(tenant: string, number: E164, since: number, now: number): number | null {
+    return this.lookup(this.called, `${tenant}|${number}|${since}|${now}`, null, async () => {
+      const { rows } = await this.pool.query<{ at: number | null }>('SELECT max(at) AS at FROM outbound_calls WHERE tenant = $1 AND number = $2 AND at >= $3 AND at <= $4', [tenant, number, since, now]);
       return rows[0]?.at ?? null;
     });
   }

@@ -29,6 +29,8 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
   { name: 'carrier_prefixes', key: [text('prefix')] },
   { name: 'score_settings', key: [text('key')] },
   { name: 'settings', key: [text('key')] },
+  { name: 'reputation_sources', key: [text('name')] },
+  { name: 'outbound_calls', key: [bigint('id')] },
 ];
 
 export function replicatedTable(name: string): ReplicatedTable | undefined {
