@@ -13,13 +13,14 @@ import { setCategory } from '../agent/operations/categories';
 import { addRules } from '../agent/operations/rules';
 import { sqliteBackends } from '../agent/operations/store-backends';
 import { createAsteriskDriver, type AsteriskDriver } from '../agent/pbx/asterisk/asterisk-driver';
+import { FreeSwitchInboundClient } from '../agent/pbx/freeswitch/inbound-client';
 import { FreeSwitchOutboundServer } from '../agent/pbx/freeswitch/outbound-server';
 import { DEFAULT_ASTERISK, DEFAULT_FREESWITCH } from '../agent/pbx/settings';
 import { CallLogQueries } from '../agent/store/call-log-queries';
 import { CategoryStore } from '../agent/store/categories';
 import { SqliteDecisionStore } from '../agent/store/decision-view';
 import { TenantStore } from '../agent/store/tenants';
-import { PATIENCE_MS, screeningWorld } from './helpers/screening';
+import { PATIENCE_MS, eventually, screeningWorld } from './helpers/screening';
 import type { ScreeningWorld } from './helpers/screening';
 import { FreeSwitchSim } from './sim/freeswitch';
 import type { CallResult } from './sim/freeswitch';
@@ -113,6 +114,27 @@ describe('FreeSWITCH (outbound socket, real modesl)', () => {
   it('a key other than a digit spoils the entry (FreeSWITCH checks the digits-only pattern)', async () => {
     await place(`404*550111#`);
     expect(rows()).toMatchObject([{ action: 'identify', outcome: 'failed' }]);
+  });
+});
+
+describe('FreeSWITCH inbound mode (a parked call, real modesl)', () => {
+  it('the keyed number that nothing stops is transferred back to its destination, marked as screened', async () => {
+    const sim = new FreeSwitchSim({ password: 'ClueCon' });
+    const port = await sim.start();
+    const client = new FreeSwitchInboundClient({ host: '127.0.0.1', port, password: 'ClueCon' }, { screener: world.screener, logger: world.logger, settings: { ...DEFAULT_FREESWITCH, promptDir: '/p' } });
+    await client.start();
+    try {
+      const parked = sim.parkCall({ callerIdNumber: 'anonymous', destinationNumber: DID, context: 'public', dialplanSet: { callguard_screen: 'true' }, digits: `${FRIEND}#` });
+      const result = await parked.done;
+      expect(result.apps.map((app) => app.app)).toEqual(['answer', 'play_and_get_digits']);
+      expect(result).toMatchObject({ outcome: 'transferred', transfer: { destination: DID, context: 'public' } });
+      expect(result.variables.callguard_screened).toBe('true');
+      await eventually(() => rows()[0]?.outcome === 'identified', PATIENCE_MS, 'both screenings logged');
+      expectIdentified(FRIEND, 'allow', 'continued');
+    } finally {
+      await client.stop(200);
+      await sim.close();
+    }
   });
 });
 
