@@ -4,9 +4,8 @@
 // and explained; calls from a stranger get the chosen action, an allowed caller rings, and
 // bad input exits 2 with one line and nothing written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliOn, cliStores, expectPrinted, expectRefused, verdictBecomes } from './helpers/cli-stores';
+import { cliOn, cliStores, expectPrinted, expectRefused, servedAfter, verdictBecomes } from './helpers/cli-stores';
 import type { CliStore } from './helpers/cli-stores';
-import { serveAgent } from './helpers/postgres-agent';
 import type { Agent } from './helpers/postgres-agent';
 import { PATIENCE_MS } from './helpers/patience';
 import { assertBuilt, describeRun } from './helpers/run-cli';
@@ -39,17 +38,12 @@ describe.each(SETUPS)('callguard tenants allow-only on %s', (_name, make) => {
   beforeAll(async () => {
     setup = await make();
     cli = cliOn(setup);
-    for (const args of [
+    agent = await servedAfter(setup, cli, [
       ['tenants', 'add', 'acme'],
       ['dids', 'add', '404-555-0100', '--tenant', 'acme'],
       ['dids', 'add', '404-555-0101', '--tenant', 'acme'],
       ['rules', 'add', '404-555-1234', '--action', 'allow', '--scope', 'tenant:acme'],
-    ]) {
-      const result = cli(...args);
-      expect(result.status, describeRun(result)).toBe(0);
-    }
-    agent = await serveAgent(setup.storeUrl, setup.dir, cleanups);
-    expect(agent.child.exitCode, agent.stderr()).toBeNull();
+    ], cleanups);
   }, PATIENCE_MS);
 
   it('off at first: a stranger rings', async () => {

@@ -5,9 +5,8 @@
 // blocked it, `explain` says when the number was called, `callguard callbacks trust` sets
 // the window (off: screened as usual), and bad input exits 2 with one line.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliOn, cliStores, expectPrinted, expectRefused, verdictBecomes } from './helpers/cli-stores';
+import { cliOn, cliStores, expectPrinted, expectRefused, servedAfter, verdictBecomes } from './helpers/cli-stores';
 import type { CliStore } from './helpers/cli-stores';
-import { serveAgent } from './helpers/postgres-agent';
 import type { Agent } from './helpers/postgres-agent';
 import { PATIENCE_MS } from './helpers/patience';
 import { assertBuilt, describeRun } from './helpers/run-cli';
@@ -33,16 +32,11 @@ describe.each(SETUPS)('trusted callbacks with callguard serve on %s', (_name, ma
   beforeAll(async () => {
     setup = await make();
     cli = cliOn(setup);
-    for (const args of [
+    agent = await servedAfter(setup, cli, [
       ['tenants', 'add', 'acme'],
       ['dids', 'add', '404-555-0100', '--tenant', 'acme'],
       ['categories', 'set', 'neighbor', 'block'],
-    ]) {
-      const result = cli(...args);
-      expect(result.status, describeRun(result)).toBe(0);
-    }
-    agent = await serveAgent(setup.storeUrl, setup.dir, cleanups);
-    expect(agent.child.exitCode, agent.stderr()).toBeNull();
+    ], cleanups);
   }, PATIENCE_MS);
 
   it('the switch reports an outbound call to the 10-digit number; its 11-digit callback then rings, and explain says why', async () => {

@@ -7,7 +7,7 @@
 import { expect } from 'vitest';
 import { openDatabase } from '../../agent/store/database';
 import { PATIENCE_MS } from './patience';
-import { migratedPostgres } from './postgres-agent';
+import { migratedPostgres, serveAgent } from './postgres-agent';
 import type { Agent } from './postgres-agent';
 import { describeRun, runCli } from './run-cli';
 import type { CliResult } from './run-cli';
@@ -66,6 +66,17 @@ export function cliStores(prefix: string, cleanups: (() => unknown)[]): [string,
 export function cliOn(store: CliStore): (...args: string[]) => CliResult {
   const db = store.dir.file(store.storeUrl === null ? 'agent.db' : 'cli-never.db');
   return (...args) => runCli(['--db', db, ...(store.storeUrl === null ? [] : ['--store', store.storeUrl]), ...args], { env: { CALLGUARD_STORE: undefined, CALLGUARD_CONFIG: undefined } });
+}
+
+/** `callguard serve` on the store once each of `commands` has been run with the CLI (each must succeed). */
+export async function servedAfter(store: CliStore, cli: (...args: string[]) => CliResult, commands: readonly string[][], cleanups: (() => unknown)[]): Promise<Agent> {
+  for (const args of commands) {
+    const result = cli(...args);
+    expect(result.status, describeRun(result)).toBe(0);
+  }
+  const agent = await serveAgent(store.storeUrl, store.dir, cleanups);
+  expect(agent.child.exitCode, agent.stderr()).toBeNull();
+  return agent;
 }
 
 /** A command that did what it should: exit 0, and this on stdout. */
