@@ -10,7 +10,7 @@ import { del, get, patch, post } from './api';
 import type { Rule } from './api';
 import type { Session } from './session';
 import { useSession } from './session';
-import { ACTION_LABELS, RULE_ACTION_LABELS, ActionChip, Done, Field, Problem, RowMenu, fieldError, formError, formatCount, formatTime, mayChangeScope, scopeLabel } from './ui';
+import { ACTION_LABELS, RULE_ACTION_LABELS, ActionChip, Done, Field, Loading, Problem, RowMenu, fieldError, formError, formatCount, formatTime, mayChangeScope, scopeLabel } from './ui';
 import { WhatIfLine, atRiskWords, heldBack, useWhatIf } from './whatif-preview';
 import type { WhatIfReport } from './whatif-preview';
 
@@ -68,7 +68,46 @@ export function useWinningRules(kinds: readonly string[]): WinningRules {
 }
 
 /** "Show more" under a table of rules in winning order, while more follow. */
-export function ShowMoreRules({ rules }: { rules: WinningRules }) {
+interface WinningRulesListProps {
+  readonly rules: WinningRules;
+  /** What one rule is called in the caption: "address rule" → "The first 50 address rules". */
+  readonly noun: string;
+  /** What failed to load, for the problem line: "The address rules". */
+  readonly what: string;
+  readonly removeLabel: string;
+  /** Besides reloading the list, after a rule is changed or removed. */
+  readonly onChanged?: () => void;
+  readonly extra?: RulesTableProps['extra'];
+  readonly empty: string;
+}
+
+/** A page's rules in winning order: the table, its loading and problem lines, and more on demand. */
+export function WinningRulesList({ rules, noun, what, removeLabel, onChanged, extra, empty }: WinningRulesListProps) {
+  return (
+    <>
+      <Problem error={rules.error} what={what} />
+      {rules.loading && !rules.rules && <Loading what="Loading rules" />}
+      {rules.rules && (
+        <>
+          <RulesTable
+            rules={rules.rules}
+            caption={`${rules.more ? 'The first ' : ''}${rules.rules.length} ${noun}${rules.rules.length === 1 ? '' : 's'}`}
+            removeLabel={removeLabel}
+            onChanged={() => {
+              rules.reload();
+              onChanged?.();
+            }}
+            extra={extra}
+            empty={empty}
+          />
+          <ShowMoreRules rules={rules} />
+        </>
+      )}
+    </>
+  );
+}
+
+function ShowMoreRules({ rules }: { rules: WinningRules }) {
   if (!rules.more) return null;
   return (
     <p class="show-more">
@@ -296,7 +335,7 @@ interface RulesTableProps {
 }
 
 /** The rules in winning order, with select-and-delete and a row menu to edit or remove. */
-export function RulesTable({ rules, caption, removeLabel, onChanged, extra, empty }: RulesTableProps) {
+function RulesTable({ rules, caption, removeLabel, onChanged, extra, empty }: RulesTableProps) {
   const session = useSession();
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [editing, setEditing] = useState<number | null>(null);

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { get } from '../api';
 import type { CallPage, Rule } from '../api';
-import { AddRuleForm, RulesTable, ShowMoreRules, useWinningRules } from '../rules-ui';
+import { AddRuleForm, WinningRulesList, useWinningRules } from '../rules-ui';
 import { useSession } from '../session';
 import { Loading, PageHead, Problem, formatTime, useLoad } from '../ui';
 import { CallerCell } from './activity';
@@ -27,21 +27,7 @@ export function AddressesPage() {
         />
       )}
       <h2>Address rules</h2>
-      <Problem error={rules.error} what="The address rules" />
-      {rules.loading && !rules.rules && <Loading what="Loading rules" />}
-      {rules.rules && (
-        <>
-          <RulesTable
-            rules={rules.rules}
-            caption={`${rules.more ? 'The first ' : ''}${rules.rules.length} address rule${rules.rules.length === 1 ? '' : 's'}`}
-            removeLabel="Delete"
-            onChanged={() => rules.reload()}
-            extra={(rule) => <Entries rule={rule} />}
-            empty="No address rules yet."
-          />
-          <ShowMoreRules rules={rules} />
-        </>
-      )}
+      <WinningRulesList rules={rules} noun="address rule" what="The address rules" removeLabel="Delete" extra={(rule) => <Entries rule={rule} />} empty="No address rules yet." />
     </section>
   );
 }

@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
 import { get, put } from '../api';
 import type { Decision } from '../api';
-import { AddRuleForm, RulesTable, ShowMoreRules, useWinningRules } from '../rules-ui';
+import { AddRuleForm, WinningRulesList, useWinningRules } from '../rules-ui';
 import { useSession } from '../session';
-import { ACTION_LABELS, ActionChip, Done, Field, Loading, PageHead, Problem, fieldError, formError, scopeLabel, useLoad } from '../ui';
+import { ACTION_LABELS, ActionChip, Done, Field, PageHead, Problem, fieldError, formError, scopeLabel, useLoad } from '../ui';
 
 const NUMBER_KINDS = ['number', 'prefix', 'anonymous'];
 
@@ -36,23 +36,7 @@ export function BlockedPage() {
         For a call, the first matching rule here decides: this DID's rules before this company's, then all companies'; an exact number before a prefix; a longer prefix before a shorter one; the
         newest first.
       </p>
-      <Problem error={rules.error} what="The rules" />
-      {rules.loading && !rules.rules && <Loading what="Loading rules" />}
-      {rules.rules && (
-        <>
-          <RulesTable
-            rules={rules.rules}
-            caption={`${rules.more ? 'The first ' : ''}${rules.rules.length} rule${rules.rules.length === 1 ? '' : 's'}`}
-            removeLabel="Unblock"
-            onChanged={() => {
-              rules.reload();
-              session.refreshTenants();
-            }}
-            empty="No numbers blocked yet."
-          />
-          <ShowMoreRules rules={rules} />
-        </>
-      )}
+      <WinningRulesList rules={rules} noun="rule" what="The rules" removeLabel="Unblock" onChanged={session.refreshTenants} empty="No numbers blocked yet." />
       <Categories />
     </section>
   );

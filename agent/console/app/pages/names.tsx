@@ -1,6 +1,6 @@
-import { AddRuleForm, RulesTable, ShowMoreRules, useWinningRules } from '../rules-ui';
+import { AddRuleForm, WinningRulesList, useWinningRules } from '../rules-ui';
 import { useSession } from '../session';
-import { Loading, PageHead, Problem } from '../ui';
+import { PageHead } from '../ui';
 
 const NAME_KINDS = ['name', 'name_word'];
 
@@ -24,20 +24,7 @@ export function CallerNamesPage() {
         />
       )}
       <h2>Caller-name rules</h2>
-      <Problem error={rules.error} what="The caller-name rules" />
-      {rules.loading && !rules.rules && <Loading what="Loading rules" />}
-      {rules.rules && (
-        <>
-          <RulesTable
-            rules={rules.rules}
-            caption={`${rules.more ? 'The first ' : ''}${rules.rules.length} caller-name rule${rules.rules.length === 1 ? '' : 's'}`}
-            removeLabel="Delete"
-            onChanged={() => rules.reload()}
-            empty="No caller-name rules yet."
-          />
-          <ShowMoreRules rules={rules} />
-        </>
-      )}
+      <WinningRulesList rules={rules} noun="caller-name rule" what="The caller-name rules" removeLabel="Delete" empty="No caller-name rules yet." />
     </section>
   );
 }
