@@ -160,6 +160,21 @@ describe('PostgresReplica', () => {
     expect(call('404-555-1234')).toMatchObject({ action: 'allow', tenant: 'default' });
   });
 
+  it('an outbound call arrives in the copy without making decisions reload their cached tables; a rule still does', async () => {
+    const pool = await store();
+    const db = localCopy();
+    const replica = await replicate(pool, db, NO_POLL);
+    const generation = () => db.prepare("SELECT value FROM meta WHERE key = 'generation'").pluck().get() as number;
+    const before = generation();
+    await pool.query("INSERT INTO outbound_calls (tenant, number, caller, at) VALUES ('default', '+14045551234', NULL, $1)", [Date.now()]);
+    await inEffect(pool, replica);
+    expect(count(db, 'outbound_calls')).toBe(1);
+    expect(generation()).toBe(before);
+    await addRule(pool, '404-555-1234', 'block');
+    await inEffect(pool, replica);
+    expect(generation()).toBe(before + 1);
+  });
+
   it('a change whose notification was missed is caught up by the poll', async () => {
     const pool = await store();
     const db = localCopy();

@@ -72,7 +72,7 @@ export class LocalCopy {
         for (const row of rows) insert.run(...row);
       }
       this.moveTo(seq, storeId);
-      if (changes.length > 0) bumpGeneration(this.db);
+      if (changes.some(({ table }) => !table.readPerCall)) bumpGeneration(this.db);
     })();
   }
 

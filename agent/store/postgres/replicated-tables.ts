@@ -8,6 +8,11 @@ export interface ReplicatedTable {
   readonly name: string;
   /** In the order of the change feed's JSON array keys. */
   readonly key: readonly KeyColumn[];
+  /**
+   * Read by index on each decision, never held in the decision tables' cached snapshot: a
+   * change to it alone need not make every agent reload them (an outbound call per call).
+   */
+  readonly readPerCall?: true;
 }
 
 const text = (column: string): KeyColumn => ({ column, type: 'text' });
@@ -30,7 +35,7 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
   { name: 'score_settings', key: [text('key')] },
   { name: 'settings', key: [text('key')] },
   { name: 'reputation_sources', key: [text('name')] },
-  { name: 'outbound_calls', key: [bigint('id')] },
+  { name: 'outbound_calls', key: [bigint('id')], readPerCall: true },
 ];
 
 export function replicatedTable(name: string): ReplicatedTable | undefined {
