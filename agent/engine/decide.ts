@@ -9,7 +9,8 @@ import type { AnonymousCallerIds } from './numbers';
 import { describeMatch, pickRule } from './pick-rule';
 import { nameStep } from './name-step';
 import { identifyOnce, keyedInNote } from './identified';
-import { callbackPastAllowOnly, describeCallback, trustedCallback } from './trusted-callback';
+import { callbackLookup, callbackPastAllowOnly, describeCallback, trustedCallback } from './trusted-callback';
+import type { CallbackLookup } from './trusted-callback';
 import { protect } from './protection';
 import { rememberedPass } from './remembered-pass';
 import { isOpen } from './time-window';
@@ -17,7 +18,7 @@ import type { Schedule } from './time-window';
 import { scopesOfCall } from './scope';
 import { moreSevere } from './severity';
 import { CATEGORIES } from './types';
-import type { ActionName, ActiveRule, CallFacts, Category, CallerIdentity, Decision } from './types';
+import type { ActionName, ActiveRule, CallFacts, Category, CallerIdentity, Decision, E164 } from './types';
 
 export interface EngineSettings {
   /** ISO country whose national number forms are understood (`US`). */
@@ -72,15 +73,30 @@ function ruleVerdict(rule: ActiveRule, kind: CallFacts['kind'], reasons: string[
   return { action, target: rule.target, scope: rule.scope, ruleId: rule.id, category: null, categories: [] };
 }
 
-function decideSteps(facts: CallFacts, view: DecisionView, settings: EngineSettings): Decision {
-  const reasons: string[] = [];
+/** Who the caller is (a number the PBX marks private is anonymous), and its number even then. */
+function callerOf(facts: CallFacts, settings: EngineSettings): { identity: CallerIdentity; number: E164 | null } {
   const parsed = normalizeNumber(facts.from, settings.country, settings.anonymous);
   const identity: CallerIdentity =
     facts.privacy && parsed.kind !== 'anonymous' ? { kind: 'anonymous', why: 'the PBX marks the caller ID as private' } : parsed;
-  const number = parsed.kind === 'number' ? parsed.e164 : null;
+  return { identity, number: parsed.kind === 'number' ? parsed.e164 : null };
+}
+
+/** The number called, when it is one, and whose it is. */
+function calledOf(facts: CallFacts, view: DecisionView, settings: EngineSettings): { did: E164 | null; tenant: string } {
   const calledNumber = normalizeNumber(facts.to, settings.country);
   const did = calledNumber.kind === 'number' ? calledNumber.e164 : null;
-  const tenant = did ? view.tenantOfDid(did) : 'default';
+  return { did, tenant: did ? view.tenantOfDid(did) : 'default' };
+}
+
+/** The outbound-call lookup deciding this call makes, if any: a replay reads those of a page's calls at once. */
+export function callbackLookupOf(facts: CallFacts, view: DecisionView, settings: EngineSettings): CallbackLookup | null {
+  return callbackLookup(callerOf(facts, settings).identity, calledOf(facts, view, settings).tenant, view, settings.now);
+}
+
+function decideSteps(facts: CallFacts, view: DecisionView, settings: EngineSettings): Decision {
+  const reasons: string[] = [];
+  const { identity, number } = callerOf(facts, settings);
+  const { did, tenant } = calledOf(facts, view, settings);
   reasons.push(
     `${callerSummary(facts, identity)}; ${did ? `number called ${did}` : 'number called is not a phone number'}, tenant ${tenant}.`,
   );

@@ -12,6 +12,21 @@ export interface TrustedCallback {
   readonly tenant: string;
 }
 
+/** The outbound-call lookup a decision makes: this tenant's calls to this number within [since, now]. */
+export interface CallbackLookup {
+  readonly tenant: string;
+  readonly number: E164;
+  readonly since: number;
+  readonly now: number;
+}
+
+/** What `trustedCallback` looks up for a caller, if anything: a replay reads those of many calls at once. */
+export function callbackLookup(identity: CallerIdentity, tenant: string, view: DecisionView, now: number): CallbackLookup | null {
+  if (identity.kind !== 'number') return null;
+  const window = view.trustCallbacksFor(tenant);
+  return window === null ? null : { tenant, number: identity.e164, since: now - window, now };
+}
+
 /**
  * Whether the caller is a number this tenant's users called within its window (the newest
  * such call). Only a number the switch signalled can be one: never an anonymous or withheld
@@ -19,10 +34,9 @@ export interface TrustedCallback {
  * reason is added to `reasons` when that number was called).
  */
 export function trustedCallback(facts: CallFacts, identity: CallerIdentity, tenant: string, view: DecisionView, now: number, reasons: string[]): TrustedCallback | null {
-  if (identity.kind !== 'number') return null;
-  const window = view.trustCallbacksFor(tenant);
-  if (window === null) return null;
-  const at = view.calledOn(tenant, identity.e164 as E164, now - window, now);
+  const lookup = callbackLookup(identity, tenant, view, now);
+  if (lookup === null) return null;
+  const at = view.calledOn(lookup.tenant, lookup.number, lookup.since, lookup.now);
   if (at === null) return null;
   if (facts.identifiedFrom !== undefined) {
     reasons.push(`Tenant ${tenant}'s users called this number on ${new Date(at).toISOString()}, but the caller keyed it in: a keyed-in number is no callback.`);

@@ -111,7 +111,7 @@ export function sqliteBackends(db: Database): StoreBackends {
     decideCall: () => decideCall,
     replayTables: () => async () => {
       const store = new SqliteDecisionStore(db);
-      return { view: store.view(), preloadRules: (keys) => store.preloadRules(keys) };
+      return { view: store.view(), preloadRules: (keys) => store.preloadRules(keys), preloadCallbacks: (lookups) => store.preloadCallbacks(lookups) };
     },
   });
 }
@@ -134,7 +134,7 @@ export function postgresBackends(pool: Pool): StoreBackends {
     decideCall: () => decideCall,
     replayTables: () => async () => {
       const reads = await PostgresDecisionReads.open(pool);
-      return { view: reads.view(), readMissing: () => reads.readMissing(), preloadRules: (keys) => reads.preloadRules(keys) };
+      return { view: reads.view(), readMissing: () => reads.readMissing(), preloadRules: (keys) => reads.preloadRules(keys), preloadCallbacks: (lookups) => reads.preloadCallbacks(lookups) };
     },
   });
 }

@@ -1,4 +1,5 @@
-import { decide, ruleKeysOf } from '../engine/decide';
+import { callbackLookupOf, decide, ruleKeysOf } from '../engine/decide';
+import type { CallbackLookup } from '../engine/trusted-callback';
 import { parseDuration } from '../engine/duration';
 import type { Decision } from '../engine/types';
 import type { ReplayRange } from '../store/call-log-sql';
@@ -21,6 +22,8 @@ export interface ReplayTables {
   readonly readMissing?: () => Promise<boolean>;
   /** Reads the rules of these keys at once, for the decisions of one page. */
   readonly preloadRules: (keys: readonly string[]) => void | Promise<void>;
+  /** Reads the outbound calls of these lookups at once, likewise. */
+  readonly preloadCallbacks: (lookups: readonly CallbackLookup[]) => void | Promise<void>;
 }
 
 /** Where the logged calls come from: those of `range`, in time order (then id), a page at a time. */
@@ -81,6 +84,8 @@ export async function replay(
     const keys = new Set<string>();
     for (const { facts: callFacts } of facts) for (const shape of [asThings.shape, proposed.shape]) for (const key of ruleKeysOf(callFacts, shape, country, anonymous)) keys.add(key);
     await tables.preloadRules([...keys]);
+    // Both views trust callbacks alike (a proposal does not change the windows).
+    await tables.preloadCallbacks(replayed.flatMap((call, i) => callbackLookupOf(facts[i]!.facts, asThings, { country, now: call.at, anonymous }) ?? []));
     if (tables.readMissing) {
       // Asked once over the page, then read together: the decisions that count come after.
       for (let round = 0; ; round++) {

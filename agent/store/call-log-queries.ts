@@ -101,7 +101,8 @@ export class CallLogQueries {
 
   /** A page of a replay's calls, oldest first. */
   replayPage(range: ReplayRange, after: { readonly at: number; readonly id: number } | null, limit: number): LoggedCall[] {
-    return this.all<StoredReplayRow>(replayPageQuery(range, after, limit, sqliteParameter)).map(loggedCallOf);
+    const { sql, params } = replayPageQuery(range, after, limit, sqliteParameter);
+    return (this.db.prepare(sql).raw(true).all(...params) as StoredReplayRow[]).map(loggedCallOf);
   }
 
   /** The newest call to a DID (by index). */

@@ -4,6 +4,8 @@ import type { ActiveRule, E164 } from '../engine/types';
 import { ALLOW_ONLY_SETTINGS, NAME_RULES, REPUTATION_SOURCES, RULE_COLUMNS, SnapshotView, activeRules, snapshotOf } from './decision-snapshot';
 import type { PerCallLookups, Snapshot, SnapshotRows, StoredActiveRule } from './decision-snapshot';
 import { changeProbe } from './generation';
+import { OutboundCallsReadAhead } from './outbound-calls-read-ahead';
+import type { CallbackLookup } from '../engine/trusted-callback';
 import { REMEMBER_PASSES, TRUST_CALLBACKS } from './settings';
 
 /** History from this agent's log. */
@@ -29,6 +31,9 @@ export class SqliteDecisionStore implements DecisionStore, PerCallLookups {
   /** Rules read ahead by key for a batch of decisions (a replay's page); null: none. */
   private preloaded: Map<string, StoredActiveRule[]> | null = null;
   private readonly byKeyList: Statement;
+  /** Outbound calls read ahead for a batch of decisions; null: none. */
+  private calledAhead: OutboundCallsReadAhead | null = null;
+  private readonly calledByList: Statement;
 
   /** `fleetHistory`: count the calls the other agents of a fleet logged too (followed-calls.ts), not only this agent's. */
   constructor(private readonly db: Database, options: { readonly fleetHistory?: boolean } = {}) {
@@ -44,10 +49,24 @@ export class SqliteDecisionStore implements DecisionStore, PerCallLookups {
       .pluck();
     // The newest index entry of (tenant, number) at or before `now`: one index search.
     this.called = db.prepare('SELECT max(at) FROM outbound_calls WHERE tenant = ? AND number = ? AND at >= ? AND at <= ?').pluck();
+    // The same index search, for each [tenant, number, since, now] of a list.
+    this.calledByList = db
+      .prepare('SELECT o.tenant, o.number, o.at FROM json_each(?) j JOIN outbound_calls o ON o.tenant = j.value ->> 0 AND o.number = j.value ->> 1 AND o.at >= j.value ->> 2 AND o.at <= j.value ->> 3')
+      .raw(true);
   }
 
   calledOn(tenant: string, number: E164, since: number, now: number): number | null {
+    const readAhead = this.calledAhead?.newest(tenant, number, since, now);
+    if (readAhead !== undefined) return readAhead;
     return (this.called.get(tenant, number, since, now) as number | null) ?? null;
+  }
+
+  /** Reads the outbound calls of all these lookups in one statement, for the decisions that follow (replacing what was read ahead before). */
+  preloadCallbacks(lookups: readonly CallbackLookup[]): void {
+    const ahead = new OutboundCallsReadAhead(lookups);
+    const asked = JSON.stringify(ahead.asked.map((span) => [span.tenant, span.number, span.since, span.now]));
+    for (const [tenant, number, at] of this.calledByList.all(asked) as [string, string, number][]) ahead.add(tenant, number, at);
+    this.calledAhead = ahead;
   }
 
   lastPass(number: E164, tenant: string, since: number): number | null {
@@ -90,12 +109,21 @@ export class SqliteDecisionStore implements DecisionStore, PerCallLookups {
 
   /**
    * Reads the rules of all these keys in one statement, for the decisions that follow
-   * (replacing what an earlier call read ahead): one index search per key, without a
-   * statement per call.
+   * (replacing what an earlier call read ahead, but keeping what it read of these keys):
+   * one index search per key, without a statement per call.
    */
   preloadRules(keys: readonly string[]): void {
-    const preloaded = new Map<string, StoredActiveRule[]>(keys.map((key) => [key, []]));
-    for (const row of this.byKeyList.all(JSON.stringify([...preloaded.keys()])) as StoredActiveRule[]) preloaded.get(row.key)!.push(row);
+    const before = this.preloaded;
+    const preloaded = new Map<string, StoredActiveRule[]>();
+    const unread: string[] = [];
+    for (const key of keys) {
+      if (preloaded.has(key)) continue;
+      // A key the batch before read too (a prefix many callers share) is not read again.
+      const read = before?.get(key);
+      preloaded.set(key, read ?? []);
+      if (!read) unread.push(key);
+    }
+    if (unread.length > 0) for (const row of this.byKeyList.all(JSON.stringify(unread)) as StoredActiveRule[]) preloaded.get(row.key)!.push(row);
     this.preloaded = preloaded;
   }
 

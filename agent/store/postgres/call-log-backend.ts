@@ -35,7 +35,8 @@ export class PostgresCallLogBackend implements CallLogBackend {
   }
 
   async replayPage(range: ReplayRange, after: { readonly at: number; readonly id: number } | null, limit: number): Promise<LoggedCall[]> {
-    return (await this.all<StoredReplayRow>(replayPageQuery(range, after, limit, postgresParameter))).map(loggedCallOf);
+    const { sql, params } = replayPageQuery(range, after, limit, postgresParameter);
+    return ((await this.pool.query({ text: sql, values: params, rowMode: 'array' })).rows as unknown as StoredReplayRow[]).map(loggedCallOf);
   }
 
   async lastTo(did: string): Promise<LogRow | undefined> {

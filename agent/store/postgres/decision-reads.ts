@@ -4,6 +4,8 @@ import type { ActiveRule, E164 } from '../../engine/types';
 import { ALLOW_ONLY_SETTINGS, NAME_RULES, REPUTATION_SOURCES, RULE_COLUMNS, SnapshotView, activeRules, snapshotOf } from '../decision-snapshot';
 import type { PerCallLookups, SnapshotRows, StoredActiveRule } from '../decision-snapshot';
 import { REMEMBER_PASSES, TRUST_CALLBACKS } from '../settings';
+import { OutboundCallsReadAhead } from '../outbound-calls-read-ahead';
+import type { CallbackLookup } from '../../engine/trusted-callback';
 
 /**
  * What one decision reads, straight from a fleet's PostgreSQL: for a question asked
@@ -20,6 +22,8 @@ export class PostgresDecisionReads implements DecisionStore, PerCallLookups {
   private readonly called = new Map<string, number | null>();
   private readonly carriers = new Map<string, string | null>();
   private missing: (() => Promise<void>)[] = [];
+  /** Outbound calls read ahead for a batch of decisions; null: none. */
+  private calledAhead: OutboundCallsReadAhead | null = null;
   private readonly snapshot: SnapshotView;
 
   private constructor(
@@ -126,7 +130,22 @@ export class PostgresDecisionReads implements DecisionStore, PerCallLookups {
     });
   }
 
+  /** Reads the outbound calls of all these lookups in one query, for the decisions that follow (replacing what was read ahead before). */
+  async preloadCallbacks(lookups: readonly CallbackLookup[]): Promise<void> {
+    const ahead = new OutboundCallsReadAhead(lookups);
+    const { asked } = ahead;
+    const { rows } = await this.pool.query<{ tenant: string; number: string; at: number }>(
+      `SELECT o.tenant, o.number, o.at FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS j(tenant, number, since, until)
+       JOIN outbound_calls o ON o.tenant = j.tenant AND o.number = j.number AND o.at >= j.since AND o.at <= j.until`,
+      [asked.map((span) => span.tenant), asked.map((span) => span.number), asked.map((span) => span.since), asked.map((span) => span.now)],
+    );
+    for (const row of rows) ahead.add(row.tenant, row.number, row.at);
+    this.calledAhead = ahead;
+  }
+
   calledOn(tenant: string, number: E164, since: number, now: number): number | null {
+    const readAhead = this.calledAhead?.newest(tenant, number, since, now);
+    if (readAhead !== undefined) return readAhead;
     return this.lookup(this.called, `${tenant}|${number}|${since}|${now}`, null, async () => {
       const { rows } = await this.pool.query<{ at: number | null }>('SELECT max(at) AS at FROM outbound_calls WHERE tenant = $1 AND number = $2 AND at >= $3 AND at <= $4', [tenant, number, since, now]);
       return rows[0]?.at ?? null;
