@@ -21,6 +21,8 @@ import { sqliteBackends } from '../agent/operations/store-backends';
 import type { Backends } from '../agent/operations/store-backends';
 import { addDid, addTenant, setTenantMode } from '../agent/operations/tenants';
 import { whatIf } from '../agent/operations/whatif';
+import { tallyInThreads } from '../agent/operations/whatif-threads';
+import { openDatabase } from '../agent/store/database';
 import { FreeSwitchOutboundServer } from '../agent/pbx/freeswitch/outbound-server';
 import { DEFAULT_FREESWITCH } from '../agent/pbx/settings';
 import { loggedCallPages } from '../agent/replay/logged-call-pages';
@@ -221,6 +223,60 @@ describe('whatif with a proposal', () => {
     } finally {
       await setProtection(backends, ACTING, { tenant: 'acme', enabled: true });
     }
+  });
+});
+
+describe('a replay split between threads', () => {
+  /** The backends with the split watched: the moments it cut the period at. */
+  function watchedSplit(cuts: number[][]): Parameters<typeof whatIf>[0] {
+    const split = backends.replaySplit!;
+    const watched = { file: split.file, boundaries: async (...args: Parameters<typeof split.boundaries>) => cuts[cuts.push(await split.boundaries(...args)) - 1]! };
+    return { rules: backends.rules, tenants: backends.tenants, protection: backends.protection, calls: backends.calls, replayTables: backends.replayTables, replaySplit: watched };
+  }
+
+  it('gives the report one pass gives, for every kind of proposal, each thread reading the file itself and writing nothing', async () => {
+    world.log.flush();
+    world.db.pragma('wal_checkpoint(TRUNCATE)');
+    const hash = () => createHash('sha256').update(readFileSync(world.db.name)).digest('hex');
+    const before = hash();
+    const now = Date.now();
+    const proposals: Parameters<typeof whatIf>[2][] = [
+      { threshold: 20, flagThreshold: 10, list: true },
+      { add: ['+1 212-555*=block'], remove: [`#${allowRuleId}`], list: true },
+      { add: ['name:CALL*=block'], list: true },
+      { tenant: 'acme', categories: ['toll_free=allow'], list: true },
+      { protection: 'off' },
+    ];
+    for (const input of proposals) {
+      const cuts: number[][] = [];
+      const inOnePass = await whatIf(backends, ACTING, input, 'US', now);
+      const inThreads = await whatIf(watchedSplit(cuts), ACTING, input, 'US', now, undefined, { threads: 3, fromCalls: 1 });
+      // Cut in three, at moments of logged calls inside the period.
+      expect(cuts).toHaveLength(1);
+      expect(cuts[0]).toHaveLength(2);
+      expect(cuts[0]![0]!).toBeLessThan(cuts[0]![1]!);
+      expect(inThreads).toEqual(inOnePass);
+    }
+    world.db.pragma('wal_checkpoint(TRUNCATE)');
+    expect(hash()).toBe(before);
+  });
+
+  it('is not split below the calls it is worth it for, nor in a database in memory', async () => {
+    const cuts: number[][] = [];
+    await whatIf(watchedSplit(cuts), ACTING, { threshold: 20 }, 'US', Date.now(), undefined, { threads: 2, fromCalls: placed + 1 });
+    expect(cuts).toEqual([[]]);
+    const inMemory = openDatabase(':memory:');
+    try {
+      expect(sqliteBackends(inMemory).as('test').replaySplit).toBeNull();
+    } finally {
+      inMemory.close();
+    }
+  });
+
+  it('a thread that fails fails the replay with its error', async () => {
+    const job = { period: { from: 0, until: Date.now() }, proposal: NO_CHANGE, counted: { tenant: null, acting: ACTING }, list: false, country: 'US', anonymous: undefined };
+    const missing = { file: '/nonexistent/callguard.db', boundaries: async () => [1] };
+    await expect(tallyInThreads(missing, job, { threads: 2, fromCalls: 1 })).rejects.toThrow(/unable to open|SQLITE_CANTOPEN|directory does not exist/i);
   });
 });
 

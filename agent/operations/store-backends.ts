@@ -6,7 +6,8 @@ import type { CallDecider } from '../screening/decide-with-reputation';
 import type { AuditReader } from '../store/audit-reader';
 import type { CallLogBackend } from '../store/call-log-backend';
 import type { CategoryBackend } from '../store/category-backend';
-import type { ReplayTables } from '../replay/replay';
+import type { ReplayPeriod, ReplayTables } from '../replay/replay';
+import { CallLogQueries } from '../store/call-log-queries';
 import { SqliteDecisionStore } from '../store/decision-view';
 import { PostgresDecisionReads } from '../store/postgres/decision-reads';
 import { PostgresAuditReader } from '../store/postgres/audit-reader';
@@ -62,6 +63,15 @@ export interface Backends {
   readonly decideCall: CallDecider;
   /** The decision tables as they stand, for a replay of logged calls. */
   readonly replayTables: () => Promise<ReplayTables>;
+  /** How a replay's period can be split between threads that each open the store; null where it cannot (PostgreSQL, a database in memory). */
+  readonly replaySplit: ReplaySplit | null;
+}
+
+/** A store other threads can open themselves (a SQLite file), for parts of a replay side by side. */
+export interface ReplaySplit {
+  readonly file: string;
+  /** Moments cutting the period's calls into `parts` runs of about as many calls; none when it has fewer than `atLeast`. */
+  boundaries(period: ReplayPeriod, parts: number, atLeast: number): Promise<number[]>;
 }
 
 /** A store, opened: its backends for whoever acts. */
@@ -113,6 +123,7 @@ export function sqliteBackends(db: Database): StoreBackends {
       const store = new SqliteDecisionStore(db);
       return { view: store.view(), preloadRules: (keys) => store.preloadRules(keys), preloadCallbacks: (lookups) => store.preloadCallbacks(lookups) };
     },
+    replaySplit: () => (db.memory ? null : { file: db.name, boundaries: async (period, parts, atLeast) => new CallLogQueries(db).replayBoundaries(period, parts, atLeast) }),
   });
 }
 
@@ -136,5 +147,7 @@ export function postgresBackends(pool: Pool): StoreBackends {
       const reads = await PostgresDecisionReads.open(pool);
       return { view: reads.view(), readMissing: () => reads.readMissing(), preloadRules: (keys) => reads.preloadRules(keys), preloadCallbacks: (lookups) => reads.preloadCallbacks(lookups) };
     },
+    // A fleet's log is replayed in one pass: its reads are batched per page already.
+    replaySplit: () => null,
   });
 }

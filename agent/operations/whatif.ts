@@ -6,6 +6,9 @@ import { parsePatternList } from '../engine/patterns';
 import type { MatchSpec } from '../engine/patterns';
 import type { ActiveRule } from '../engine/types';
 import { replay } from '../replay/replay';
+import type { LoggedCallPages, ReplayPeriod, ReplayTables } from '../replay/replay';
+import { DEFAULT_THREADING, tallyInThreads } from './whatif-threads';
+import type { Threading } from './whatif-threads';
 import { loggedCallPages } from '../replay/logged-call-pages';
 import type { Proposal, ProposedPolicy } from '../replay/proposal';
 import { WhatIfTally } from '../replay/whatif-report';
@@ -46,7 +49,28 @@ export interface WhatIfInput {
   readonly list?: boolean | undefined;
 }
 
-type WhatIfStores = Pick<Backends, 'rules' | 'tenants' | 'protection' | 'calls' | 'replayTables'>;
+type WhatIfStores = Pick<Backends, 'rules' | 'tenants' | 'protection' | 'calls' | 'replayTables' | 'replaySplit'>;
+
+/** One replay to tally, whole or a part of its period: handed as it is to a thread (plain data, Sets, Maps and RegExps clone). */
+export interface WhatIfJob {
+  readonly period: ReplayPeriod;
+  readonly proposal: Proposal;
+  /** Whose calls count: one tenant's, else all the person asking may see. */
+  readonly counted: { readonly tenant: string | null; readonly acting: Acting };
+  /** Keep the changed calls themselves. */
+  readonly list: boolean;
+  readonly country: string;
+  readonly anonymous: AnonymousCallerIds | undefined;
+}
+
+/** Replays the job's period in this thread, tallying the calls that count. */
+export async function tallyHere(tables: ReplayTables, pages: LoggedCallPages, job: WhatIfJob): Promise<WhatIfTally> {
+  const { tenant, acting } = job.counted;
+  const counts = (call: { tenant: string }) => (tenant === null ? maySee(acting, call.tenant) : call.tenant === tenant);
+  const tally = new WhatIfTally(job.list);
+  await replay(tables, pages, job.period, job.proposal, (replayed) => counts(replayed.call) && tally.add(replayed), job.country, job.anonymous);
+  return tally;
+}
 
 /**
  * What a proposed change would have done to the calls logged in a period: every call
@@ -61,6 +85,8 @@ export async function whatIf(
   now = Date.now(),
   /** What "no caller ID" means (config `anonymous`), as the agent decides. */
   anonymous?: AnonymousCallerIds,
+  /** When the replay is split between threads. */
+  threading: Threading = DEFAULT_THREADING,
 ): Promise<WhatIfReport> {
   const period = { from: now - inField('since', () => parseDuration(input.since ?? DEFAULT_WHATIF_PERIOD, 'period')), until: now };
   const tenant = (await readableTenant(stores.tenants, acting, input.tenant)) ?? null;
@@ -68,9 +94,8 @@ export async function whatIf(
   if (proposal.changes.length === 0) {
     throw new BadInput('nothing to try: give a change (--threshold, --flag-threshold, --protection, --category, --add, --remove or --rules-file)');
   }
-  const tally = new WhatIfTally(input.list ?? false);
-  const counts = (call: { tenant: string }) => (tenant === null ? maySee(acting, call.tenant) : call.tenant === tenant);
-  await replay(await stores.replayTables(), loggedCallPages(stores.calls), period, proposal, (replayed) => counts(replayed.call) && tally.add(replayed), country, anonymous);
+  const job: WhatIfJob = { period, proposal, counted: { tenant, acting }, list: input.list ?? false, country, anonymous };
+  const tally = (await tallyInThreads(stores.replaySplit, job, threading)) ?? (await tallyHere(await stores.replayTables(), loggedCallPages(stores.calls), job));
   const report = tally.report(period, tenant, proposal.changes);
   if (report.calls === 0) {
     throw new BadInput(`no calls were logged in the last ${input.since ?? DEFAULT_WHATIF_PERIOD}${tenant ? ` for tenant ${tenant}` : ''}: nothing to replay`, 'since');

@@ -65,19 +65,68 @@ function riskOf(replayed: Replayed, after: Verdict): RiskReason | null {
   return null;
 }
 
+type Place = { tenant: string; did: string | null; calls: number };
+type TransitionTally = { before: Verdict; after: Verdict; calls: number; where: Map<string, Place> };
+
+/** What a tally has gathered: handed whole from a thread that replayed part of a period to the one that reports (Maps and arrays clone as they are). */
+export interface TallyState {
+  readonly calls: number;
+  readonly withoutFacts: number;
+  readonly otherwise: number;
+  readonly changed: number;
+  readonly transitions: ReadonlyMap<string, TransitionTally>;
+  readonly callers: ReadonlyMap<string, number>;
+  readonly risks: WhatIfReport['atRisk'];
+  readonly list: readonly ChangedCall[] | null;
+}
+
 /** Gathers replayed calls into the report, a call at a time (a million never sit in memory). */
 export class WhatIfTally {
   private calls = 0;
   private withoutFacts = 0;
   private otherwise = 0;
   private changed = 0;
-  private readonly transitions = new Map<string, { before: Verdict; after: Verdict; calls: number; where: Map<string, { tenant: string; did: string | null; calls: number }> }>();
+  private readonly transitions = new Map<string, TransitionTally>();
   private readonly callers = new Map<string, number>();
   private readonly risks = { calls: 0, answered: 0, passedChallenge: 0, allowedByRule: 0, list: [] as ChangedCall[] };
   private readonly list: ChangedCall[] | null;
 
   constructor(listChanged: boolean) {
     this.list = listChanged ? [] : null;
+  }
+
+  state(): TallyState {
+    const { calls, withoutFacts, otherwise, changed, transitions, callers, risks, list } = this;
+    return { calls, withoutFacts, otherwise, changed, transitions, callers, risks, list };
+  }
+
+  /**
+   * Adds what another tally gathered over the calls that came right after this one's: parts
+   * of a period absorbed in time order make the tally one pass over it all would have made
+   * (the same counts, the first changed calls kept, ties in the same order).
+   */
+  absorb(part: TallyState): void {
+    this.calls += part.calls;
+    this.withoutFacts += part.withoutFacts;
+    this.otherwise += part.otherwise;
+    this.changed += part.changed;
+    for (const [key, transition] of part.transitions) {
+      const mine = this.transitions.get(key) ?? { before: transition.before, after: transition.after, calls: 0, where: new Map<string, Place>() };
+      mine.calls += transition.calls;
+      for (const [placeKey, place] of transition.where) {
+        const held = mine.where.get(placeKey) ?? { tenant: place.tenant, did: place.did, calls: 0 };
+        held.calls += place.calls;
+        mine.where.set(placeKey, held);
+      }
+      this.transitions.set(key, mine);
+    }
+    for (const [caller, calls] of part.callers) this.callers.set(caller, (this.callers.get(caller) ?? 0) + calls);
+    this.risks.calls += part.risks.calls;
+    this.risks.answered += part.risks.answered;
+    this.risks.passedChallenge += part.risks.passedChallenge;
+    this.risks.allowedByRule += part.risks.allowedByRule;
+    this.risks.list.push(...part.risks.list.slice(0, LIST_LIMIT - this.risks.list.length));
+    if (this.list && part.list) this.list.push(...part.list.slice(0, LIST_LIMIT - this.list.length));
   }
 
   add(replayed: Replayed): void {

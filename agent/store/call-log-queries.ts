@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { parseDuration } from '../engine/duration';
-import { RETENTION_QUERY, replayPageQuery, loggedCallOf, byIdQuery, counterQueries, countersOf, hourBuckets, hourlyQuery, lastToQuery, listQuery, logRowOf, partialHourQuery, sqliteParameter } from './call-log-sql';
+import { RETENTION_QUERY, replayCountQuery, replayMomentQuery, replayPageQuery, loggedCallOf, byIdQuery, counterQueries, countersOf, hourBuckets, hourlyQuery, lastToQuery, listQuery, logRowOf, partialHourQuery, sqliteParameter } from './call-log-sql';
 import type { CounterSums, HourSums, LogQuery, ReplayRange, StoredLogRow, StoredReplayRow } from './call-log-sql';
 import type { LoggedCall } from '../replay/logged-call';
 import { SettingsStore } from './settings';
@@ -103,6 +103,22 @@ export class CallLogQueries {
   replayPage(range: ReplayRange, after: { readonly at: number; readonly id: number } | null, limit: number): LoggedCall[] {
     const { sql, params } = replayPageQuery(range, after, limit, sqliteParameter);
     return (this.db.prepare(sql).raw(true).all(...params) as StoredReplayRow[]).map(loggedCallOf);
+  }
+
+  /**
+   * Moments that cut the calls of [from, until) into `parts` runs of about as many calls,
+   * in order: a run is [one moment, the next). Fewer where calls share a moment; none when
+   * there are fewer than `atLeast` calls.
+   */
+  replayBoundaries(period: { readonly from: number; readonly until: number }, parts: number, atLeast: number): number[] {
+    const { calls } = this.all<{ calls: number }>(replayCountQuery(period, sqliteParameter))[0]!;
+    if (calls < atLeast) return [];
+    const moments: number[] = [];
+    for (let part = 1; part < parts; part++) {
+      const [row] = this.all<{ at: number }>(replayMomentQuery(period, Math.floor((calls * part) / parts), sqliteParameter));
+      if (row && row.at > (moments[moments.length - 1] ?? period.from)) moments.push(row.at);
+    }
+    return moments;
   }
 
   /** The newest call to a DID (by index). */

@@ -105,6 +105,19 @@ export function replayPageQuery(range: ReplayRange, after: { readonly at: number
   return { sql: `SELECT ${REPLAY_COLUMNS} FROM calls WHERE ${clauses.join(' AND ')} ORDER BY at, id LIMIT ${params.add(limit)}`, params: params.values };
 }
 
+/** How many calls a replay of [from, until) decides (through the time index). */
+export function replayCountQuery(period: { readonly from: number; readonly until: number }, mark: Placeholder): LogQuery {
+  const params = new Parameters(mark);
+  return { sql: `SELECT count(*) AS calls FROM calls WHERE at >= ${params.add(period.from)} AND at < ${params.add(period.until)}`, params: params.values };
+}
+
+/** The moment of the call `offset` calls into [from, until), in time order (through the time index). */
+export function replayMomentQuery(period: { readonly from: number; readonly until: number }, offset: number, mark: Placeholder): LogQuery {
+  const params = new Parameters(mark);
+  const sql = `SELECT at FROM calls WHERE at >= ${params.add(period.from)} AND at < ${params.add(period.until)} ORDER BY at LIMIT 1 OFFSET ${params.add(offset)}`;
+  return { sql, params: params.values };
+}
+
 /** A replay's row as either database gives it, as an array (REPLAY_COLUMNS' order; the flag as 0/1): a million of them are read cheaper so than as objects. */
 export type StoredReplayRow = readonly [
   id: number, at: number, kind: LoggedCall['kind'], tenant: string, did: string | null, caller: string | null, callerRaw: string | null,

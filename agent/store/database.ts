@@ -22,11 +22,11 @@ export function createPrivately(path: string): void {
 }
 
 /**
- * Opens (creating if needed) the database in WAL mode, so the CLI can write while a
- * running agent reads, and brings its schema up to date.
+ * Opens (creating if needed, unless read-only) the database in WAL mode, so the CLI can
+ * write while a running agent reads, and brings its schema up to date.
  */
 export function openDatabase(path: string, options: OpenOptions = {}): Database {
-  createPrivately(path);
+  if (!options.readonly) createPrivately(path);
   const db = new BetterSqlite3(path, { readonly: options.readonly ?? false });
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
   if (!options.readonly) {
