@@ -40,15 +40,23 @@ export async function tallyInThreads(split: ReplaySplit | null, job: WhatIfJob, 
   const boundaries = await split.boundaries(job.period, threading.threads, threading.fromCalls);
   if (boundaries.length === 0) return null;
   const edges = [job.period.from, ...boundaries, job.period.until];
-  const parts = await Promise.all(edges.slice(1).map((until, i) => inThread({ file: split.file, job: { ...job, period: { from: edges[i]!, until } } })));
-  const tally = new WhatIfTally(job.list);
-  for (const part of parts) tally.absorb(part);
-  return tally;
+  const workers: Worker[] = [];
+  try {
+    const parts = await Promise.all(edges.slice(1).map((until, i) => inThread({ file: split.file, job: { ...job, period: { from: edges[i]!, until } } }, workers)));
+    const tally = new WhatIfTally(job.list);
+    for (const part of parts) tally.absorb(part);
+    return tally;
+  } catch (error) {
+    // One part failed: the others are not waited for.
+    await Promise.all(workers.map((worker) => worker.terminate()));
+    throw error;
+  }
 }
 
-function inThread(part: WhatIfPart): Promise<TallyState> {
+function inThread(part: WhatIfPart, workers: Worker[]): Promise<TallyState> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(workerScript(), { workerData: part });
+    workers.push(worker);
     let answered = false;
     worker.once('message', (state: TallyState) => {
       answered = true;

@@ -7,8 +7,6 @@ import type { MatchSpec } from '../engine/patterns';
 import type { ActiveRule } from '../engine/types';
 import { replay } from '../replay/replay';
 import type { LoggedCallPages, ReplayPeriod, ReplayTables } from '../replay/replay';
-import { DEFAULT_THREADING, tallyInThreads } from './whatif-threads';
-import type { Threading } from './whatif-threads';
 import { loggedCallPages } from '../replay/logged-call-pages';
 import type { Proposal, ProposedPolicy } from '../replay/proposal';
 import { WhatIfTally } from '../replay/whatif-report';
@@ -24,6 +22,8 @@ import { changeableRule } from './rules';
 import { readRulesCsv } from './rules-csv';
 import type { Backends } from './store-backends';
 import { changeableSettingScope, readableTenant } from './tenant-access';
+import { DEFAULT_THREADING, tallyInThreads } from './whatif-threads';
+import type { Threading } from './whatif-threads';
 import type { AnonymousCallerIds } from '../engine/numbers';
 
 export const DEFAULT_WHATIF_PERIOD = '7d';
