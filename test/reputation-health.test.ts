@@ -12,7 +12,9 @@ import { DEFAULT_ACTION_SETTINGS } from '../agent/actions/settings';
 import type { ReputationSource } from '../agent/engine/decision-store';
 import { BadInput } from '../agent/engine/bad-input';
 import type { CallFacts, Decision, ScoreSignal } from '../agent/engine/types';
+import { buildApi } from '../agent/api/server';
 import { isDatabaseWritable } from '../agent/http/database-writable';
+import { sqliteBackends } from '../agent/operations/store-backends';
 import { createHookServer } from '../agent/http/hook-server';
 import type { HookDeps } from '../agent/http/hook-server';
 import { Metrics } from '../agent/metrics/metrics';
@@ -27,6 +29,7 @@ import { SqliteDecisionStore } from '../agent/store/decision-view';
 import { ProtectionStore } from '../agent/store/protection';
 import { SqliteReputationBackend } from '../agent/store/sqlite-reputation-backend';
 import type { E164 } from '../agent/engine/types';
+import { MemoryAuthenticator, as } from './helpers/api';
 import { PATIENCE_MS, until } from './helpers/patience';
 import { startReputationService } from './helpers/reputation-service';
 import type { ReputationService } from './helpers/reputation-service';
@@ -336,5 +339,26 @@ describe('health in /healthz and the metrics', () => {
     await new SqliteReputationBackend(made.db, 'test').remove('slow');
     expect(JSON.parse((await get('/healthz')).body).reputation.map((source: { name: string }) => source.name)).toEqual(['fine', 'idle']);
     expect((await get('/metrics')).body).not.toContain('callguard_reputation_source_healthy{source="slow"}');
+  });
+
+  it("in the REST API's list of sources (the console's card), beside serve: each source with its state; without the agent, none", async () => {
+    const slow = await service();
+    slow.answer = () => ({ body: '1', hold: true });
+    const fine = await service();
+    fine.answer = (number) => ({ body: String(Number(number.slice(-2))) });
+    const made = await world([{ name: 'fine', service: fine }, { name: 'slow', service: slow, timeoutMs: 20 }]);
+    for (let i = 0; i < 5; i++) await made.decide(caller(i));
+    const listed = async (reputationHealth?: () => ReturnType<ReputationHealth['report']>) => {
+      const api = await buildApi({ store: sqliteBackends(made.db), country: 'US', authenticator: new MemoryAuthenticator(), reputation: made.client, logger: pino({ level: 'silent' }), secure: false, reputationHealth });
+      cleanups.push(() => api.close());
+      const response = await api.inject({ method: 'GET', url: '/v1/reputation/sources', headers: as('cg_admin') });
+      expect(response.statusCode).toBe(200);
+      return (response.json() as { sources: { name: string; health?: { state: string; detail: string } }[] }).sources;
+    };
+    expect((await listed(() => made.client.health.report(made.sources()))).map(({ name, health }) => ({ name, health }))).toEqual([
+      { name: 'fine', health: { state: 'ok', detail: expect.stringMatching(/^5 of the last 5 lookups answered/) } },
+      { name: 'slow', health: { state: 'timing_out', detail: '5 of the last 5 lookups got no answer in time' } },
+    ]);
+    expect((await listed()).map((source) => source.health)).toEqual([undefined, undefined]);
   });
 });

@@ -1,12 +1,10 @@
-import type { CallerIdSettings } from '../config/caller-ids';
 import { readFileSync } from 'node:fs';
 import { BadInput } from '../engine/bad-input';
 import { isLoopbackHost } from '../http/loopback';
-import type { Logger } from '../log/logger';
 import { consoleStatic } from '../console/static';
 import { ReputationClient } from '../screening/reputation';
 import { buildApi } from './server';
-import type { StoreBackends } from '../operations/store-backends';
+import type { ApiDeps } from './server';
 import { StoreAuthenticator } from './store-authenticator';
 
 export interface ConsoleSettings {
@@ -35,7 +33,7 @@ function hostPort(text: string): { host: string; port: number } {
  */
 export async function startConsole(
   settings: ConsoleSettings,
-  deps: { readonly store: StoreBackends; readonly country: string; readonly logger: Logger; readonly callerIds?: CallerIdSettings | undefined },
+  deps: Pick<ApiDeps, 'store' | 'country' | 'logger' | 'callerIds' | 'reputationHealth'>,
 ): Promise<RunningConsole> {
   const { host, port } = hostPort(settings.listen);
   if ((settings.tlsCert === null) !== (settings.tlsKey === null)) throw new BadInput('console TLS needs both files: console.tlsCert and console.tlsKey');
@@ -53,6 +51,7 @@ export async function startConsole(
     secure: Boolean(tls) || settings.behindProxy,
     tls,
     behindProxy: settings.behindProxy,
+    reputationHealth: deps.reputationHealth,
   });
   await app.register(consoleStatic());
   await app.listen({ host, port });

@@ -28,6 +28,7 @@ import { ruleRoutes } from './routes/rules';
 import { SESSION_COOKIE, sessionRoutes } from './routes/session';
 import { statsRoutes } from './routes/stats';
 import { whatIfRoutes } from './routes/whatif';
+import type { SourceReport } from '../screening/reputation-health';
 import { tenantRoutes } from './routes/tenants';
 import { userRoutes } from './routes/users';
 
@@ -46,6 +47,8 @@ export interface ApiDeps {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
   /** Behind a reverse proxy: the client's address (for rate limits) comes from X-Forwarded-For. */
   readonly behindProxy?: boolean | undefined;
+  /** Each reputation source as this agent's lookups found it (beside `serve`); absent where the console runs alone. */
+  readonly reputationHealth?: (() => readonly SourceReport[]) | undefined;
 }
 
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;

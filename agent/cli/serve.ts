@@ -204,7 +204,7 @@ async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
     logger.info({ config }, 'starting');
     await driver.start();
     await hook?.start();
-    web = config.console.enabled ? await startConsole(config.console, { store: backends, country: ctx.country, logger, callerIds }) : null;
+    web = config.console.enabled ? await startConsole(config.console, { store: backends, country: ctx.country, logger, callerIds, reputationHealth: () => reputationHealth(store, screener) }) : null;
   } catch (error) {
     // Bad settings, a wrong password or a port in use: the operator must fix it; exit rather than loop.
     if (!(error instanceof BadInput)) logger.fatal({ err: error }, 'cannot start');

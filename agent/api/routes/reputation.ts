@@ -12,16 +12,31 @@ const Source = Type.Object({
   weight: Type.Number({ description: 'the share of its 0-100 score added to the risk score' }),
 });
 
+/** How the agent's own lookups found a source (beside `serve`). */
+const Health = Type.Object({
+  state: Type.Union([Type.Literal('ok'), Type.Literal('timing_out'), Type.Literal('erroring'), Type.Literal('constant'), Type.Literal('unused')]),
+  detail: Type.String(),
+});
+
 const Name = Type.String({ maxLength: 64 });
 
 /** The reputation sources (administrators only: they serve every tenant, and a URL may hold a service's key). */
-export function reputationRoutes({ store }: RouteContext): FastifyPluginAsync {
+export function reputationRoutes({ store, reputationHealth }: RouteContext): FastifyPluginAsync {
   return async (plain) => {
     const app = plain as unknown as Api;
     app.get(
       '/v1/reputation/sources',
-      { schema: { summary: 'The reputation sources, in order', response: { 200: Type.Object({ sources: Type.Array(Source) }) } } },
-      async (request) => ({ sources: await listSources(backendsOf(store, request), actingOf(request)) }),
+      {
+        schema: {
+          summary: "The reputation sources, in order; beside `serve`, each with how the agent's lookups found it",
+          response: { 200: Type.Object({ sources: Type.Array(Type.Intersect([Source, Type.Object({ health: Type.Optional(Health) })])) }) },
+        },
+      },
+      async (request) => {
+        const sources = await listSources(backendsOf(store, request), actingOf(request));
+        const health = new Map((reputationHealth?.() ?? []).map(({ name, state, detail }) => [name, { state, detail }]));
+        return { sources: sources.map((source) => ({ ...source, ...(health.has(source.name) && { health: health.get(source.name)! }) })) };
+      },
     );
     app.post(
       '/v1/reputation/sources',
