@@ -19,6 +19,7 @@ import pino from 'pino';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { buildApi } from '../../agent/api/server';
+import type { ApiDeps } from '../../agent/api/server';
 import { StoreAuthenticator } from '../../agent/api/store-authenticator';
 import { consoleStatic } from '../../agent/console/static';
 import type { E164 } from '../../agent/engine/types';
@@ -73,7 +74,8 @@ export interface ConsoleUnderTest {
   stop(): Promise<void>;
 }
 
-export async function startConsole(users: readonly ConsoleUser[] = [MANAGER, VIEWER, ADMIN]): Promise<ConsoleUnderTest> {
+/** `health`: how the agent beside the console found each reputation source (as `serve` hands it); absent, the console runs alone. */
+export async function startConsole(users: readonly ConsoleUser[] = [MANAGER, VIEWER, ADMIN], health?: ApiDeps['reputationHealth']): Promise<ConsoleUnderTest> {
   const dir = makeTempDir('callguard-console-e2e-');
   const db = openDatabase(dir.file('callguard.db'));
   const tenants = new TenantStore(db, 'test');
@@ -83,7 +85,7 @@ export async function startConsole(users: readonly ConsoleUser[] = [MANAGER, VIE
   }
   const accounts = new UserStore(db, 'test');
   for (const user of users) await accounts.add(user.name, user.role, user.tenants ?? [], user.password);
-  const api = await buildApi({ store: sqliteBackends(db), country: 'US', authenticator: new StoreAuthenticator(sqliteBackends(db).as('console').users), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false });
+  const api = await buildApi({ store: sqliteBackends(db), country: 'US', authenticator: new StoreAuthenticator(sqliteBackends(db).as('console').users), reputation: new ReputationClient(), logger: pino({ level: 'silent' }), secure: false, reputationHealth: health });
   await api.register(consoleStatic());
   await api.listen({ host: '127.0.0.1', port: 0 });
   const address = api.server.address();

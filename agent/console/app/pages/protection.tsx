@@ -5,6 +5,7 @@ import { HourlyChart } from '../chart';
 import type { HourBucket } from '../chart';
 import { useSession } from '../session';
 import { Chip, Done, Field, Loading, PageHead, Problem, fieldError, formError, formatCount, scopeLabel, useLoad } from '../ui';
+import { ReputationSources } from '../reputation-sources';
 import { WhatIfLine, atRiskWords, useWhatIf } from '../whatif-preview';
 import type { WhatIfReport } from '../whatif-preview';
 
@@ -42,6 +43,7 @@ export function ProtectionPage() {
         <AllowList />
         <Carriers />
       </div>
+      {session.me.tenants === null && <ReputationSources />}
       <Impact />
     </section>
   );
