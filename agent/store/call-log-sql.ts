@@ -118,7 +118,7 @@ export function replayMomentQuery(period: { readonly from: number; readonly unti
   return { sql, params: params.values };
 }
 
-/** A replay's row as either database gives it, as an array (REPLAY_COLUMNS' order; the flag as 0/1): a million of them are read cheaper so than as objects. */
+/** A replay's row as either database gives it, as an array in REPLAY_COLUMNS' order (the flag as 0/1): a replay reads a million, and arrays cost less than objects. */
 export type StoredReplayRow = readonly [
   id: number, at: number, kind: LoggedCall['kind'], tenant: string, did: string | null, caller: string | null, callerRaw: string | null,
   callerName: string | null, ip: string | null, sipFrom: string | null, facts: string | null, action: LoggedCall['action'], ruleId: number | null,
